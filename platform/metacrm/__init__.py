@@ -1,0 +1,3 @@
+"""MetaCRM: a metadata-driven, low-code CRM platform."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,49 @@
+"""The Flask application factory. No app exists at import time; each process builds its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from .. import __version__
+from ..config import Settings
+from ..errors import Problem, ServiceUnavailable
+from ..store.services import Services
+from .errors import register_error_handlers
+
+MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    services = services or Services.from_settings(settings)
+    app = Flask("metacrm")
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, JSON_SORT_KEYS=False)
+    app.extensions["metacrm"] = services
+    register_error_handlers(app)
+
+    @app.get("/")
+    def root() -> Any:
+        snap = services.registry.current()
+        return jsonify({
+            "name": "MetaCRM", "version": __version__,
+            "links": {"health": "/health", "api": "/api/v1"},
+            "objects": [{"name": o.name, "label": dict(o.label)} for o in snap.objects.values()],
+            "metadata_revision": snap.revision,
+        })
+
+    @app.get("/health")
+    def health() -> Any:
+        try:
+            with services.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            raise ServiceUnavailable("the database does not answer",
+                                     [Problem("database", "unavailable", type(exc).__name__)]) from None
+        return jsonify({"status": "ok", "database": services.engine.dialect.name,
+                        "redis": bool(settings.redis_url)})
+
+    return app

@@ -1,0 +1,1 @@
+"""Accounts, roles, permissions, data scope, API tokens."""

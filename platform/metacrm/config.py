@@ -1,0 +1,61 @@
+"""Settings, read from the environment in one place and passed explicitly from there on."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENV_PREFIX = "METACRM_"
+
+
+def _instance_dir(env: dict[str, str]) -> Path:
+    return Path(env.get(ENV_PREFIX + "INSTANCE_DIR", "instance")).resolve()
+
+
+def _secret_key(env: dict[str, str], instance: Path) -> str:
+    """Use the configured key, or one generated once and kept in the instance folder.
+
+    A key generated per process would log everyone out at every restart; a fixed default
+    would be a known secret. Keeping one per instance avoids both.
+    """
+    key = env.get(ENV_PREFIX + "SECRET_KEY")
+    if key:
+        return key
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key, encoding="utf-8")
+    path.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about one MetaCRM installation."""
+
+    database_url: str
+    redis_url: str | None = None
+    secret_key: str = field(default="", repr=False)
+    instance_dir: Path = Path("instance")
+    default_region: str = "CN"
+    default_language: str = "en"
+    bulk_batch_size: int = 1000
+    max_bulk_records: int = 10_000
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        instance = _instance_dir(env)
+        default_db = f"sqlite:///{instance / 'metacrm.db'}"
+        return cls(
+            database_url=env.get(ENV_PREFIX + "DATABASE_URL") or default_db,
+            redis_url=env.get(ENV_PREFIX + "REDIS_URL") or None,
+            secret_key=_secret_key(env, instance),
+            instance_dir=instance,
+            default_region=env.get(ENV_PREFIX + "DEFAULT_REGION", "CN").upper(),
+            default_language=env.get(ENV_PREFIX + "DEFAULT_LANGUAGE", "en"),
+        )

@@ -1,0 +1,1 @@
+"""Engines served by definitions: tags, segments, pipelines, assignment, dedupe, benefits, scores, reports."""

@@ -1,0 +1,1 @@
+"""The workflow engine: triggers, persisted runs, steps and their executors."""

@@ -1,0 +1,4 @@
+"""Definitions: kinds and their meta-schemas, field types, object models, packs, plans.
+
+Pure: nothing here touches the database or the network.
+"""

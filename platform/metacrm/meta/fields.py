@@ -1,0 +1,304 @@
+"""The field type registry: the one place that says what each `x-field` type is.
+
+For every type: the JSON Schema it implies, its SQL column, its marshmallow field, how an input
+value is coerced to what is stored, how a stored value is shown, which rule operators apply,
+which widget edits it, and which changes of its declaration are safe widenings. Adding a type is
+adding one entry to FIELD_TYPES.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from marshmallow import fields as mf
+from marshmallow import validate as mv
+from sqlalchemy import BigInteger, Boolean, Date, String, Text
+from sqlalchemy.types import TypeEngine
+
+from .sqltypes import ExactDecimal, JSONType, UTCDateTime
+
+Schema = Mapping[str, Any]
+
+BIGINT_MAX = 2**63 - 1
+DEFAULT_TEXT_LENGTH = 255
+DECIMAL_PATTERN = r"^-?[0-9]{1,30}(\.[0-9]{1,12})?$"
+
+
+class CoercionError(ValueError):
+    """A value that passed the JSON Schema but is not a valid value of its field type."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CoerceContext:
+    """What coercion may depend on besides the value: installation settings."""
+
+    default_region: str = "CN"
+
+
+# --- coercers: JSON input (already schema-valid) -> stored Python value -------------------------
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise CoercionError("invalid_character", "must not contain NUL characters")
+    return value
+
+
+def _text(value: Any, schema: Schema, ctx: CoerceContext) -> Any:
+    return _no_nul(value)
+
+
+def _integer(value: Any, schema: Schema, ctx: CoerceContext) -> int:
+    number = int(value)
+    if not -BIGINT_MAX <= number <= BIGINT_MAX:
+        raise CoercionError("out_of_range", "is outside the 64-bit integer range")
+    return number
+
+
+def decimal_scale(schema: Schema) -> tuple[int, int]:
+    return int(schema.get("x-precision", 18)), int(schema.get("x-scale", 2))
+
+
+def _decimal(value: Any, schema: Schema, ctx: CoerceContext) -> Decimal:
+    precision, scale = decimal_scale(schema)
+    try:
+        number = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    except InvalidOperation:
+        raise CoercionError("invalid_decimal", "is not a decimal number") from None
+    if not number.is_finite():
+        raise CoercionError("invalid_decimal", "must be a finite number")
+    exponent = number.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > scale:
+        raise CoercionError("too_many_decimals", f"has more than {scale} decimal places")
+    quantized = number.quantize(Decimal(1).scaleb(-scale))
+    if len(quantized.as_tuple().digits) > precision:
+        raise CoercionError("out_of_range", f"has more than {precision} digits")
+    for keyword, bad, word in (("minimum", lambda a, b: a < b, "less than"),
+                               ("maximum", lambda a, b: a > b, "greater than")):
+        if keyword in schema and bad(quantized, Decimal(str(schema[keyword]))):
+            raise CoercionError(keyword, f"must not be {word} {schema[keyword]}")
+    return quantized
+
+
+_MM_DATE = mf.Date()
+_MM_DATETIME = mf.AwareDateTime(default_timezone=None)
+
+
+def _date(value: Any, schema: Schema, ctx: CoerceContext) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return _MM_DATE.deserialize(value)
+    except Exception:
+        raise CoercionError("invalid_date", "is not a date (YYYY-MM-DD)") from None
+
+
+def _datetime(value: Any, schema: Schema, ctx: CoerceContext) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        try:
+            parsed = _MM_DATETIME.deserialize(value)
+        except Exception:
+            raise CoercionError("invalid_datetime",
+                                "is not an ISO 8601 date-time with a time zone") from None
+    if parsed.tzinfo is None:
+        raise CoercionError("invalid_datetime", "needs a time zone (e.g. Z or +08:00)")
+    return parsed.astimezone(UTC)
+
+
+def _email(value: Any, schema: Schema, ctx: CoerceContext) -> str:
+    try:
+        result = validate_email(_no_nul(value).strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise CoercionError("invalid_email", str(exc)) from None
+    return result.normalized
+
+
+def _phone(value: Any, schema: Schema, ctx: CoerceContext) -> str:
+    region = schema.get("x-region", ctx.default_region)
+    try:
+        number = phonenumbers.parse(_no_nul(value), region)
+    except phonenumbers.NumberParseException:
+        raise CoercionError("invalid_phone", "is not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        raise CoercionError("invalid_phone", f"is not a valid phone number (default region {region})")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _url(value: Any, schema: Schema, ctx: CoerceContext) -> str:
+    parts = urlsplit(_no_nul(value).strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise CoercionError("invalid_url", "must be an http or https address")
+    return parts.geturl()
+
+
+def _relation(value: Any, schema: Schema, ctx: CoerceContext) -> int:
+    number = int(value)
+    if number <= 0:
+        raise CoercionError("invalid_reference", "must be a positive record id")
+    return number
+
+
+# --- dumpers: stored Python value -> JSON ------------------------------------------------------
+
+def _dump_iso(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return value.isoformat()
+
+
+def _dump_decimal(value: Decimal) -> str:
+    return str(value)
+
+
+# --- columns ------------------------------------------------------------------------------------
+
+def _text_column(schema: Schema) -> TypeEngine[Any]:
+    return String(int(schema.get("maxLength", DEFAULT_TEXT_LENGTH)))
+
+
+def _decimal_column(schema: Schema) -> TypeEngine[Any]:
+    return ExactDecimal(*decimal_scale(schema))
+
+
+# --- safe widenings within a type ---------------------------------------------------------------
+
+def _length_change(old: Schema, new: Schema) -> str | None:
+    old_len = int(old.get("maxLength", DEFAULT_TEXT_LENGTH))
+    new_len = int(new.get("maxLength", DEFAULT_TEXT_LENGTH))
+    if new_len < old_len:
+        return f"maxLength shrinks from {old_len} to {new_len}"
+    return None
+
+
+def _enum_change(old: Schema, new: Schema) -> str | None:
+    old_options = set(_options(old))
+    removed = old_options - set(_options(new))
+    if removed:
+        return f"options removed: {', '.join(sorted(map(str, removed)))}"
+    return None
+
+
+def _decimal_change(old: Schema, new: Schema) -> str | None:
+    (op, os_), (np_, ns) = decimal_scale(old), decimal_scale(new)
+    if ns < os_:
+        return f"scale shrinks from {os_} to {ns}"
+    if np_ - ns < op - os_:
+        return f"integer digits shrink from {op - os_} to {np_ - ns}"
+    return None
+
+
+def _target_change(old: Schema, new: Schema) -> str | None:
+    if old.get("x-target") != new.get("x-target"):
+        return f"relation target changes from {old.get('x-target')} to {new.get('x-target')}"
+    return None
+
+
+def _options(schema: Schema) -> list[Any]:
+    if "enum" in schema:
+        return list(schema["enum"])
+    items = schema.get("items")
+    if isinstance(items, Mapping) and "enum" in items:
+        return list(items["enum"])
+    return []
+
+
+def options_of(schema: Schema) -> list[Any]:
+    """The declared options of a select or multiselect field."""
+    return _options(schema)
+
+
+# --- the registry -------------------------------------------------------------------------------
+
+TEXT_OPS = ("eq", "ne", "in", "not_in", "contains", "starts_with", "is_empty", "is_not_empty")
+NUMBER_OPS = ("eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "between", "is_empty", "is_not_empty")
+DATE_OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "between", "before", "after", "within_last",
+            "within_next", "on_weekday", "this_month", "is_empty", "is_not_empty")
+CHOICE_OPS = ("eq", "ne", "in", "not_in", "is_empty", "is_not_empty")
+MULTI_OPS = ("has_any", "has_all", "is_empty", "is_not_empty")
+EMPTY_OPS = ("is_empty", "is_not_empty")
+
+
+@dataclass(frozen=True)
+class FieldType:
+    """What one `x-field` type means, in every layer that handles it."""
+
+    name: str
+    json_types: tuple[str, ...]
+    fragment: Mapping[str, Any]
+    column: Callable[[Schema], TypeEngine[Any]]
+    marshmallow: Callable[[Schema], mf.Field]
+    operators: tuple[str, ...]
+    widget: str
+    coerce: Callable[[Any, Schema, CoerceContext], Any] | None = None
+    dump: Callable[[Any], Any] | None = None
+    change_problem: Callable[[Schema, Schema], str | None] | None = None
+    widens_to: frozenset[str] = field(default_factory=frozenset)
+    is_relation: bool = False
+
+    def json_schema(self, declared: Schema) -> dict[str, Any]:
+        """The declaration completed with what the type implies (declared keywords win)."""
+        return {**self.fragment, **declared}
+
+
+def _f(constant: Callable[..., mf.Field], **kw: Any) -> Callable[[Schema], mf.Field]:
+    return lambda schema: constant(**kw)
+
+
+FIELD_TYPES: dict[str, FieldType] = {t.name: t for t in (
+    FieldType("text", ("string",), {"type": "string", "maxLength": DEFAULT_TEXT_LENGTH}, _text_column,
+              lambda s: mf.String(validate=mv.Length(max=int(s.get("maxLength", DEFAULT_TEXT_LENGTH)))),
+              TEXT_OPS, "text", _text, None, _length_change, frozenset({"textarea"})),
+    FieldType("textarea", ("string",), {"type": "string", "maxLength": 65535}, lambda s: Text(),
+              _f(mf.String), TEXT_OPS, "textarea", _text),
+    FieldType("integer", ("integer",), {"type": "integer"}, lambda s: BigInteger(),
+              _f(mf.Integer, strict=True), NUMBER_OPS, "number", _integer, None, None,
+              frozenset({"decimal"})),
+    FieldType("decimal", ("number", "string"), {"type": ["number", "string"], "pattern": DECIMAL_PATTERN},
+              _decimal_column, lambda s: mf.Decimal(places=decimal_scale(s)[1], as_string=True),
+              NUMBER_OPS, "decimal", _decimal, _dump_decimal, _decimal_change),
+    FieldType("boolean", ("boolean",), {"type": "boolean"}, lambda s: Boolean(), _f(mf.Boolean),
+              ("eq", "ne", "is_empty", "is_not_empty"), "checkbox"),
+    FieldType("date", ("string",), {"type": "string", "format": "date"}, lambda s: Date(), _f(mf.Date),
+              DATE_OPS, "date", _date, _dump_iso),
+    FieldType("datetime", ("string",), {"type": "string", "format": "date-time"}, lambda s: UTCDateTime(),
+              _f(mf.AwareDateTime), DATE_OPS, "datetime", _datetime, _dump_iso),
+    FieldType("email", ("string",), {"type": "string", "maxLength": 254}, lambda s: String(254),
+              _f(mf.Email), TEXT_OPS, "email", _email, None, None, frozenset({"text"})),
+    FieldType("phone", ("string",), {"type": "string", "maxLength": 40}, lambda s: String(40),
+              _f(mf.String), TEXT_OPS, "phone", _phone, None, None, frozenset({"text"})),
+    FieldType("url", ("string",), {"type": "string", "maxLength": 2048}, lambda s: String(2048),
+              _f(mf.Url), TEXT_OPS, "url", _url),
+    FieldType("select", ("string",), {"type": "string"}, lambda s: String(DEFAULT_TEXT_LENGTH),
+              lambda s: mf.String(validate=mv.OneOf(_options(s))), CHOICE_OPS, "select", _text, None,
+              _enum_change, frozenset({"text"})),
+    FieldType("multiselect", ("array",), {"type": "array", "uniqueItems": True}, lambda s: JSONType,
+              lambda s: mf.List(mf.String(validate=mv.OneOf(_options(s)))), MULTI_OPS, "checkboxes",
+              None, None, _enum_change),
+    FieldType("relation", ("integer",), {"type": "integer", "minimum": 1}, lambda s: BigInteger(),
+              _f(mf.Integer, strict=True), CHOICE_OPS, "relation", _relation, None, _target_change,
+              is_relation=True),
+    FieldType("json", ("object", "array"), {}, lambda s: JSONType, _f(mf.Raw), EMPTY_OPS, "json"),
+)}
+
+USER_TARGET = "user"
+"""A relation whose `x-target` is `user` points at the system users table, not an object."""
+
+
+def field_type(name: str) -> FieldType:
+    try:
+        return FIELD_TYPES[name]
+    except KeyError:
+        raise KeyError(f"unknown field type {name!r}") from None

@@ -1,0 +1,208 @@
+"""Object definitions as typed models, their semantic checks and their record schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import jsonschema_rs
+
+from ..errors import Problem
+from .fields import FIELD_TYPES, USER_TARGET, CoerceContext, CoercionError, FieldType, options_of
+from .names import field_name_problem, identifier_problem, table_name
+
+if TYPE_CHECKING:
+    from .kinds import DefinitionSet
+
+MISSING: Any = object()
+
+# Types that cannot carry a unique index (no equality on a JSON column, unbounded text).
+_UNINDEXABLE = frozenset({"multiselect", "json", "textarea"})
+# JSON Schema keywords that only describe; they do not belong in the record validator.
+_ANNOTATIONS = frozenset({"title", "description", "default"})
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """One field of an object, with its declaration completed by its type."""
+
+    name: str
+    type: FieldType
+    schema: Mapping[str, Any]
+    required: bool
+
+    @property
+    def unique(self) -> bool:
+        return bool(self.schema.get("x-unique"))
+
+    @property
+    def indexed(self) -> bool:
+        return bool(self.schema.get("x-index")) or self.type.is_relation
+
+    @property
+    def target(self) -> str | None:
+        return self.schema.get("x-target")
+
+    @property
+    def label(self) -> Mapping[str, str]:
+        return self.schema.get("x-label") or {}
+
+    @property
+    def default(self) -> Any:
+        return self.schema.get("default", MISSING)
+
+    @property
+    def options(self) -> list[Any]:
+        return options_of(self.schema)
+
+    def stored(self, value: Any, ctx: CoerceContext | None = None) -> Any:
+        """The value as stored, from a schema-valid input value (raises CoercionError)."""
+        if value is None or self.type.coerce is None:
+            return value
+        return self.type.coerce(value, self.schema, ctx or CoerceContext())
+
+    def shown(self, value: Any) -> Any:
+        """The stored value as JSON."""
+        if value is None or self.type.dump is None:
+            return value
+        return self.type.dump(value)
+
+    def value_schema(self, nullable: bool) -> dict[str, Any]:
+        """The JSON Schema that validates this field's input values."""
+        out = {k: v for k, v in self.schema.items() if not k.startswith("x-") and k not in _ANNOTATIONS}
+        if nullable:
+            declared = out.get("type")
+            if isinstance(declared, str):
+                out["type"] = [declared, "null"]
+            elif isinstance(declared, list):
+                out["type"] = [*declared, "null"]
+            if "enum" in out:
+                out["enum"] = [*out["enum"], None]
+        return out
+
+
+@dataclass(frozen=True)
+class ObjectDef:
+    """A record type: its name, fields and storage facts, built from a valid definition."""
+
+    name: str
+    doc: Mapping[str, Any]
+    fields: Mapping[str, FieldDef]
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> ObjectDef:
+        required = set(doc.get("required", ()))
+        fields = {
+            name: FieldDef(name, FIELD_TYPES[decl["x-field"]],
+                           FIELD_TYPES[decl["x-field"]].json_schema(decl), name in required)
+            for name, decl in doc["properties"].items()
+        }
+        return cls(doc["$id"], doc, fields)
+
+    @property
+    def table(self) -> str:
+        return table_name(self.name)
+
+    @property
+    def label(self) -> Mapping[str, str]:
+        return self.doc.get("x-label") or {"en": self.doc.get("title", self.name)}
+
+    @property
+    def title_field(self) -> str | None:
+        return self.doc.get("x-title-field") or next(iter(self.fields), None)
+
+    @property
+    def indexes(self) -> list[tuple[str, ...]]:
+        return [tuple(ix) for ix in self.doc.get("x-indexes", ())]
+
+    def record_schema(self, partial: bool = False) -> dict[str, Any]:
+        """The JSON Schema one record's input must satisfy.
+
+        Optional fields accept null (clearing them); required ones never do. A partial schema
+        (for updates) requires nothing but still refuses nulls in required fields.
+        """
+        properties = {name: f.value_schema(nullable=not f.required) for name, f in self.fields.items()}
+        properties["owner_id"] = {"type": ["integer", "null"], "minimum": 1}
+        schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+        if not partial:
+            schema["required"] = [n for n, f in self.fields.items() if f.required]
+        return schema
+
+    @cached_property
+    def validators(self) -> tuple[jsonschema_rs.Validator, jsonschema_rs.Validator]:
+        """Compiled (full, partial) record validators: ECMA regex semantics, every error with its path."""
+        return (jsonschema_rs.Draft202012Validator(self.record_schema(), validate_formats=True),
+                jsonschema_rs.Draft202012Validator(self.record_schema(partial=True), validate_formats=True))
+
+
+def check_object(doc: Mapping[str, Any], defs: DefinitionSet) -> Iterator[Problem]:
+    """What the meta-schema cannot say about an object definition."""
+    problem = identifier_problem(doc["$id"])
+    if problem:
+        yield Problem("/$id", "invalid_name", problem)
+    properties: Mapping[str, Any] = doc["properties"]
+    for name, decl in properties.items():
+        yield from _check_field(name, decl, defs)
+    for i, name in enumerate(doc.get("required", ())):
+        if name not in properties:
+            yield Problem(f"/required/{i}", "unknown_field", f"'{name}' is not a property of this object")
+    title = doc.get("x-title-field")
+    if title is not None and title not in properties:
+        yield Problem("/x-title-field", "unknown_field", f"'{title}' is not a property of this object")
+    for i, index in enumerate(doc.get("x-indexes", ())):
+        for j, name in enumerate(index):
+            if name not in properties:
+                yield Problem(f"/x-indexes/{i}/{j}", "unknown_field", f"'{name}' is not a property of this object")
+            elif properties[name]["x-field"] in _UNINDEXABLE:
+                yield Problem(f"/x-indexes/{i}/{j}", "not_indexable",
+                              f"a {properties[name]['x-field']} field cannot be indexed")
+
+
+def _check_field(name: str, decl: Mapping[str, Any], defs: DefinitionSet) -> Iterator[Problem]:
+    at = "/properties/" + name
+    problem = field_name_problem(name)
+    if problem:
+        yield Problem(at, "invalid_name", problem)
+    ftype = FIELD_TYPES[decl["x-field"]]
+    declared = decl.get("type")
+    if declared is not None:
+        declared_set = {declared} if isinstance(declared, str) else set(declared)
+        if not declared_set <= set(ftype.json_types):
+            yield Problem(at + "/type", "type_mismatch",
+                          f"a {ftype.name} field has JSON type {' or '.join(ftype.json_types)}, not {declared}")
+            return
+    if (decl.get("x-unique") or decl.get("x-index")) and ftype.name in _UNINDEXABLE:
+        yield Problem(at, "not_indexable", f"a {ftype.name} field cannot be unique or indexed")
+    if ftype.is_relation:
+        target = decl["x-target"]
+        if target != USER_TARGET and defs.get("object", target) is None:
+            yield Problem(at + "/x-target", "unknown_object", f"no object named '{target}'")
+    elif "x-target" in decl:
+        yield Problem(at + "/x-target", "not_a_relation", "only relation fields have a target")
+    labels = decl.get("x-option-labels")
+    if labels:
+        for option in set(labels) - set(options_of(decl)):
+            yield Problem(f"{at}/x-option-labels/{option}", "unknown_option", f"'{option}' is not an option")
+    complete = ftype.json_schema(decl)
+    try:
+        validator = jsonschema_rs.Draft202012Validator(
+            FieldDef(name, ftype, complete, False).value_schema(nullable=False), validate_formats=True)
+    except (ValueError, jsonschema_rs.ValidationError) as exc:
+        yield Problem(at, "invalid_schema", f"not a usable JSON Schema: {exc}")
+        return
+    if "default" in decl:
+        yield from _check_default(at, ftype, complete, decl["default"], validator)
+
+
+def _check_default(at: str, ftype: FieldType, schema: Mapping[str, Any], default: Any,
+                   validator: jsonschema_rs.Validator) -> Iterator[Problem]:
+    for error in validator.iter_errors(default):
+        yield Problem(at + "/default", error.kind.name, error.message)
+        return
+    if ftype.coerce is not None:
+        try:
+            ftype.coerce(default, schema, CoerceContext())
+        except CoercionError as exc:
+            yield Problem(at + "/default", exc.code, exc.message)

@@ -1,0 +1,236 @@
+"""Definitions in the database: versioned storage, the cached live registry, plan and apply.
+
+The live registry is a snapshot (definitions, object models, tables) tagged with a revision
+number kept in `sys_meta_state`. Each use checks that number (one indexed read) and reloads when
+another process applied a change, so every web process and worker sees the same definitions.
+Planning is separate from applying: `plan` reads and explains; `apply` takes the metadata lock,
+plans again under it, migrates tables and writes new versions in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, func, select, update
+
+from ..errors import DefinitionError, DestructiveChange, NotFound, Problem
+from ..meta.kinds import DefinitionSet, Doc, apply_order, validate_definition
+from ..meta.objects import ObjectDef
+from ..meta.packs import canonical_json, checksum
+from ..meta.plan import DefinitionChange, plan_definitions
+from . import system
+from .migrate import TableAction, apply_actions, plan_object
+from .tables import build_tables
+
+Incoming = tuple[str, str, Doc]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The live definitions at one revision, with what is derived from them."""
+
+    revision: int
+    definitions: DefinitionSet
+    objects: dict[str, ObjectDef]
+    tables: dict[str, Table]
+
+    def object(self, name: str) -> ObjectDef:
+        try:
+            return self.objects[name]
+        except KeyError:
+            raise NotFound(f"no object named '{name}'", [Problem("object", "unknown_object", name)]) from None
+
+
+def _snapshot(revision: int, defs: DefinitionSet) -> Snapshot:
+    objects = {name: ObjectDef.from_doc(doc) for name, doc in defs.items("object")}
+    return Snapshot(revision, defs, objects, build_tables(objects.values()))
+
+
+def read_revision(conn: Connection) -> int:
+    return conn.execute(select(system.meta_state.c.revision).where(system.meta_state.c.id == 1)).scalar() or 0
+
+
+def read_definitions(conn: Connection) -> DefinitionSet:
+    defs = DefinitionSet()
+    rows = conn.execute(select(system.definitions.c.kind, system.definitions.c.name, system.definitions.c.body)
+                        .order_by(system.definitions.c.kind, system.definitions.c.name))
+    for kind, name, body in rows:
+        defs.put(kind, name, json.loads(body))
+    return defs
+
+
+class Registry:
+    """The cached live registry; thread-safe, refreshed when the stored revision moves."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+
+    def current(self, conn: Connection | None = None) -> Snapshot:
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.current(own)
+        revision = read_revision(conn)
+        snap = self._snapshot
+        if snap is not None and snap.revision == revision:
+            return snap
+        with self._lock:
+            if self._snapshot is None or self._snapshot.revision != revision:
+                self._snapshot = _snapshot(revision, read_definitions(conn))
+            return self._snapshot
+
+    def invalidate(self) -> None:
+        self._snapshot = None
+
+
+@dataclass
+class Plan:
+    """What applying a set of definitions would do, and what refuses it."""
+
+    changes: list[DefinitionChange]
+    tables: dict[str, list[TableAction]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(c.changed for c in self.changes) or any(self.tables.values())
+
+    def lines(self) -> list[str]:
+        out = []
+        for c in self.changes:
+            out.append(f"{c.action:9} {c.kind} {c.name}")
+            out += [f"            {d}" for d in c.diff]
+            out += [f"            table: {a.op} {a.target} ({a.description})" for a in self.tables.get(c.name, [])
+                    if c.kind == "object"]
+        out += [f"refused   {p.field}: {p.message} [{p.code}]" for p in self.problems]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "changed": self.changed,
+            "changes": [{"kind": c.kind, "name": c.name, "action": c.action, "diff": c.diff,
+                         "table": [str(a) for a in self.tables.get(c.name, [])] if c.kind == "object" else []}
+                        for c in self.changes],
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+ApplyHook = Callable[[Connection, Plan, Snapshot], None]
+
+
+class MetadataService:
+    """Plans and applies definition changes, with validation, migration and version history."""
+
+    def __init__(self, engine: Engine, registry: Registry, hooks: Sequence[ApplyHook] = ()) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.hooks = list(hooks)
+
+    def validate(self, incoming: Sequence[Incoming], live: DefinitionSet) -> list[Problem]:
+        context = live.overlay(incoming)
+        problems = []
+        for kind, name, doc in incoming:
+            for p in validate_definition(kind, doc, context):
+                problems.append(Problem(f"{kind}/{name}#{'' if p.field == '/' else p.field}", p.code, p.message))
+        return problems
+
+    def _plan(self, conn: Connection, incoming: Sequence[Incoming], force: bool) -> Plan:
+        live = read_definitions(conn)
+        problems = self.validate(incoming, live)
+        if problems:
+            raise DefinitionError(f"{len(problems)} problem(s) in the definitions", problems)
+        order = {k: i for i, k in enumerate(apply_order({k for k, _, _ in incoming}))}
+        ordered = sorted(incoming, key=lambda d: order[d[0]])
+        plan = Plan(plan_definitions(live, list(ordered)))
+        merged = live.overlay(ordered)
+        new_objects = {n: ObjectDef.from_doc(d) for n, d in merged.items("object")}
+        tables = build_tables(new_objects.values())
+        for change in plan.changes:
+            if change.kind != "object":
+                continue
+            old = ObjectDef.from_doc(change.old) if change.old else None
+            actions, refusals = plan_object(conn, old, new_objects[change.name], tables[change.name], force)
+            plan.tables[change.name] = actions
+            plan.problems += refusals
+        return plan
+
+    def plan(self, incoming: Sequence[Incoming], force: bool = False) -> Plan:
+        with self.engine.connect() as conn:
+            return self._plan(conn, incoming, force)
+
+    def apply(self, incoming: Sequence[Incoming], actor_id: int | None = None, force: bool = False,
+              note: str | None = None) -> Plan:
+        """Apply all-or-nothing: on any problem nothing is written and nothing is migrated."""
+        with self.engine.begin() as conn:
+            _lock_metadata(conn)
+            plan = self._plan(conn, incoming, force)
+            if plan.problems:
+                raise DestructiveChange(f"{len(plan.problems)} change(s) refused", plan.problems)
+            if not plan.changed:
+                return plan
+            merged = read_definitions(conn).overlay((c.kind, c.name, c.new) for c in plan.changes)
+            tables = build_tables(ObjectDef.from_doc(d) for _, d in merged.items("object"))
+            for change in plan.changes:
+                if change.kind == "object" and plan.tables.get(change.name):
+                    apply_actions(conn, tables[change.name], plan.tables[change.name])
+                if change.changed:
+                    _write_version(conn, change, actor_id, note)
+            revision = _bump_revision(conn)
+            snapshot = _snapshot(revision, merged)
+            for hook in self.hooks:
+                hook(conn, plan, snapshot)
+        self.registry.invalidate()
+        return plan
+
+    def export(self) -> DefinitionSet:
+        with self.engine.connect() as conn:
+            return read_definitions(conn)
+
+    def history(self, kind: str, name: str) -> list[dict[str, Any]]:
+        v = system.definition_versions
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(v).where(v.c.kind == kind, v.c.name == name).order_by(v.c.version))
+            return [dict(r._mapping) for r in rows]
+
+
+def _lock_metadata(conn: Connection) -> None:
+    """Serialize applies: a row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the write lock."""
+    state = system.meta_state
+    if conn.execute(select(state.c.id).where(state.c.id == 1).with_for_update()).first() is None:
+        conn.execute(state.insert().values(id=1, revision=0))
+
+
+def _bump_revision(conn: Connection) -> int:
+    state = system.meta_state
+    conn.execute(update(state).where(state.c.id == 1).values(revision=state.c.revision + 1))
+    return read_revision(conn)
+
+
+def _write_version(conn: Connection, change: DefinitionChange, actor_id: int | None, note: str | None) -> None:
+    d, v = system.definitions, system.definition_versions
+    now = datetime.now(UTC)
+    body = canonical_json(change.new)
+    digest = checksum(change.new)
+    current = conn.execute(select(func.max(v.c.version)).where(v.c.kind == change.kind, v.c.name == change.name)
+                           ).scalar() or 0
+    version = current + 1
+    if change.old is None:
+        conn.execute(d.insert().values(kind=change.kind, name=change.name, version=version, checksum=digest,
+                                       body=body, updated_at=now, updated_by=actor_id))
+    else:
+        conn.execute(update(d).where(d.c.kind == change.kind, d.c.name == change.name)
+                     .values(version=version, checksum=digest, body=body, updated_at=now, updated_by=actor_id))
+    conn.execute(v.insert().values(kind=change.kind, name=change.name, version=version, checksum=digest,
+                                   body=body, action=change.action, created_at=now, created_by=actor_id,
+                                   note=note))
+
+
+def incoming_from_files(files: Iterable[Any]) -> list[Incoming]:
+    """(kind, name, doc) triples from packs.PackFile objects."""
+    return [(f.kind, f.name, f.doc) for f in files]

@@ -1,0 +1,378 @@
+"""The record service: the one way records are written and read.
+
+Every write is validated against the object's schema (all errors, each with its field), coerced
+by the field type registry, checked for uniqueness and references, written with its record event
+in one transaction, and handed to listeners (engines) inside that transaction. Engines and the
+API never write object tables behind its back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import Conflict, NotFound, Problem, ValidationError
+from ..meta.fields import USER_TARGET, CoerceContext, CoercionError
+from ..meta.objects import MISSING, ObjectDef
+from .definitions import Registry, Snapshot
+from .events import RecordEvent, append_events
+from .system import users
+
+SYSTEM_FIELDS = ("id", "created_at", "updated_at", "created_by", "owner_id", "version", "deleted_at")
+
+Listener = Callable[[Connection, Snapshot, list[RecordEvent]], None]
+
+
+@dataclass
+class BulkResult:
+    """Outcome of a bulk create: ids in input order (None where the row failed) and the failures."""
+
+    ids: list[int | None] = field(default_factory=list)
+    errors: dict[int, list[Problem]] = field(default_factory=dict)
+
+    @property
+    def created(self) -> int:
+        return sum(1 for i in self.ids if i is not None)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _schema_problems(validator: Any, data: Any, prefix: str = "") -> list[Problem]:
+    if validator.is_valid(data):
+        return []
+    problems = []
+    for error in validator.iter_errors(data):
+        kind = error.kind
+        path = list(error.instance_path)
+        code = kind.name
+        if code == "required":
+            path.append(kind.as_dict()["property"])
+            message = "is required"
+        elif code == "additionalProperties":
+            for name in kind.as_dict()["unexpected"]:
+                problems.append(Problem(prefix + str(name), "unknown_field", "is not a field of this object"))
+            continue
+        else:
+            message = error.message
+        problems.append(Problem(prefix + "/".join(map(str, path)), code, message))
+    return problems
+
+
+class RecordService:
+    """Create, read, update, soft-delete and restore records of any object."""
+
+    def __init__(self, engine: Engine, registry: Registry, ctx: CoerceContext | None = None,
+                 listeners: Sequence[Listener] = ()) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.ctx = ctx or CoerceContext()
+        self.listeners = list(listeners)
+
+    # --- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self, conn: Connection | None = None) -> Iterator[Connection]:
+        """Join the caller's transaction, or run in a new one; uniqueness races become Conflicts."""
+        if conn is not None:
+            yield conn
+            return
+        try:
+            with self.engine.begin() as own:
+                yield own
+        except IntegrityError as exc:
+            raise Conflict("the write conflicts with existing data (a unique value or a reference)",
+                           [Problem("", "integrity", str(exc.orig).splitlines()[0])]) from None
+
+    def _resolve(self, conn: Connection, object_name: str) -> tuple[Snapshot, ObjectDef, Table]:
+        snap = self.registry.current(conn)
+        obj = snap.object(object_name)
+        return snap, obj, snap.tables[obj.name]
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def to_dict(self, obj: ObjectDef, row: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": row["id"]}
+        for name, f in obj.fields.items():
+            out[name] = f.shown(row[name])
+        for name in SYSTEM_FIELDS[1:]:
+            value = row[name]
+            out[name] = value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
+        return out
+
+    def get(self, object_name: str, record_id: int, include_deleted: bool = False,
+            conn: Connection | None = None) -> dict[str, Any]:
+        with self.transaction(conn) as c:
+            _, obj, table = self._resolve(c, object_name)
+            row = self._load(c, obj, table, record_id, include_deleted)
+            return self.to_dict(obj, row)
+
+    def list(self, object_name: str, limit: int = 50, after_id: int | None = None,
+             include_deleted: bool = False, conn: Connection | None = None) -> list[dict[str, Any]]:
+        """Newest first, keyset-paginated by id (the API adds rule filters and sorting)."""
+        with self.transaction(conn) as c:
+            _, obj, table = self._resolve(c, object_name)
+            query = select(table).order_by(table.c.id.desc()).limit(max(1, min(limit, 1000)))
+            if not include_deleted:
+                query = query.where(table.c.deleted_at.is_(None))
+            if after_id is not None:
+                query = query.where(table.c.id < after_id)
+            return [self.to_dict(obj, r._mapping) for r in c.execute(query)]
+
+    def count(self, object_name: str, include_deleted: bool = False, conn: Connection | None = None) -> int:
+        with self.transaction(conn) as c:
+            _, _, table = self._resolve(c, object_name)
+            query = select(func.count()).select_from(table)
+            if not include_deleted:
+                query = query.where(table.c.deleted_at.is_(None))
+            return int(c.execute(query).scalar_one())
+
+    def _load(self, conn: Connection, obj: ObjectDef, table: Table, record_id: int,
+              include_deleted: bool, for_update: bool = False) -> Mapping[str, Any]:
+        query = select(table).where(table.c.id == record_id)
+        if for_update:
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None or (row.deleted_at is not None and not include_deleted):
+            raise NotFound(f"{obj.name} {record_id} does not exist", [Problem("id", "not_found", str(record_id))])
+        return row._mapping
+
+    # --- validation --------------------------------------------------------------------------
+
+    def _prepare(self, obj: ObjectDef, data: Any, partial: bool, prefix: str = "") -> tuple[dict[str, Any], list[Problem]]:
+        """Schema-validate and coerce one input; returns stored values and problems."""
+        if not isinstance(data, Mapping):
+            return {}, [Problem(prefix.rstrip("/"), "type", "a record is a JSON object")]
+        if not partial:
+            missing = [n for n, f in obj.fields.items() if n not in data and f.default is not MISSING]
+            if missing:
+                data = {**data, **{n: obj.fields[n].default for n in missing}}
+        problems = _schema_problems(obj.validators[1 if partial else 0], data, prefix)
+        stored: dict[str, Any] = {}
+        failed = {p.field[len(prefix):].split("/")[0] for p in problems}
+        for name, value in data.items():
+            if name in failed:
+                continue
+            if name == "owner_id":
+                stored[name] = value
+                continue
+            f = obj.fields[name]
+            try:
+                stored[name] = f.stored(value, self.ctx)
+            except CoercionError as exc:
+                problems.append(Problem(prefix + name, exc.code, exc.message))
+        return stored, problems
+
+    def _check_unique(self, conn: Connection, obj: ObjectDef, table: Table, rows: Sequence[Mapping[str, Any]],
+                      exclude_id: int | None = None) -> dict[int, list[Problem]]:
+        """Problems by row index for unique values taken by other live records or repeated in the batch."""
+        problems: dict[int, list[Problem]] = {}
+        for name, f in obj.fields.items():
+            if not f.unique:
+                continue
+            seen: dict[Any, int] = {}
+            for i, row in enumerate(rows):
+                value = row.get(name)
+                if value is None:
+                    continue
+                if value in seen:
+                    problems.setdefault(i, []).append(
+                        Problem(name, "duplicate_value", f"'{f.shown(value)}' is repeated (row {seen[value]})"))
+                else:
+                    seen[value] = i
+            if not seen:
+                continue
+            col = table.c[name]
+            taken: set[Any] = set()
+            values = list(seen)
+            for start in range(0, len(values), 500):
+                query = select(col).where(col.in_(values[start:start + 500]), table.c.deleted_at.is_(None))
+                if exclude_id is not None:
+                    query = query.where(table.c.id != exclude_id)
+                taken.update(conn.execute(query).scalars())
+            for value in taken:
+                problems.setdefault(seen[value], []).append(
+                    Problem(name, "unique", f"'{f.shown(value)}' is already used by another {obj.name}"))
+        return problems
+
+    def _check_references(self, conn: Connection, snap: Snapshot, obj: ObjectDef,
+                          rows: Sequence[Mapping[str, Any]]) -> dict[int, list[Problem]]:
+        """Problems by row index for relations that point at no live record (or no user)."""
+        problems: dict[int, list[Problem]] = {}
+        targets = [(n, f.target) for n, f in obj.fields.items() if f.type.is_relation]
+        targets.append(("owner_id", USER_TARGET))
+        for name, target in targets:
+            wanted = {row[name] for row in rows if row.get(name) is not None}
+            if not wanted:
+                continue
+            if target == USER_TARGET:
+                query_table, alive = users, users.c.active.is_(True)
+            else:
+                query_table = snap.tables[str(target)]
+                alive = query_table.c.deleted_at.is_(None)
+            found: set[Any] = set()
+            ids = list(wanted)
+            for start in range(0, len(ids), 500):
+                found.update(conn.execute(select(query_table.c.id).where(
+                    query_table.c.id.in_(ids[start:start + 500]), alive)).scalars())
+            for i, row in enumerate(rows):
+                value = row.get(name)
+                if value is not None and value not in found:
+                    problems.setdefault(i, []).append(
+                        Problem(name, "unknown_reference", f"no {target} with id {value}"))
+        return problems
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def create(self, object_name: str, data: Mapping[str, Any], actor_id: int | None = None,
+               conn: Connection | None = None) -> dict[str, Any]:
+        result = self.bulk_create(object_name, [data], actor_id=actor_id, conn=conn)
+        record_id = result.ids[0]
+        assert record_id is not None
+        return self.get(object_name, record_id, conn=conn) if conn is not None else self._get_fresh(object_name, record_id)
+
+    def _get_fresh(self, object_name: str, record_id: int) -> dict[str, Any]:
+        with self.engine.connect() as c:
+            _, obj, table = self._resolve(c, object_name)
+            return self.to_dict(obj, self._load(c, obj, table, record_id, include_deleted=True))
+
+    def bulk_create(self, object_name: str, rows: Sequence[Mapping[str, Any]], actor_id: int | None = None,
+                    conn: Connection | None = None, skip_invalid: bool = False) -> BulkResult:
+        """Create many records in one transaction.
+
+        All-or-nothing by default: any invalid row raises ValidationError naming every problem as
+        `/<row>/<field>`. With skip_invalid, valid rows are written and the rest come back in
+        `errors`, keyed by row index.
+        """
+        with self.transaction(conn) as c:
+            snap, obj, table = self._resolve(c, object_name)
+            prepared: list[dict[str, Any]] = []
+            errors: dict[int, list[Problem]] = {}
+            for i, data in enumerate(rows):
+                stored, problems = self._prepare(obj, data, partial=False)
+                prepared.append(stored)
+                if problems:
+                    errors[i] = problems
+            for extra in (self._check_unique(c, obj, table, prepared),
+                          self._check_references(c, snap, obj, prepared)):
+                for i, problems in extra.items():
+                    errors.setdefault(i, []).extend(problems)
+            if errors and not skip_invalid:
+                raise ValidationError(
+                    f"{len(errors)} of {len(rows)} record(s) are invalid",
+                    [Problem(f"/{i}/{p.field}" if len(rows) > 1 else p.field, p.code, p.message)
+                     for i, ps in sorted(errors.items()) for p in ps])
+            now = _now()
+            good = [i for i in range(len(rows)) if i not in errors]
+            names = list(obj.fields)
+            values = []
+            for i in good:
+                row = prepared[i]
+                full = {n: row.get(n) for n in names}
+                full.update(owner_id=row.get("owner_id", actor_id), created_by=actor_id, created_at=now,
+                            updated_at=now, version=1, deleted_at=None)
+                values.append(full)
+            ids: list[int] = []
+            if values:
+                insert = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+                ids = list(c.execute(insert, values).scalars())
+                events = [RecordEvent(obj.name, rid, "create", _created_changes(obj, v), actor_id, now)
+                          for rid, v in zip(ids, values, strict=True)]
+                append_events(c, events)
+                self._notify(c, snap, events)
+            result = BulkResult([None] * len(rows), errors)
+            for i, rid in zip(good, ids, strict=True):
+                result.ids[i] = rid
+            return result
+
+    def update(self, object_name: str, record_id: int, data: Mapping[str, Any], expected_version: int | None = None,
+               actor_id: int | None = None, conn: Connection | None = None) -> dict[str, Any]:
+        """Partial update; a stale `expected_version` is a Conflict, never a silent overwrite."""
+        with self.transaction(conn) as c:
+            snap, obj, table = self._resolve(c, object_name)
+            current = self._load(c, obj, table, record_id, include_deleted=False, for_update=True)
+            _check_version(obj, record_id, current, expected_version)
+            stored, problems = self._prepare(obj, data, partial=True)
+            if not problems:
+                problems += self._check_unique(c, obj, table, [stored], exclude_id=record_id).get(0, [])
+                problems += self._check_references(c, snap, obj, [stored]).get(0, [])
+            if problems:
+                raise ValidationError(f"the {obj.name} is invalid", problems)
+            changed = {n: v for n, v in stored.items() if current[n] != v}
+            if not changed:
+                return self.to_dict(obj, current)
+            changes = {n: [_shown(obj, n, current[n]), _shown(obj, n, v)] for n, v in changed.items()}
+            return self._write(c, snap, obj, table, current, {**changed}, "update", changes, actor_id)
+
+    def delete(self, object_name: str, record_id: int, expected_version: int | None = None,
+               actor_id: int | None = None, conn: Connection | None = None) -> dict[str, Any]:
+        """Soft delete: the record leaves lists and unique checks but keeps its data and history."""
+        with self.transaction(conn) as c:
+            snap, obj, table = self._resolve(c, object_name)
+            current = self._load(c, obj, table, record_id, include_deleted=False, for_update=True)
+            _check_version(obj, record_id, current, expected_version)
+            now = _now()
+            return self._write(c, snap, obj, table, current, {"deleted_at": now}, "delete",
+                               {"deleted_at": [None, _iso(now)]}, actor_id)
+
+    def restore(self, object_name: str, record_id: int, actor_id: int | None = None,
+                conn: Connection | None = None) -> dict[str, Any]:
+        with self.transaction(conn) as c:
+            snap, obj, table = self._resolve(c, object_name)
+            current = self._load(c, obj, table, record_id, include_deleted=True, for_update=True)
+            if current["deleted_at"] is None:
+                return self.to_dict(obj, current)
+            clashes = self._check_unique(c, obj, table, [dict(current)], exclude_id=record_id).get(0, [])
+            if clashes:
+                raise Conflict(f"{obj.name} {record_id} cannot be restored", clashes)
+            return self._write(c, snap, obj, table, current, {"deleted_at": None}, "restore",
+                               {"deleted_at": [_iso(current["deleted_at"]), None]}, actor_id)
+
+    def _write(self, conn: Connection, snap: Snapshot, obj: ObjectDef, table: Table, current: Mapping[str, Any],
+               values: dict[str, Any], kind: str, changes: dict[str, list[Any]], actor_id: int | None) -> dict[str, Any]:
+        now = _now()
+        version = current["version"]
+        result = conn.execute(update(table).where(table.c.id == current["id"], table.c.version == version)
+                              .values(**values, version=version + 1, updated_at=now))
+        if result.rowcount != 1:
+            raise Conflict(f"{obj.name} {current['id']} was changed by someone else; reload it",
+                           [Problem("version", "stale_version", "the record changed while saving")])
+        events = [RecordEvent(obj.name, current["id"], kind, changes, actor_id, now)]
+        append_events(conn, events)
+        self._notify(conn, snap, events)
+        return self.to_dict(obj, {**current, **values, "version": version + 1, "updated_at": now})
+
+    def _notify(self, conn: Connection, snap: Snapshot, events: list[RecordEvent]) -> None:
+        for listener in self.listeners:
+            listener(conn, snap, events)
+
+
+def _check_version(obj: ObjectDef, record_id: int, current: Mapping[str, Any], expected: int | None) -> None:
+    if expected is not None and expected != current["version"]:
+        raise Conflict(f"{obj.name} {record_id} is at version {current['version']}, not {expected}; reload it",
+                       [Problem("version", "stale_version",
+                                f"expected version {expected}, the record is at {current['version']}")])
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _shown(obj: ObjectDef, name: str, value: Any) -> Any:
+    if name == "owner_id":
+        return value
+    return obj.fields[name].shown(value)
+
+
+def _created_changes(obj: ObjectDef, values: Mapping[str, Any]) -> dict[str, list[Any]]:
+    changes = {n: [None, f.shown(values[n])] for n, f in obj.fields.items() if values[n] is not None}
+    if values["owner_id"] is not None:
+        changes["owner_id"] = [None, values["owner_id"]]
+    return changes

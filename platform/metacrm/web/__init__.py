@@ -1,0 +1,1 @@
+"""Serving the built web app and the admin console."""

@@ -1,0 +1,96 @@
+"""Shared fixtures: every storage test runs on SQLite and, when it answers, on PostgreSQL.
+
+Each PostgreSQL test gets a fresh schema in the `test` database, dropped afterwards. With
+METACRM_REQUIRE_SERVICES=1 a missing PostgreSQL fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from metacrm.config import Settings
+from metacrm.meta.kinds import DefinitionSet
+from metacrm.meta.packs import load_pack
+from metacrm.store.definitions import incoming_from_files
+from metacrm.store.services import Services
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("METACRM_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_SERVICES = os.environ.get("METACRM_REQUIRE_SERVICES") == "1"
+
+_pg_state: dict[str, bool] = {}
+
+
+def pg_available() -> bool:
+    if "up" not in _pg_state:
+        try:
+            engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+            with engine.connect() as conn:
+                conn.execute(text("select 1"))
+            engine.dispose()
+            _pg_state["up"] = True
+        except Exception:
+            _pg_state["up"] = False
+    return _pg_state["up"]
+
+
+def need_postgres() -> None:
+    if not pg_available():
+        if REQUIRE_SERVICES:
+            pytest.fail(f"PostgreSQL is required (METACRM_REQUIRE_SERVICES=1) but {PG_ADMIN_URL} does not answer")
+        pytest.skip("PostgreSQL does not answer")
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """A database URL whose search_path is a fresh schema, dropped after the test."""
+    need_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return request.getfixturevalue("pg_schema_url")
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=db_url, secret_key="test-secret", instance_dir=tmp_path)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    svc = Services.from_settings(settings)
+    svc.init()
+    yield svc
+    svc.close()
+
+
+def apply_docs(svc: Services, *docs: tuple[str, dict], force: bool = False) -> object:
+    kind_key = {"object": "$id"}
+    incoming = [(k, d[kind_key.get(k, "name")], d) for k, d in docs]
+    return svc.metadata.apply(incoming, force=force)
+
+
+@pytest.fixture
+def standard_pack(services: Services) -> Services:
+    files = load_pack([ROOT / "metadata"], DefinitionSet())
+    services.metadata.apply(incoming_from_files(files))
+    return services
