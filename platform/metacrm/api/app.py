@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import __version__
 from ..config import Settings
+from ..engines.wiring import build_services
 from ..errors import Problem, ServiceUnavailable
 from ..store.services import Services
 from .errors import register_error_handlers
@@ -19,7 +20,7 @@ MAX_CONTENT_LENGTH = 10 * 1024 * 1024
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
     settings = settings or Settings.from_env()
-    services = services or Services.from_settings(settings)
+    services = services or build_services(settings)
     app = Flask("metacrm")
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, JSON_SORT_KEYS=False)
     app.extensions["metacrm"] = services

@@ -131,10 +131,78 @@ class ObjectDef:
         return schema
 
     @cached_property
+    def _dumped(self) -> tuple[tuple[str, ...], tuple[tuple[str, Any], ...]]:
+        names = tuple(self.fields)
+        return names, tuple((n, f.type.dump) for n, f in self.fields.items() if f.type.dump is not None)
+
+    def shown(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The field values of a stored row as JSON (the hot path of every read and event)."""
+        names, dumpers = self._dumped
+        out = {name: row[name] for name in names}
+        for name, dump in dumpers:
+            if out[name] is not None:
+                out[name] = dump(out[name])
+        return out
+
+    @cached_property
+    def defaults(self) -> tuple[tuple[str, Any], ...]:
+        return tuple((n, f.default) for n, f in self.fields.items() if f.default is not MISSING)
+
+    def prepare(self, data: Mapping[str, Any], partial: bool, ctx: CoerceContext) -> tuple[dict[str, Any], list[Problem]]:
+        """Validate one input and coerce it to stored values; every problem names its field.
+
+        Defaults fill missing fields on create. Fields that fail the schema are not coerced, so
+        each field reports its first real problem once.
+        """
+        if not partial and self.defaults:
+            missing = [(n, d) for n, d in self.defaults if n not in data]
+            if missing:
+                data = {**data, **dict(missing)}
+        validator = self.validators[1 if partial else 0]
+        problems = [] if validator.is_valid(data) else schema_problems(validator, data)
+        failed = {p.field for p in problems}
+        stored: dict[str, Any] = {}
+        coercers = self._coercers
+        for name, value in data.items():
+            coerce = coercers.get(name)
+            if coerce is None or value is None:
+                stored[name] = value
+            elif name not in failed:
+                try:
+                    stored[name] = coerce[0](value, coerce[1], ctx)
+                except CoercionError as exc:
+                    problems.append(Problem(name, exc.code, exc.message))
+        if failed:
+            for name in failed:
+                stored.pop(name, None)
+        return stored, problems
+
+    @cached_property
+    def _coercers(self) -> dict[str, tuple[Any, Mapping[str, Any]]]:
+        return {n: (f.type.coerce, f.schema) for n, f in self.fields.items() if f.type.coerce is not None}
+
+    @cached_property
     def validators(self) -> tuple[jsonschema_rs.Validator, jsonschema_rs.Validator]:
         """Compiled (full, partial) record validators: ECMA regex semantics, every error with its path."""
         return (jsonschema_rs.Draft202012Validator(self.record_schema(), validate_formats=True),
                 jsonschema_rs.Draft202012Validator(self.record_schema(partial=True), validate_formats=True))
+
+
+def schema_problems(validator: jsonschema_rs.Validator, data: Any) -> list[Problem]:
+    """Every JSON Schema error of a record input as a Problem on its field."""
+    problems = []
+    for error in validator.iter_errors(data):
+        kind = error.kind
+        path = [str(p) for p in error.instance_path]
+        code = kind.name
+        if code == "required":
+            problems.append(Problem(kind.as_dict()["property"], code, "is required"))
+        elif code == "additionalProperties":
+            problems += [Problem(str(n), "unknown_field", "is not a field of this object")
+                         for n in kind.as_dict()["unexpected"]]
+        else:
+            problems.append(Problem("/".join(path), code, error.message))
+    return problems
 
 
 def check_object(doc: Mapping[str, Any], defs: DefinitionSet) -> Iterator[Problem]:

@@ -1,7 +1,8 @@
 """Record events: the append-only log every write adds to, in the writing transaction.
 
 One log serves as the record timeline, the audit trail and the source of workflow triggers.
-`changes` maps each changed field to [before, after] as JSON values.
+`changes` is {"before": {field: value}, "after": {field: value}} for the changed fields, as JSON
+values; a create has an empty "before".
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from .bulk import insert_many
 from .system import record_events
 
 
@@ -21,7 +23,7 @@ class RecordEvent:
     object: str
     record_id: int
     kind: str  # create | update | delete | restore (engines add their own: tag_added, merged, ...)
-    changes: dict[str, list[Any]]
+    changes: dict[str, dict[str, Any]]
     actor_id: int | None
     at: datetime
     context: dict[str, Any] | None = None
@@ -33,8 +35,7 @@ class RecordEvent:
 
 
 def append_events(conn: Connection, events: Sequence[RecordEvent]) -> None:
-    if events:
-        conn.execute(record_events.insert(), [e.row() for e in events])
+    insert_many(conn, record_events, [e.row() for e in events])
 
 
 def timeline(conn: Connection, object_name: str, record_id: int, limit: int = 100,

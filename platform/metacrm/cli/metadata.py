@@ -1,0 +1,133 @@
+"""`metacrm init` and `metacrm metadata ...`: system tables and schema-file packs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from sqlalchemy import inspect
+
+from ..errors import ValidationError
+from ..meta.kinds import KINDS, DefinitionSet, meta_schema
+from ..meta.packs import load_pack, read_pack, validate_pack, write_pack
+from ..store import system
+from ..store.definitions import Plan, incoming_from_files, read_definitions
+from ..store.services import Services
+from . import handle_errors, services
+
+
+def live_definitions(svc: Services) -> DefinitionSet:
+    """The stored definitions, or none on a database that was never initialised."""
+    with svc.engine.connect() as conn:
+        if not inspect(conn).has_table(system.definitions.name):
+            return DefinitionSet()
+        return read_definitions(conn)
+
+
+def print_plan(plan: Plan) -> None:
+    lines = plan.lines()
+    changed = [c for c in plan.changes if c.changed]
+    click.echo("\n".join(lines) if lines else "nothing to do")
+    click.echo(f"{len(changed)} definition(s) to change, {len(plan.changes) - len(changed)} unchanged")
+
+
+def apply_packs(svc: Services, dirs: list[Path] | tuple[Path, ...], force: bool = False,
+                note: str | None = None) -> Plan:
+    files = load_pack(dirs, live_definitions(svc))
+    return svc.metadata.apply(incoming_from_files(files), force=force, note=note)
+
+
+_dirs = click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
+_force = click.option("--force", is_flag=True, help="Apply changes that hide data (removed fields, narrowing).")
+
+
+@click.command()
+@handle_errors
+def init() -> None:
+    """Create or upgrade the database's system tables (safe to run again)."""
+    with services(init=False) as svc:
+        done = svc.init()
+        click.echo("\n".join(done) if done else "system tables are up to date")
+        click.echo(f"database: {svc.engine.url.render_as_string(hide_password=True)}")
+
+
+@click.group()
+def metadata() -> None:
+    """Schema-file packs: validate, plan, apply, export; meta-schemas for editors."""
+
+
+@metadata.command("validate")
+@_dirs
+@handle_errors
+def metadata_validate(dirs: tuple[Path, ...]) -> None:
+    """Check schema files; every error names the file, the JSON pointer and the reason."""
+    with services(init=False) as svc:
+        live = live_definitions(svc)
+    files, problems = read_pack(dirs)
+    problems += validate_pack(files, live)
+    if problems:
+        raise ValidationError(f"{len(problems)} problem(s) in {len(files)} file(s)", problems)
+    click.echo(f"{len(files)} definition(s) valid")
+
+
+@metadata.command("plan")
+@_dirs
+@_force
+@handle_errors
+def metadata_plan(dirs: tuple[Path, ...], force: bool) -> None:
+    """Show what applying the pack would change, without changing anything."""
+    with services() as svc:
+        files = load_pack(dirs, live_definitions(svc))
+        print_plan(svc.metadata.plan(incoming_from_files(files), force=force))
+
+
+@metadata.command("apply")
+@_dirs
+@_force
+@click.option("--note", help="Why: kept with the new versions.")
+@handle_errors
+def metadata_apply(dirs: tuple[Path, ...], force: bool, note: str | None) -> None:
+    """Apply a pack: create/migrate tables and store new versions, all or nothing (idempotent)."""
+    with services() as svc:
+        plan = apply_packs(svc, dirs, force=force, note=note)
+        print_plan(plan)
+        click.echo("applied" if plan.changed else "already up to date")
+
+
+@metadata.command("export")
+@click.argument("dir", type=click.Path(file_okay=False, path_type=Path))
+@handle_errors
+def metadata_export(dir: Path) -> None:
+    """Write the live definitions as schema files (applying them back changes nothing)."""
+    with services() as svc:
+        written = write_pack(dir, svc.metadata.export())
+    click.echo(f"wrote {len(written)} file(s) to {dir}")
+
+
+@metadata.command("schemas")
+@click.argument("dir", type=click.Path(file_okay=False, path_type=Path))
+def metadata_schemas(dir: Path) -> None:
+    """Write the meta-schema of every kind (JSON Schema 2020-12), for editors and integrators."""
+    dir.mkdir(parents=True, exist_ok=True)
+    for name in sorted(KINDS):
+        (dir / f"{name}.schema.json").write_text(
+            json.dumps(meta_schema(name), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    click.echo(f"wrote {len(KINDS)} meta-schema(s) to {dir}")
+
+
+@metadata.command("history")
+@click.argument("kind")
+@click.argument("name")
+@handle_errors
+def metadata_history(kind: str, name: str) -> None:
+    """List the stored versions of one definition."""
+    with services() as svc:
+        for row in svc.metadata.history(kind, name):
+            click.echo(f"v{row['version']:<4} {row['action']:8} {row['created_at']:%Y-%m-%d %H:%M:%S}Z "
+                       f"{row['checksum'][:12]} {row['note'] or ''}")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(init)
+    main.add_command(metadata)

@@ -1,0 +1,28 @@
+"""The composition root of the engines: which listeners and apply hooks the services carry.
+
+Every process (web, CLI, worker) builds its services here, so each engine is wired once, the
+same way everywhere. An engine module adds itself by contributing listeners, hooks or kinds below.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from ..config import Settings
+from ..store.definitions import ApplyHook
+from ..store.records import Listener
+from ..store.services import Services
+
+
+def engine_listeners() -> list[Listener]:
+    """Called inside every record write's transaction, in this order."""
+    return []
+
+
+def engine_hooks() -> list[ApplyHook]:
+    """Called inside every metadata apply's transaction, in this order."""
+    return []
+
+
+def build_services(settings: Settings, engine: Engine | None = None) -> Services:
+    return Services.from_settings(settings, listeners=engine_listeners(), hooks=engine_hooks(), engine=engine)
