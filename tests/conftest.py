@@ -18,6 +18,7 @@ from metacrm.config import Settings
 from metacrm.meta.kinds import DefinitionSet
 from metacrm.meta.packs import load_pack
 from metacrm.store.definitions import incoming_from_files
+from metacrm.engines.wiring import build_services
 from metacrm.store.services import Services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,15 +78,17 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def services(settings: Settings) -> Iterator[Services]:
-    svc = Services.from_settings(settings)
+    svc = build_services(settings)
     svc.init()
     yield svc
     svc.close()
 
 
 def apply_docs(svc: Services, *docs: tuple[str, dict], force: bool = False) -> object:
-    kind_key = {"object": "$id"}
-    incoming = [(k, d[kind_key.get(k, "name")], d) for k, d in docs]
+    """Apply (kind, document) pairs, as a pack or the API would."""
+    from metacrm.meta.kinds import kind
+
+    incoming = [(k, kind(k).id_of(d), d) for k, d in docs]
     return svc.metadata.apply(incoming, force=force)
 
 

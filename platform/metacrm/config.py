@@ -43,6 +43,8 @@ class Settings:
     instance_dir: Path = Path("instance")
     default_region: str = "CN"
     default_language: str = "en"
+    timezone: str = "UTC"
+    """The installation's time zone: what "today", "this month" and schedules mean."""
     bulk_batch_size: int = 1000
     max_bulk_records: int = 10_000
 
@@ -58,4 +60,5 @@ class Settings:
             instance_dir=instance,
             default_region=env.get(ENV_PREFIX + "DEFAULT_REGION", "CN").upper(),
             default_language=env.get(ENV_PREFIX + "DEFAULT_LANGUAGE", "en"),
+            timezone=env.get(ENV_PREFIX + "TIMEZONE", "UTC"),
         )
