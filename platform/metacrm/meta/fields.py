@@ -355,8 +355,29 @@ FIELD_TYPES: dict[str, FieldType] = {t.name: t for t in (
     FieldType("relation", ("integer",), {"type": "integer", "minimum": 1}, lambda s: BigInteger(),
               _f(mf.Integer, strict=True), CHOICE_OPS, "relation", _relation, None, _target_change,
               is_relation=True),
-    FieldType("json", ("object", "array"), {}, lambda s: JSONType, _f(mf.Raw), EMPTY_OPS, "json"),
+    FieldType("json", ("object", "array"), {"type": ["object", "array"]}, lambda s: JSONType, _f(mf.Raw), EMPTY_OPS, "json"),
 )}
+
+_STRING_KEYWORDS = frozenset({"maxLength", "minLength", "pattern", "format"})
+_NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+_ARRAY_KEYWORDS = frozenset({"items", "minItems", "maxItems", "uniqueItems"})
+_OWN_KEYWORDS = {"enum": {"select"}, "x-option-labels": {"select", "multiselect"}, "x-precision": {"decimal"},
+                 "x-scale": {"decimal"}, "x-region": {"phone"}, "x-target": {"relation"}}
+
+
+def keyword_allowed(field_type: FieldType, keyword: str) -> bool:
+    """Whether a declaration keyword means anything for this field type (else it is refused)."""
+    if keyword in _OWN_KEYWORDS:
+        return field_type.name in _OWN_KEYWORDS[keyword]
+    types = set(field_type.json_types)
+    if keyword in _STRING_KEYWORDS:
+        return "string" in types and field_type.name != "decimal"
+    if keyword in _NUMBER_KEYWORDS:
+        return bool(types & {"integer", "number"}) and not field_type.is_relation
+    if keyword in _ARRAY_KEYWORDS:
+        return field_type.name == "multiselect"
+    return True
+
 
 USER_TARGET = "user"
 """A relation whose `x-target` is `user` points at the system users table, not an object."""

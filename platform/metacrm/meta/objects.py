@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Any
 import jsonschema_rs
 
 from ..errors import Problem
-from .fields import FIELD_TYPES, USER_TARGET, CoerceContext, CoercionError, FieldType, options_of
+from .fields import (
+    FIELD_TYPES,
+    USER_TARGET,
+    CoerceContext,
+    CoercionError,
+    FieldType,
+    keyword_allowed,
+    options_of,
+)
 from .names import field_name_problem, identifier_problem, table_name
 
 if TYPE_CHECKING:
@@ -219,6 +227,8 @@ def check_object(doc: Mapping[str, Any], defs: DefinitionSet) -> Iterator[Proble
     title = doc.get("x-title-field")
     if title is not None and title not in properties:
         yield Problem("/x-title-field", "unknown_field", f"'{title}' is not a property of this object")
+    elif title is not None and properties[title]["x-field"] in ("json", "multiselect"):
+        yield Problem("/x-title-field", "not_a_title", "a title field must hold a single value")
     for i, index in enumerate(doc.get("x-indexes", ())):
         for j, name in enumerate(index):
             if name not in properties:
@@ -243,12 +253,21 @@ def _check_field(name: str, decl: Mapping[str, Any], defs: DefinitionSet) -> Ite
             return
     if (decl.get("x-unique") or decl.get("x-index")) and ftype.name in _UNINDEXABLE:
         yield Problem(at, "not_indexable", f"a {ftype.name} field cannot be unique or indexed")
+    if decl.get("x-unique") and ftype.name == "boolean":
+        yield Problem(at + "/x-unique", "not_indexable", "a boolean field cannot be unique")
+    for keyword in decl:
+        if not keyword_allowed(ftype, keyword):
+            yield Problem(f"{at}/{keyword}", "keyword_not_allowed", f"'{keyword}' does not apply to a {ftype.name} field")
+    for low, high in (("minimum", "maximum"), ("minLength", "maxLength"), ("minItems", "maxItems"),
+                      ("x-scale", "x-precision")):
+        if low in decl and high in decl and decl[low] > decl[high]:
+            yield Problem(f"{at}/{low}", "inconsistent", f"'{low}' ({decl[low]}) is greater than '{high}' ({decl[high]})")
+    if ftype.name == "decimal" and "x-scale" in decl and "x-precision" not in decl and decl["x-scale"] > 18:
+        yield Problem(f"{at}/x-scale", "inconsistent", "'x-scale' is greater than the default precision 18")
     if ftype.is_relation:
         target = decl["x-target"]
         if target != USER_TARGET and defs.get("object", target) is None:
             yield Problem(at + "/x-target", "unknown_object", f"no object named '{target}'")
-    elif "x-target" in decl:
-        yield Problem(at + "/x-target", "not_a_relation", "only relation fields have a target")
     labels = decl.get("x-option-labels")
     if labels:
         for option in set(labels) - set(options_of(decl)):
