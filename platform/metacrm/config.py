@@ -45,6 +45,10 @@ class Settings:
     default_language: str = "en"
     timezone: str = "UTC"
     """The installation's time zone: what "today", "this month" and schedules mean."""
+    queue_name: str = "metacrm"
+    """RQ queue (and job id prefix) for background jobs; letters, digits, '_' and '-' only."""
+    job_lease_seconds: int = 300
+    """How long a started workflow step may run before the sweeper treats its worker as lost."""
     bulk_batch_size: int = 1000
     max_bulk_records: int = 10_000
 
@@ -61,4 +65,6 @@ class Settings:
             default_region=env.get(ENV_PREFIX + "DEFAULT_REGION", "CN").upper(),
             default_language=env.get(ENV_PREFIX + "DEFAULT_LANGUAGE", "en"),
             timezone=env.get(ENV_PREFIX + "TIMEZONE", "UTC"),
+            queue_name=env.get(ENV_PREFIX + "QUEUE", "metacrm"),
+            job_lease_seconds=int(env.get(ENV_PREFIX + "JOB_LEASE_SECONDS", "300")),
         )
