@@ -132,11 +132,12 @@ def _datetime(value: Any, schema: Schema, ctx: CoerceContext) -> datetime:
 
 
 # Plain ASCII addresses (the vast majority) whose normal form is known without the full IDNA
-# machinery: email-validator would return them with the domain lowercased. Anything else goes
-# through email-validator. tests/meta/test_fields.py checks both paths agree.
+# machinery. Anything else goes through email-validator; tests/meta/test_fields.py checks both
+# paths agree. Addresses are stored in lower case: mail systems treat them so, and uniqueness and
+# dedupe must not split "Wang@x.com" from "wang@x.com".
 _PLAIN_EMAIL = re.compile(
     r"(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64}(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,64})*)"
-    r"@(?P<domain>(?:(?!xn--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})")
+    r"@(?P<domain>(?:(?![A-Za-z0-9-]{2}--)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})")
 
 
 def _email(value: Any, schema: Schema, ctx: CoerceContext) -> str:
@@ -144,12 +145,12 @@ def _email(value: Any, schema: Schema, ctx: CoerceContext) -> str:
     plain = _PLAIN_EMAIL.fullmatch(value)
     if (plain and len(value) <= 254 and len(plain["local"]) <= 64
             and plain["domain"].rsplit(".", 1)[-1].lower() not in SPECIAL_USE_DOMAIN_NAMES):
-        return f"{plain['local']}@{plain['domain'].lower()}"
+        return value.lower()
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
         raise CoercionError("invalid_email", str(exc)) from None
-    return result.normalized
+    return result.normalized.lower()
 
 
 _NATIONAL_DIGITS = re.compile(r"[1-9][0-9]{5,16}")
