@@ -1,1 +1,1 @@
-"""Accounts, roles, permissions, data scope, API tokens."""
+"""Accounts and access control: passwords, API tokens, roles, teams, permissions and data scope."""

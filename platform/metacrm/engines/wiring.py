@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from ..auth.tables import metadata as auth_metadata
 from ..config import Settings
 from ..store.definitions import ApplyHook
 from ..store.records import Listener
 from ..store.services import Services
+from ..store.system import metadata as system_metadata
+
+# auth sits beside store: its tables join the system tables here, so Services.init() creates them.
+for _table in auth_metadata.sorted_tables:
+    if _table.name not in system_metadata.tables:
+        _table.to_metadata(system_metadata)
 
 
 def engine_listeners() -> list[Listener]:

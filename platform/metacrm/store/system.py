@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from ..meta.sqltypes import JSONType, UTCDateTime
@@ -37,6 +38,9 @@ users = Table(
     Column("language", String(8), nullable=False, default="en"),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Accounts (auth/): an argon2 hash (None = cannot log in) and the admin flag.
+    Column("password_hash", String(255), nullable=True),
+    Column("is_admin", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 definitions = Table(
