@@ -146,3 +146,13 @@ def test_definitions_keep_their_key_order_and_checksum(services):
     with services.engine.connect() as conn:
         row = conn.execute(select(definitions).where(definitions.c.name == "lead")).one()
     assert len(row.checksum) == 64
+
+
+def test_objects_referring_to_each_other_in_a_cycle_are_created_together(services):
+    a = {"$id": "alpha", "type": "object", "properties": {"beta": {"x-field": "relation", "x-target": "beta"}}}
+    b = {"$id": "beta", "type": "object", "properties": {"alpha": {"x-field": "relation", "x-target": "alpha"},
+                                                         "me": {"x-field": "relation", "x-target": "beta"}}}
+    apply_docs(services, ("object", a), ("object", b))
+    first = services.records.create("alpha", {})
+    second = services.records.create("beta", {"alpha": first["id"]})
+    assert services.records.update("alpha", first["id"], {"beta": second["id"]})["beta"] == second["id"]

@@ -176,6 +176,10 @@ class MetadataService:
                 return plan
             merged = read_definitions(conn).overlay((c.kind, c.name, c.new) for c in plan.changes)
             tables = build_tables(ObjectDef.from_doc(d) for _, d in merged.items("object"))
+            new_tables = [tables[name] for name, actions in plan.tables.items()
+                          if actions and actions[0].op == "create_table"]
+            if new_tables:  # together, so relations between new objects (even cycles) resolve
+                new_tables[0].metadata.create_all(conn, tables=new_tables)
             for change in plan.changes:
                 if change.kind == "object" and plan.tables.get(change.name):
                     apply_actions(conn, tables[change.name], plan.tables[change.name])

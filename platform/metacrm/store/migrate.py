@@ -167,8 +167,8 @@ def apply_actions(conn: Connection, table: Table, actions: list[TableAction]) ->
     """Run planned actions in the caller's transaction. Identifiers were validated with the definition."""
     for action in actions:
         if action.op == "create_table":
-            table.create(conn)
-        elif action.op == "add_column":
+            continue  # new tables are created together by the caller (MetadataService.apply)
+        if action.op == "add_column":
             _add_column(conn, table, table.c[action.target])
         elif action.op == "backfill":
             col = table.c[action.target]

@@ -47,7 +47,9 @@ def _object_table(obj: ObjectDef, md: MetaData) -> Table:
         col_type = f.type.column(f.schema)
         if f.type.is_relation:
             target = "sys_user" if f.target == USER_TARGET else table_name(str(f.target))
-            fk = ForeignKey(f"{target}.id", name=constraint_name("fk", tname, [f.name]))
+            # use_alter: objects may refer to each other in a cycle (lead -> customer -> lead);
+            # on PostgreSQL the constraints are added after all new tables exist.
+            fk = ForeignKey(f"{target}.id", name=constraint_name("fk", tname, [f.name]), use_alter=True)
             columns.append(Column(f.name, BigInteger, fk, nullable=True))
         else:
             columns.append(Column(f.name, col_type, nullable=True))
