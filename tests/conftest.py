@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from metacrm.config import Settings
+from metacrm.engines.wiring import build_services
 from metacrm.meta.kinds import DefinitionSet
 from metacrm.meta.packs import load_pack
 from metacrm.store.definitions import incoming_from_files
-from metacrm.engines.wiring import build_services
 from metacrm.store.services import Services
 
 ROOT = Path(__file__).resolve().parent.parent
