@@ -84,12 +84,22 @@ def services(settings: Settings) -> Iterator[Services]:
     svc.close()
 
 
-def apply_docs(svc: Services, *docs: tuple[str, dict], force: bool = False) -> object:
+def _apply_docs(svc: Services, *docs: tuple[str, dict], force: bool = False) -> object:
     """Apply (kind, document) pairs, as a pack or the API would."""
     from metacrm.meta.kinds import kind
 
     incoming = [(k, kind(k).id_of(d), d) for k, d in docs]
     return svc.metadata.apply(incoming, force=force)
+
+
+@pytest.fixture
+def apply_docs():
+    """`apply_docs(services, ("object", doc), ..., force=False)`: apply definitions in a test.
+
+    A fixture rather than an import: several conftest modules exist, and `import conftest`
+    would find whichever was loaded first.
+    """
+    return _apply_docs
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import copy
 import pytest
 from sqlalchemy import inspect, select
 
-from conftest import apply_docs
 from metacrm.errors import DefinitionError, DestructiveChange
 
 LEAD = {"$id": "lead", "type": "object", "x-label": {"en": "Lead", "zh": "线索"},
@@ -35,7 +34,7 @@ def indexes(svc, table="obj_lead"):
         return {i["name"]: i for i in inspect(conn).get_indexes(table)}
 
 
-def test_create_then_reapply_is_a_no_op(services):
+def test_create_then_reapply_is_a_no_op(services, apply_docs):
     plan = apply_docs(services, ("object", LEAD))
     assert plan.changed and plan.tables["lead"][0].op == "create_table"
     assert {"id", "name", "status", "score", "created_at", "updated_at", "created_by", "owner_id", "version",
@@ -45,7 +44,7 @@ def test_create_then_reapply_is_a_no_op(services):
     assert [h["version"] for h in services.metadata.history("object", "lead")] == [1]
 
 
-def test_new_field_is_a_new_column_backfilled_with_its_default(services):
+def test_new_field_is_a_new_column_backfilled_with_its_default(services, apply_docs):
     apply_docs(services, ("object", LEAD))
     services.records.bulk_create("lead", [{"name": "a"}, {"name": "b"}])
     plan = apply_docs(services, ("object", changed(region={"x-field": "text", "default": "east"},
@@ -57,7 +56,7 @@ def test_new_field_is_a_new_column_backfilled_with_its_default(services):
     assert len(services.metadata.history("object", "lead")) == 2
 
 
-def test_widening_is_allowed_and_narrowing_refused(services):
+def test_widening_is_allowed_and_narrowing_refused(services, apply_docs):
     apply_docs(services, ("object", LEAD))
     apply_docs(services, ("object", changed(name={"x-field": "text", "maxLength": 200},
                                             status={"x-field": "select", "enum": ["new", "won", "lost"]},
@@ -72,14 +71,14 @@ def test_widening_is_allowed_and_narrowing_refused(services):
     assert "maxLength shrinks" in str(info.value)
 
 
-def test_incompatible_type_change_is_refused(services):
+def test_incompatible_type_change_is_refused(services, apply_docs):
     apply_docs(services, ("object", LEAD))
     with pytest.raises(DestructiveChange) as info:
         apply_docs(services, ("object", changed(score={"x-field": "date"})))
     assert "not a safe widening" in str(info.value)
 
 
-def test_removing_a_field_needs_force_and_never_drops_data(services):
+def test_removing_a_field_needs_force_and_never_drops_data(services, apply_docs):
     apply_docs(services, ("object", LEAD))
     rid = services.records.create("lead", {"name": "keep", "score": 7})["id"]
     with pytest.raises(DestructiveChange) as info:
@@ -94,7 +93,7 @@ def test_removing_a_field_needs_force_and_never_drops_data(services):
     assert services.records.get("lead", rid)["score"] == 7
 
 
-def test_unique_on_duplicated_data_is_refused_even_with_force(services):
+def test_unique_on_duplicated_data_is_refused_even_with_force(services, apply_docs):
     apply_docs(services, ("object", LEAD))
     services.records.bulk_create("lead", [{"name": "same"}, {"name": "same"}])
     with pytest.raises(DestructiveChange) as info:
@@ -103,7 +102,7 @@ def test_unique_on_duplicated_data_is_refused_even_with_force(services):
     assert info.value.problems[0].code == "unique_has_duplicates"
 
 
-def test_required_field_with_empty_records_is_refused(services):
+def test_required_field_with_empty_records_is_refused(services, apply_docs):
     apply_docs(services, ("object", LEAD))
     services.records.create("lead", {"name": "no score"})
     doc = changed()
@@ -113,7 +112,7 @@ def test_required_field_with_empty_records_is_refused(services):
     assert info.value.problems[0].code == "required_has_empty"
 
 
-def test_a_failing_apply_changes_nothing(services):
+def test_a_failing_apply_changes_nothing(services, apply_docs):
     apply_docs(services, ("object", LEAD))
     before = set(columns(services))
     broken_form = {"name": "lead_form", "object": "lead", "sections": [{"fields": ["name", "ghost"]}]}
@@ -123,7 +122,7 @@ def test_a_failing_apply_changes_nothing(services):
     assert services.metadata.history("object", "lead")[-1]["version"] == 1
 
 
-def test_relations_are_foreign_keys_with_an_index(services):
+def test_relations_are_foreign_keys_with_an_index(services, apply_docs):
     account = {"$id": "account", "type": "object", "properties": {"name": {"x-field": "text"}}}
     apply_docs(services, ("object", account), ("object", changed(account={"x-field": "relation", "x-target": "account"})))
     with services.engine.connect() as conn:
@@ -138,7 +137,7 @@ def test_relations_are_foreign_keys_with_an_index(services):
     assert any(fk["constrained_columns"] == ["referrer"] for fk in fks)
 
 
-def test_definitions_keep_their_key_order_and_checksum(services):
+def test_definitions_keep_their_key_order_and_checksum(services, apply_docs):
     apply_docs(services, ("object", LEAD))
     exported = services.metadata.export().get("object", "lead")
     assert list(exported["properties"]) == list(LEAD["properties"])
@@ -148,7 +147,7 @@ def test_definitions_keep_their_key_order_and_checksum(services):
     assert len(row.checksum) == 64
 
 
-def test_objects_referring_to_each_other_in_a_cycle_are_created_together(services):
+def test_objects_referring_to_each_other_in_a_cycle_are_created_together(services, apply_docs):
     a = {"$id": "alpha", "type": "object", "properties": {"beta": {"x-field": "relation", "x-target": "beta"}}}
     b = {"$id": "beta", "type": "object", "properties": {"alpha": {"x-field": "relation", "x-target": "alpha"},
                                                          "me": {"x-field": "relation", "x-target": "beta"}}}

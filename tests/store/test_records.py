@@ -3,7 +3,6 @@
 import pytest
 from sqlalchemy import select
 
-from conftest import apply_docs
 from metacrm.errors import Conflict, NotFound, ValidationError
 from metacrm.store.events import timeline
 from metacrm.store.system import record_events
@@ -27,7 +26,7 @@ LEAD = {"$id": "lead", "type": "object", "properties": {
 
 
 @pytest.fixture
-def svc(services):
+def svc(services, apply_docs):
     apply_docs(services, ("object", ACCOUNT), ("object", LEAD))
     return services
 

@@ -1,12 +1,11 @@
 """The live registry: cached, and refreshed in every process when the stored revision moves."""
 
-from conftest import apply_docs
 from metacrm.engines.wiring import build_services
 
 DOC = {"$id": "note", "type": "object", "properties": {"text": {"x-field": "text"}}}
 
 
-def test_another_process_sees_applied_changes(services, settings):
+def test_another_process_sees_applied_changes(services, settings, apply_docs):
     other = build_services(settings)
     try:
         assert "note" not in other.registry.current().objects
