@@ -1,0 +1,117 @@
+"""Rule validation against an object: every problem with its JSON pointer and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from metacrm.errors import ValidationError
+from metacrm.meta.kinds import DefinitionSet
+from metacrm.meta.packs import load_pack
+from metacrm.rules import parse_rule, rule_reads, validate_rule
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def defs() -> DefinitionSet:
+    out = DefinitionSet()
+    for f in load_pack([ROOT / "metadata"], DefinitionSet()):
+        out.put(f.kind, f.name, f.doc)
+    return out
+
+
+def codes(rule, defs, obj="lead"):
+    return [(p.field, p.code) for p in validate_rule(rule, obj, defs)]
+
+
+def test_valid_rules_have_no_problems(defs):
+    good = [
+        {"all": [{"field": "city", "op": "in", "value": ["shanghai", "beijing"]},
+                 {"field": "score", "op": "gt", "value": 70}]},
+        {"any": [{"field": "budget", "op": "between", "value": ["10.5", 200]},
+                 {"not": {"field": "company", "op": "is_empty"}}]},
+        {"field": "created_at", "op": "within_last", "value": {"amount": 30, "unit": "day"}},
+        {"field": "captured_at", "op": "before", "value": "2026-01-01"},
+        {"field": "next_follow_up", "op": "on_weekday", "value": [1, 7]},
+        {"field": "interests", "op": "has_any", "value": ["food"]},
+        {"field": "owner_id", "op": "eq", "value": 3},
+        {"related": {"object": "activity", "via": "lead"}, "agg": "exists",
+         "where": {"field": "type", "op": "eq", "value": "call"}},
+        {"related": {"object": "activity", "via": "lead"}, "agg": "max", "field": "due_at",
+         "op": "within_last", "value": {"amount": 2, "unit": "month"}},
+        {"related": {"object": "activity", "via": "lead"}, "agg": "count", "op": "gte", "value": 2},
+        {"field": "phone", "op": "eq", "value": "138 0013 8000"},
+    ]
+    for rule in good:
+        assert validate_rule(rule, "lead", defs) == [], rule
+
+
+def test_problems_name_pointer_and_reason(defs):
+    rule = {"all": [
+        {"field": "nope", "op": "eq", "value": 1},
+        {"field": "score", "op": "contains", "value": "x"},
+        {"field": "city", "op": "eq", "value": "mars"},
+        {"field": "score", "op": "gt", "value": "70"},
+        {"field": "score", "op": "is_empty", "value": 1},
+        {"field": "score", "op": "between", "value": [9, 1]},
+        {"field": "captured_at", "op": "gt", "value": "2026-01-01T10:00:00"},
+        {"related": {"object": "activity", "via": "customer"}},
+        {"related": {"object": "activity", "via": "lead"}, "agg": "sum", "field": "subject", "op": "gt", "value": 1},
+        {"field": "name", "op": "eq", "value": ""},
+        {"bogus": 1},
+    ]}
+    assert codes(rule, defs) == [
+        ("/all/0/field", "unknown_field"),
+        ("/all/1/op", "invalid_operator"),
+        ("/all/2/value", "unknown_option"),
+        ("/all/3/value", "invalid_value"),
+        ("/all/4/value", "unexpected_value"),
+        ("/all/5/value", "invalid_value"),
+        ("/all/6/value", "invalid_value"),
+        ("/all/7/related/via", "not_a_relation"),
+        ("/all/8/field", "invalid_aggregate"),
+        ("/all/9/value", "invalid_value"),
+        ("/all/10/bogus", "unknown_key"),
+    ]
+
+
+def test_shape_errors(defs):
+    assert codes({"all": []}, defs) == [("/all", "invalid_rule")]
+    assert codes([], defs) == [("/", "invalid_rule")]
+    assert codes({"field": "name", "op": "eq", "value": "x", "all": []}, defs) == [("/", "invalid_rule")]
+    assert codes({"field": "name", "value": "x"}, defs) == [("/op", "missing_operator")]
+    assert codes({"field": "name", "op": "eq"}, defs) == [("/value", "missing_value")]
+    assert codes({"field": "name", "op": "eq", "value": "x"}, defs, obj="martian") == [("/", "unknown_object")]
+
+
+def test_parse_raises_validation_error(defs):
+    with pytest.raises(ValidationError) as info:
+        parse_rule({"field": "nope", "op": "eq", "value": 1}, "lead", defs)
+    assert info.value.status == 422
+    assert info.value.problems[0].field == "/field"
+
+
+def test_reads(defs):
+    rule = {"all": [{"field": "city", "op": "eq", "value": "shanghai"},
+                    {"field": "created_at", "op": "this_month"},
+                    {"related": {"object": "activity", "via": "lead"},
+                     "where": {"field": "type", "op": "eq", "value": "call"}}]}
+    r = rule_reads(rule, "lead", defs)
+    assert r.fields == {"city", "created_at"}
+    assert r.clock
+    assert [(x.object, x.via, x.fields) for x in r.related] == [("activity", "lead", {"lead", "deleted_at", "type"})]
+
+
+def test_every_field_type_operator_is_supported(defs):
+    """FIELD_TYPES operators are exactly what the parser accepts for a field of that type."""
+    from metacrm.meta.fields import FIELD_TYPES
+    from metacrm.rules.parse import AGGREGATES, NO_VALUE_OPS  # noqa: F401
+    from metacrm.rules.timeutil import lower  # noqa: F401
+
+    known = {"eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "between", "contains", "starts_with",
+             "is_empty", "is_not_empty", "before", "after", "within_last", "within_next", "on_weekday",
+             "this_month", "has_any", "has_all"}
+    for t in FIELD_TYPES.values():
+        assert set(t.operators) <= known, t.name
