@@ -14,6 +14,7 @@ from ..engines.wiring import build_services
 from ..errors import Problem, ServiceUnavailable
 from ..store.services import Services
 from .errors import register_error_handlers
+from .routes import register_api
 
 MAX_CONTENT_LENGTH = 10 * 1024 * 1024
 
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, JSON_SORT_KEYS=False)
     app.extensions["metacrm"] = services
     register_error_handlers(app)
+    register_api(app)
 
     @app.get("/")
     def root() -> Any:

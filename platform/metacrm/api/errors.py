@@ -29,3 +29,9 @@ def register_error_handlers(app: Flask) -> None:
     def _http(exc: HTTPException) -> Response:
         code = (exc.name or "error").lower().replace(" ", "_")
         return problem_response(exc.code or 500, code, exc.description or exc.name or "error")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        # A bug, not bad input: log it, and still answer in the API's error format.
+        app.logger.exception("unhandled error")
+        return problem_response(500, "internal_error", "internal server error")

@@ -1,0 +1,84 @@
+"""`/api/v1/auth/...` and `/api/v1/me`: session login for the web app, API tokens for integrators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, session
+
+from ..auth.accounts import authenticate
+from ..auth.principal import load_principal, permissions_map
+from ..auth.tokens import create_token, list_tokens, revoke_token
+from ..errors import Problem
+from .context import SESSION_CSRF, SESSION_USER, Unauthorized, new_csrf_token, principal, public, services
+from .jsonio import json_body
+
+bp = Blueprint("auth", __name__)
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+@bp.post("/auth/login")
+@public
+def login() -> Any:
+    body = json_body()
+    svc = services()
+    with svc.engine.begin() as conn:
+        uid = authenticate(conn, body.get("username"), body.get("password"))
+        who = load_principal(conn, uid) if uid is not None else None
+    if who is None:
+        raise Unauthorized("wrong username or password",
+                           [Problem("password", "invalid_credentials", "wrong username or password")])
+    session.clear()
+    session[SESSION_USER] = who.id
+    return jsonify({"user": who.to_dict(), "csrf_token": new_csrf_token()})
+
+
+@bp.post("/auth/logout")
+@public
+def logout() -> Any:
+    session.clear()
+    return jsonify({"logged_out": True})
+
+
+@bp.get("/me")
+def me() -> Any:
+    who = principal()
+    svc = services()
+    snap = svc.registry.current()
+    csrf = session.get(SESSION_CSRF) or (new_csrf_token() if session.get(SESSION_USER) else None)
+    return jsonify({**who.to_dict(), "csrf_token": csrf,
+                    "permissions": permissions_map(who, sorted(snap.objects))})
+
+
+def _token_dict(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "name": row["name"], "prefix": row["prefix"], "created_at": _iso(row["created_at"]),
+            "last_used_at": _iso(row["last_used_at"]), "revoked": bool(row["revoked"])}
+
+
+@bp.get("/auth/tokens")
+def my_tokens() -> Any:
+    who, svc = principal(), services()
+    with svc.engine.connect() as conn:
+        return jsonify({"items": [_token_dict(t) for t in list_tokens(conn, who.id)]})
+
+
+@bp.post("/auth/tokens")
+def new_token() -> Any:
+    who, svc = principal(), services()
+    body = json_body()
+    name = body.get("name")
+    with svc.engine.begin() as conn:
+        token_id, token = create_token(conn, who.id, name if isinstance(name, str) else "")
+        row = next(t for t in list_tokens(conn, who.id) if t["id"] == token_id)
+    return jsonify({**_token_dict(row), "token": token}), 201
+
+
+@bp.delete("/auth/tokens/<rid:token_id>")
+def delete_token(token_id: int) -> Any:
+    who, svc = principal(), services()
+    with svc.engine.begin() as conn:
+        revoke_token(conn, token_id, who.id)
+    return jsonify({"revoked": True})

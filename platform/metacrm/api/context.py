@@ -1,0 +1,107 @@
+"""Who is calling and with which services: authentication for every `/api/v1` request.
+
+A request is authenticated by `Authorization: Bearer <token>` (integrators; no CSRF needed, a
+browser never sends it on its own) or by the signed session cookie set at login (the web app;
+writes must echo the session's CSRF token in `X-CSRF-Token`). Views marked `@public` need neither.
+Other areas' blueprints under /api/v1 get the same checks and read the caller with `principal()`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, request, session
+
+from ..auth.principal import Principal, load_principal
+from ..auth.tokens import user_for_token
+from ..errors import MetaCRMError, PermissionDenied, Problem
+from ..store.services import Services
+
+API_PREFIX = "/api/v1"
+SESSION_USER = "uid"
+SESSION_CSRF = "csrf"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Unauthorized(MetaCRMError):
+    code = "unauthorized"
+    status = 401
+
+
+def public(view: F) -> F:
+    """Mark a view as reachable without logging in."""
+    view.metacrm_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def services() -> Services:
+    return current_app.extensions["metacrm"]
+
+
+def principal() -> Principal:
+    """The authenticated caller of this request (401 when there is none)."""
+    found = g.get("principal")
+    if found is None:
+        raise Unauthorized("log in or send an API token", [Problem("", "unauthenticated",
+                           "send 'Authorization: Bearer <token>' or log in at /api/v1/auth/login")])
+    return found
+
+
+def new_csrf_token() -> str:
+    token = secrets.token_urlsafe(32)
+    session[SESSION_CSRF] = token
+    return token
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip()
+
+
+def _authenticate() -> None:
+    if not request.path.startswith(API_PREFIX):
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    is_public = bool(getattr(view, "metacrm_public", False))
+    token = _bearer()
+    svc = services()
+    if token is not None:
+        with svc.engine.begin() as conn:
+            uid = user_for_token(conn, token)
+            g.principal = load_principal(conn, uid) if uid is not None else None
+        if g.principal is None and not is_public:
+            raise Unauthorized("the API token is unknown or revoked",
+                               [Problem("Authorization", "invalid_token", "unknown or revoked token")])
+        g.via = "token"
+        return
+    uid = session.get(SESSION_USER)
+    if isinstance(uid, int):
+        with svc.engine.connect() as conn:
+            g.principal = load_principal(conn, uid)
+        if g.principal is None:
+            session.clear()
+        g.via = "session"
+    if g.get("principal") is None:
+        if not is_public:
+            principal()
+        return
+    if request.method not in SAFE_METHODS and not is_public:
+        sent = request.headers.get("X-CSRF-Token", "")
+        expected = session.get(SESSION_CSRF) or ""
+        if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+            raise PermissionDenied("missing or wrong CSRF token", [Problem(
+                "X-CSRF-Token", "csrf_failed", "send the csrf_token from login or /me in X-CSRF-Token")])
+
+
+def init_auth(app: Flask) -> None:
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.before_request(_authenticate)

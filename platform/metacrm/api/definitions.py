@@ -1,0 +1,122 @@
+"""`/api/v1/definitions`: read every kind; admins plan and apply changes with the same validation
+and version history as schema files (`metacrm metadata plan/apply`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+from ..errors import NotFound, Problem, ValidationError
+from ..meta.kinds import KINDS
+from ..store import system
+from .context import principal, services
+from .jsonio import BadRequest, bool_arg, json_body
+
+bp = Blueprint("definitions", __name__)
+
+MAX_PLAN_DEFINITIONS = 200
+
+
+def _kind(name: str) -> Any:
+    if name not in KINDS:
+        raise NotFound(f"no definition kind '{name[:64]}'", [Problem("kind", "unknown_kind", name[:64])])
+    return KINDS[name]
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _version_dict(row: dict[str, Any], body: bool = False) -> dict[str, Any]:
+    out = {"kind": row["kind"], "name": row["name"], "version": row["version"], "checksum": row["checksum"],
+           "action": row["action"], "created_at": _iso(row["created_at"]), "created_by": row["created_by"],
+           "note": row["note"]}
+    if body:
+        out["body"] = json.loads(row["body"])
+    return out
+
+
+@bp.get("/definitions/<kind>")
+def list_definitions(kind: str) -> Any:
+    principal()
+    _kind(kind)
+    d = system.definitions
+    with services().engine.connect() as conn:
+        rows = conn.execute(d.select().where(d.c.kind == kind).order_by(d.c.name)).mappings().all()
+    return jsonify({"items": [{"kind": r["kind"], "name": r["name"], "version": r["version"],
+                               "updated_at": _iso(r["updated_at"]), "updated_by": r["updated_by"],
+                               "body": json.loads(r["body"])} for r in rows]})
+
+
+@bp.get("/definitions/<kind>/<name>")
+def get_definition(kind: str, name: str) -> Any:
+    principal()
+    _kind(kind)
+    doc = services().registry.current().definitions.get(kind, name)
+    if doc is None:
+        raise NotFound(f"no {kind} named '{name[:64]}'", [Problem("name", "not_found", name[:64])])
+    return jsonify(doc)
+
+
+@bp.put("/definitions/<kind>/<name>")
+def put_definition(kind: str, name: str) -> Any:
+    who = principal()
+    who.require_admin()
+    the_kind = _kind(kind)
+    doc = json_body()
+    if the_kind.id_of(doc) != name:
+        raise ValidationError("the document's name does not match the URL",
+                              [Problem("/" + the_kind.id_key, "name_mismatch", f"must be '{name[:64]}'")])
+    plan = services().metadata.apply([(kind, name, doc)], actor_id=who.id, force=bool_arg("force"),
+                                     note="api")
+    return jsonify(plan.to_dict())
+
+
+@bp.post("/definitions/plan")
+def plan_definitions() -> Any:
+    who = principal()
+    who.require_admin()
+    body = json_body()
+    items = body.get("definitions")
+    if not isinstance(items, list) or not items or len(items) > MAX_PLAN_DEFINITIONS:
+        raise BadRequest("'definitions' must be a list of {kind, name, body}",
+                         [Problem("definitions", "type", f"1 to {MAX_PLAN_DEFINITIONS} items")])
+    incoming = []
+    problems = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("kind"), str) or \
+                not isinstance(item.get("name"), str) or not isinstance(item.get("body"), dict):
+            problems.append(Problem(f"/definitions/{i}", "type", "an object with kind, name and body"))
+            continue
+        if item["kind"] not in KINDS:
+            problems.append(Problem(f"/definitions/{i}/kind", "unknown_kind", item["kind"][:64]))
+            continue
+        if KINDS[item["kind"]].id_of(item["body"]) != item["name"]:
+            problems.append(Problem(f"/definitions/{i}/name", "name_mismatch", "the body names another definition"))
+            continue
+        incoming.append((item["kind"], item["name"], item["body"]))
+    if problems:
+        raise ValidationError("invalid plan request", problems)
+    return jsonify(services().metadata.plan(incoming, force=bool_arg("force")).to_dict())
+
+
+@bp.get("/definitions/<kind>/<name>/versions")
+def list_versions(kind: str, name: str) -> Any:
+    principal()
+    _kind(kind)
+    rows = services().metadata.history(kind, name)
+    if not rows:
+        raise NotFound(f"no {kind} named '{name[:64]}'", [Problem("name", "not_found", name[:64])])
+    return jsonify({"items": [_version_dict(r) for r in rows]})
+
+
+@bp.get("/definitions/<kind>/<name>/versions/<int(max=1000000000):version>")
+def get_version(kind: str, name: str, version: int) -> Any:
+    principal()
+    _kind(kind)
+    for row in services().metadata.history(kind, name):
+        if row["version"] == version:
+            return jsonify(_version_dict(row, body=True))
+    raise NotFound(f"{kind} {name[:64]} has no version {version}", [Problem("version", "not_found", str(version))])

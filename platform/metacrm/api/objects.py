@@ -1,0 +1,63 @@
+"""`/api/v1/objects`: the objects a user may read, described for building UIs (schema, fields, forms)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+from ..auth.permissions import Permission
+from ..meta.objects import ObjectDef
+from ..store.definitions import Snapshot
+from .access import object_for
+from .context import principal, services
+
+bp = Blueprint("objects", __name__)
+
+
+def summary(obj: ObjectDef) -> dict[str, Any]:
+    return {"name": obj.name, "label": dict(obj.label),
+            "plural_label": dict(obj.doc.get("x-plural-label") or obj.label),
+            "title_field": obj.title_field}
+
+
+def ui_schema(obj: ObjectDef, perm: Permission) -> dict[str, Any]:
+    """The object's definition (a JSON Schema with x- keywords) without the caller's hidden fields."""
+    doc = {k: v for k, v in obj.doc.items() if k not in ("properties", "required")}
+    doc["properties"] = {n: d for n, d in obj.doc["properties"].items() if n not in perm.hidden}
+    doc["required"] = [n for n in obj.doc.get("required", ()) if n not in perm.hidden]
+    return doc
+
+
+def describe(snap: Snapshot, obj: ObjectDef, perm: Permission) -> dict[str, Any]:
+    fields = []
+    for name, f in obj.fields.items():
+        if name in perm.hidden:
+            continue
+        fields.append({
+            "name": name, "type": f.type.name, "label": dict(f.label) or {"en": name}, "required": f.required,
+            "unique": f.unique, "options": f.options, "option_labels": f.schema.get("x-option-labels") or {},
+            "target": f.target, "readonly": name in perm.readonly or (not perm.update and not perm.create),
+            "widget": f.type.widget, "operators": list(f.type.operators),
+            "help": f.schema.get("x-help") or {},
+        })
+    forms = [doc for _, doc in snap.definitions.items("form") if doc.get("object") == obj.name]
+    default = f"{obj.name}_default"
+    names = [d["name"] for d in forms]
+    return {**summary(obj), "schema": ui_schema(obj, perm), "fields": fields, "forms": forms,
+            "default_form": default if default in names else (names[0] if names else None)}
+
+
+@bp.get("/objects")
+def list_objects() -> Any:
+    who = principal()
+    snap = services().registry.current()
+    return jsonify([summary(o) for o in snap.objects.values() if who.permission(o.name).read])
+
+
+@bp.get("/objects/<object_name>")
+def get_object(object_name: str) -> Any:
+    who = principal()
+    snap = services().registry.current()
+    obj, perm = object_for(snap, who, object_name)
+    return jsonify(describe(snap, obj, perm))

@@ -1,0 +1,23 @@
+"""Everything under `/api/v1` this package serves, registered on an app in one call."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.routing import IntegerConverter
+
+from . import audit, auth_routes, definitions, docs, forms, objects, openapi, records, segments, users
+from .context import API_PREFIX, init_auth
+
+
+class RecordIdConverter(IntegerConverter):
+    """A positive 64-bit id: larger numbers are a 404, not a database overflow."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: ANN001
+        super().__init__(map, min=1, max=2**63 - 1)
+
+
+def register_api(app: Flask) -> None:
+    app.url_map.converters["rid"] = RecordIdConverter
+    init_auth(app)
+    for module in (auth_routes, objects, records, segments, forms, definitions, users, audit, openapi, docs):
+        app.register_blueprint(module.bp, url_prefix=API_PREFIX)
