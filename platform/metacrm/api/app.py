@@ -23,7 +23,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     settings = settings or Settings.from_env()
     services = services or build_services(settings)
     app = Flask("metacrm")
-    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH, JSON_SORT_KEYS=False)
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH)
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep field order (Flask 3 ignores JSON_SORT_KEYS)
     app.extensions["metacrm"] = services
     register_error_handlers(app)
     register_api(app)

@@ -22,6 +22,7 @@ from ..auth.permissions import Permission
 from ..auth.principal import Principal
 from ..errors import Problem, ValidationError
 from ..meta.objects import ObjectDef
+from ..rules import to_sql, validate_rule
 from ..store.definitions import Snapshot
 from ..store.records import RecordService
 from .access import hidden_in_rule, row_filter, visible
@@ -174,8 +175,6 @@ def _order_by(table: Table, sort: tuple[tuple[str, bool], ...]) -> list[Any]:
 def compile_rule(rule: Any, obj: ObjectDef, snap: Snapshot, who: Principal, tz: str,
                  where: str = "filter") -> ColumnElement[bool]:
     """The rule as SQL over the object's table, validated, within the caller's scope everywhere."""
-    from ..rules import to_sql, validate_rule
-
     problems = validate_rule(rule, obj.name, snap)
     if problems:
         raise ValidationError(f"the {where} rule is invalid",

@@ -52,9 +52,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import demo, metadata, records
+    from . import demo, metadata, records, users
 
-    for module in (metadata, records, demo):
+    for module in (metadata, records, demo, users):
         module.register(main)
 
 
