@@ -1,0 +1,121 @@
+// The shell: language, session, navigation generated from the objects the user may read, routes.
+import { useEffect } from "react";
+import { I18nProvider, LANGUAGES, useI18n, type Language } from "./i18n";
+import { Link, Router, matchPath, useRouter } from "./lib/router";
+import { SessionProvider, useSession } from "./session";
+import { ErrorMessage, Loading } from "./components/common";
+import { LoginPage } from "./pages/Login";
+import { ListPage } from "./pages/ListPage";
+import { RecordFormPage } from "./pages/RecordFormPage";
+import { RecordPage } from "./pages/RecordPage";
+import { KanbanPage } from "./pages/KanbanPage";
+import { AdminHome } from "./pages/admin/AdminHome";
+import { ObjectDesigner } from "./pages/admin/ObjectDesigner";
+import { FormDesigner } from "./pages/admin/FormDesigner";
+import { HistoryPage } from "./pages/admin/HistoryPage";
+
+export function App() {
+  return (
+    <I18nProvider>
+      <Router>
+        <SessionProvider>
+          <Shell />
+        </SessionProvider>
+      </Router>
+    </I18nProvider>
+  );
+}
+
+function LanguageSwitch() {
+  const { lang, setLang, t } = useI18n();
+  return (
+    <label className="lang-switch">
+      <span className="sr-only">{t("nav.language")}</span>
+      <select aria-label={t("nav.language")} value={lang} onChange={(e) => setLang(e.target.value as Language)}>
+        {LANGUAGES.map((l) => (
+          <option key={l} value={l}>{t(l === "en" ? "lang.en" : "lang.zh")}</option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function Shell() {
+  const { me, objects, loading, error, logout } = useSession();
+  const { path, navigate } = useRouter();
+  const { t, label } = useI18n();
+
+  useEffect(() => {
+    document.title = t("app.title");
+  }, [t]);
+
+  if (loading && !me) return <main className="container"><Loading /></main>;
+  if (!me) {
+    return (
+      <>
+        <header className="topbar"><span className="brand">{t("app.title")}</span><LanguageSwitch /></header>
+        <main className="container">
+          <ErrorMessage error={error} />
+          <LoginPage />
+        </main>
+      </>
+    );
+  }
+  const current = matchPath("/o/:object", path) ?? matchPath("/o/:object/*", path);
+  const activeObject = current?.object ?? path.split("/")[2];
+
+  return (
+    <>
+      <header className="topbar">
+        <Link to="/" className="brand">{t("app.title")}</Link>
+        <nav aria-label={t("nav.objects")} className="nav">
+          {objects.map((o) => (
+            <Link key={o.name} to={`/o/${o.name}`} className={path.startsWith("/o/") && activeObject === o.name ? "active" : ""}>
+              {label(o.plural_label ?? o.label, o.name)}
+            </Link>
+          ))}
+          {me.is_admin && (
+            <Link to="/admin" className={path.startsWith("/admin") ? "active" : ""}>{t("nav.designer")}</Link>
+          )}
+        </nav>
+        <div className="user">
+          <LanguageSwitch />
+          <span className="muted user-name">{me.display_name || me.username}</span>
+          <button type="button" className="link" onClick={() => { void logout().then(() => navigate("/")); }}>
+            {t("nav.logout")}
+          </button>
+        </div>
+      </header>
+      <main className="container">
+        <Routes />
+      </main>
+    </>
+  );
+}
+
+function Routes() {
+  const { path, navigate } = useRouter();
+  const { objects } = useSession();
+  const { t } = useI18n();
+  let m: Record<string, string> | null;
+
+  if (path === "/" || path === "/login") {
+    if (objects.length) {
+      queueMicrotask(() => navigate(`/o/${objects[0].name}`, { replace: true }));
+      return <Loading />;
+    }
+    return <p>{t("nav.no_objects")}</p>;
+  }
+  if ((m = matchPath("/o/:object", path))) return <ListPage key={m.object} object={m.object} />;
+  if ((m = matchPath("/o/:object/new", path))) return <RecordFormPage key={"new" + m.object} object={m.object} />;
+  if ((m = matchPath("/o/:object/kanban", path))) return <KanbanPage key={"k" + m.object} object={m.object} />;
+  if ((m = matchPath("/o/:object/:id/edit", path))) {
+    return <RecordFormPage key={"e" + m.object + m.id} object={m.object} id={Number(m.id)} />;
+  }
+  if ((m = matchPath("/o/:object/:id", path))) return <RecordPage key={m.object + m.id} object={m.object} id={Number(m.id)} />;
+  if (path === "/admin") return <AdminHome />;
+  if ((m = matchPath("/admin/objects/:name", path))) return <ObjectDesigner key={m.name} name={m.name} />;
+  if ((m = matchPath("/admin/forms/:name", path))) return <FormDesigner key={m.name} name={m.name} />;
+  if ((m = matchPath("/admin/history/:kind/:name", path))) return <HistoryPage key={m.kind + m.name} kind={m.kind} name={m.name} />;
+  return <p role="alert">{t("error.not_found")}</p>;
+}

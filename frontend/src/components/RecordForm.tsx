@@ -1,0 +1,267 @@
+// A record form rendered by react-jsonschema-form from the object's schema and a form layout:
+// sections with columns, widgets, help text, read-only fields. Client-side checks run first;
+// the server's problems (e.g. an invalid phone number) are shown inline on their field.
+import Form from "@rjsf/core";
+import {
+  englishStringTranslator, TranslatableString, type ErrorSchema,
+  type ObjectFieldTemplateProps, type RJSFValidationError, type WidgetProps,
+} from "@rjsf/utils";
+import validator from "@rjsf/validator-ajv8";
+import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { api, ApiError } from "../api/client";
+import type { FormDoc, ObjectDetail, ProblemItem, RecordData } from "../api/types";
+import { useI18n, type MessageKey, type Translate } from "../i18n";
+import { buildForm, problemsToErrors, type SectionLayout } from "../lib/formSchema";
+
+interface Props {
+  detail: ObjectDetail;
+  form: FormDoc | null | undefined;
+  initial?: Record<string, unknown>;
+  submitLabel: string;
+  onSubmit: (values: Record<string, unknown>) => Promise<void>;
+  /** Rendered under the form, e.g. a conflict notice with a reload button. */
+  footer?: ReactNode;
+  preview?: boolean;
+}
+
+function PhoneWidget(props: WidgetProps) {
+  const { id, value, required, disabled, readonly, onChange, onBlur, onFocus, placeholder, rawErrors } = props;
+  return (
+    <input id={id} name={id} type="tel" inputMode="tel" autoComplete="tel" className="form-control"
+      value={value ?? ""} required={required} disabled={disabled} readOnly={readonly} placeholder={placeholder}
+      aria-invalid={rawErrors && rawErrors.length ? true : undefined}
+      aria-describedby={rawErrors && rawErrors.length ? `${id}__error` : undefined}
+      onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value)}
+      onBlur={(e) => onBlur(id, e.target.value)} onFocus={(e) => onFocus(id, e.target.value)} />
+  );
+}
+
+function RelationWidget(props: WidgetProps) {
+  const { id, value, disabled, readonly, onChange, options } = props;
+  const { t } = useI18n();
+  const target = String(options.target ?? "");
+  const [query, setQuery] = useState("");
+  const [results, setResults] = useState<{ id: number; title: string }[]>([]);
+  const [chosen, setChosen] = useState<string>("");
+  const titleField = useRef<string | null>(null);
+
+  async function titleOf(): Promise<string> {
+    if (titleField.current === null) {
+      try {
+        const d = await api.object(target);
+        titleField.current = d.title_field ?? "id";
+      } catch {
+        titleField.current = "id";
+      }
+    }
+    return titleField.current;
+  }
+
+  useEffect(() => {
+    if (!value || target === "user") return;
+    let live = true;
+    void (async () => {
+      try {
+        const tf = await titleOf();
+        const { record } = await api.getRecord(target, Number(value));
+        if (live) setChosen(String(record[tf] ?? "#" + value));
+      } catch {
+        if (live) setChosen("#" + value);
+      }
+    })();
+    return () => { live = false; };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [value, target]);
+
+  async function search(text: string) {
+    setQuery(text);
+    if (!text.trim() || target === "user") { setResults([]); return; }
+    try {
+      const tf = await titleOf();
+      const rule = tf === "id" ? { field: "id", op: "eq", value: Number(text) || 0 } : { field: tf, op: "contains", value: text };
+      const page = await api.listRecords(target, { filter: rule, limit: 8, fields: tf === "id" ? ["id"] : ["id", tf] });
+      setResults(page.items.map((r) => ({ id: r.id, title: String(r[tf] ?? "#" + r.id) })));
+    } catch {
+      setResults([]);
+    }
+  }
+
+  if (target === "user") {
+    return <input id={id} type="number" min={1} value={value ?? ""} disabled={disabled} readOnly={readonly}
+      onChange={(e) => onChange(e.target.value ? Number(e.target.value) : undefined)} />;
+  }
+  return (
+    <div className="relation-widget">
+      {value ? (
+        <span className="chip">
+          {chosen || "#" + value}
+          {!readonly && !disabled && (
+            <button type="button" className="chip-x" aria-label={t("form.clear")} onClick={() => onChange(undefined)}>×</button>
+          )}
+        </span>
+      ) : null}
+      {!readonly && !disabled && (
+        <>
+          <input id={id} type="search" placeholder={t("form.search_placeholder")} value={query}
+            onChange={(e) => void search(e.target.value)} />
+          {results.length > 0 && (
+            <ul className="relation-results" role="listbox">
+              {results.map((r) => (
+                <li key={r.id}>
+                  <button type="button" role="option" aria-selected={false}
+                    onClick={() => { onChange(r.id); setChosen(r.title); setResults([]); setQuery(""); }}>
+                    {r.title}
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
+function makeLayout(sections: SectionLayout[]) {
+  return function SectionsTemplate(props: ObjectFieldTemplateProps) {
+    if (props.fieldPathId.$id !== "root") {
+      return <div className="nested">{props.properties.map((p) => <div key={p.name}>{p.content}</div>)}</div>;
+    }
+    const byName = new Map(props.properties.map((p) => [p.name, p]));
+    const placed = new Set(sections.flatMap((s) => s.fields));
+    const rest = props.properties.filter((p) => !placed.has(p.name));
+    return (
+      <div className="form-sections">
+        {sections.map((s) => {
+          const body = (
+            <div className={`form-grid cols-${s.columns}`}>
+              {s.fields.map((name) => {
+                const p = byName.get(name);
+                return p && !p.hidden ? <div key={name} className="form-cell">{p.content}</div> : null;
+              })}
+            </div>
+          );
+          return s.collapsed ? (
+            <details key={s.key} className="form-section">
+              <summary>{s.label}</summary>
+              {body}
+            </details>
+          ) : (
+            <section key={s.key} className="form-section" aria-label={s.label || undefined}>
+              {s.label && <h2>{s.label}</h2>}
+              {body}
+            </section>
+          );
+        })}
+        {rest.map((p) => <div key={p.name}>{p.content}</div>)}
+      </div>
+    );
+  };
+}
+
+const RJSF_KEYS: Partial<Record<TranslatableString, MessageKey>> = {
+  [TranslatableString.YesLabel]: "common.yes",
+  [TranslatableString.NoLabel]: "common.no",
+  [TranslatableString.ErrorsLabel]: "form.errors",
+  [TranslatableString.AddItemButton]: "common.add",
+  [TranslatableString.AddButton]: "common.add",
+  [TranslatableString.RemoveButton]: "common.remove",
+  [TranslatableString.ClearLabel]: "form.clear",
+  [TranslatableString.NowLabel]: "form.now",
+};
+
+/** Client-side validation messages in the user's language. */
+export function localizeErrors(errors: RJSFValidationError[], t: Translate): RJSFValidationError[] {
+  return errors.map((e) => {
+    const p = (e.params ?? {}) as Record<string, unknown>;
+    let message = e.message ?? "";
+    switch (e.name) {
+      case "required": message = t("validation.required"); break;
+      case "pattern": message = t("validation.pattern"); break;
+      case "maxLength": message = t("validation.max_length", { n: String(p.limit) }); break;
+      case "minLength": message = t("validation.min_length", { n: String(p.limit) }); break;
+      case "minimum": message = t("validation.minimum", { n: String(p.limit) }); break;
+      case "maximum": message = t("validation.maximum", { n: String(p.limit) }); break;
+      case "type": message = t("validation.type"); break;
+      case "enum": message = t("validation.enum"); break;
+      case "format": message = t("validation.format"); break;
+      default: break;
+    }
+    return { ...e, message, stack: message };
+  });
+}
+
+export function RecordForm({ detail, form, initial, submitLabel, onSubmit, footer, preview = false }: Props) {
+  const { lang, t } = useI18n();
+  const built = useMemo(() => buildForm(detail, form, lang), [detail, form, lang]);
+  const [data, setData] = useState<Record<string, unknown>>(initial ?? {});
+  const [extraErrors, setExtraErrors] = useState<Record<string, { __errors: string[] }> | undefined>();
+  const [unplaced, setUnplaced] = useState<ProblemItem[]>([]);
+  const [busy, setBusy] = useState(false);
+  const [failure, setFailure] = useState<string | null>(null);
+  const template = useMemo(() => makeLayout(built.sections), [built.sections]);
+  const fieldNames = useMemo(() => Object.keys(built.schema.properties as object), [built.schema]);
+
+  async function submit(values: Record<string, unknown>) {
+    if (preview) return;
+    setBusy(true);
+    setFailure(null);
+    setExtraErrors(undefined);
+    setUnplaced([]);
+    try {
+      await onSubmit(values);
+    } catch (e) {
+      if (e instanceof ApiError && e.problems.length && !e.isStale) {
+        const { errors, unplaced: rest } = problemsToErrors(e.problems, fieldNames);
+        setExtraErrors(Object.keys(errors).length ? errors : undefined);
+        setUnplaced(rest);
+        setFailure(t("form.fix_errors"));
+        const first = Object.keys(errors)[0];
+        if (first) setTimeout(() => document.getElementById(`root_${first}`)?.focus(), 0);
+      } else if (!(e instanceof ApiError && e.isStale)) {
+        setFailure(e instanceof Error ? e.message : String(e));
+      }
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div className="record-form">
+      <Form
+        schema={built.schema}
+        uiSchema={built.uiSchema}
+        formData={data}
+        validator={validator}
+        widgets={{ PhoneWidget, RelationWidget }}
+        templates={{ ObjectFieldTemplate: template }}
+        extraErrors={extraErrors as ErrorSchema | undefined}
+        showErrorList={false}
+        focusOnFirstError
+        noHtml5Validate
+        transformErrors={(errors) => localizeErrors(errors, t)}
+        translateString={(s, params) => (RJSF_KEYS[s] ? t(RJSF_KEYS[s]!) : englishStringTranslator(s, params))}
+        onChange={(e) => {
+          setData(e.formData as Record<string, unknown>);
+          if (extraErrors) setExtraErrors(undefined);
+        }}
+        onSubmit={(e) => void submit(e.formData as Record<string, unknown>)}
+      >
+        {failure && <p className="alert alert-error" role="alert">{failure}</p>}
+        {unplaced.length > 0 && (
+          <ul className="alert alert-error">
+            {unplaced.map((p, i) => <li key={i}>{p.field ? `${p.field}: ` : ""}{p.message}</li>)}
+          </ul>
+        )}
+        {footer}
+        {!preview && (
+          <div className="form-actions">
+            <button type="submit" className="primary" disabled={busy}>{submitLabel}</button>
+          </div>
+        )}
+      </Form>
+    </div>
+  );
+}
+
+export type { RecordData };

@@ -1,0 +1,94 @@
+// Small shared pieces: error and status messages, tag chips, a hook for async loads.
+import { useCallback, useEffect, useState, type ReactNode } from "react";
+import { ApiError } from "../api/client";
+import type { ProblemItem } from "../api/types";
+import { useI18n } from "../i18n";
+
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): {
+  data: T | null; error: unknown; loading: boolean; reload: () => void; setData: (d: T) => void;
+} {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(true);
+  const [tick, setTick] = useState(0);
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const run = useCallback(load, deps);
+  useEffect(() => {
+    let live = true;
+    setLoading(true);
+    setError(null);
+    run().then((d) => { if (live) setData(d); }, (e: unknown) => { if (live) setError(e); })
+      .finally(() => { if (live) setLoading(false); });
+    return () => { live = false; };
+  }, [run, tick]);
+  return { data, error, loading, reload: () => setTick((t) => t + 1), setData };
+}
+
+export function ErrorMessage({ error }: { error: unknown }) {
+  const { t } = useI18n();
+  if (!error) return null;
+  let title = error instanceof Error ? error.message : String(error);
+  let problems: ProblemItem[] = [];
+  if (error instanceof ApiError) {
+    if (error.status === 0) title = t("error.network");
+    else if (error.status === 403) title = t("error.forbidden");
+    else if (error.status === 404) title = t("error.not_found");
+    problems = error.problems;
+  }
+  return (
+    <div className="alert alert-error" role="alert">
+      <strong>{title}</strong>
+      {problems.length > 0 && (
+        <ul>
+          {problems.map((p, i) => (
+            <li key={i}>
+              {p.field ? <code>{p.field}</code> : null} {p.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+export function Loading() {
+  const { t } = useI18n();
+  return <p className="muted" role="status">{t("common.loading")}</p>;
+}
+
+export function TagChips({ tags, onRemove }: { tags: string[]; onRemove?: (tag: string) => void }) {
+  const { t } = useI18n();
+  if (!tags.length) return null;
+  return (
+    <span className="chips">
+      {tags.map((tag) => (
+        <span className="chip" key={tag} data-tag={tag}>
+          {tag}
+          {onRemove && (
+            <button type="button" className="chip-x" aria-label={t("tags.remove", { tag })} onClick={() => onRemove(tag)}>
+              ×
+            </button>
+          )}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+export function PageHeader({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="page-header">
+      <h1>{title}</h1>
+      {children && <div className="actions">{children}</div>}
+    </div>
+  );
+}
+
+/** A value as text: user data is never interpreted as markup (React escapes it). */
+export function displayValue(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  if (Array.isArray(value)) return value.map((v) => displayValue(v)).join(", ");
+  if (typeof value === "boolean") return value ? "✓" : "✗";
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}

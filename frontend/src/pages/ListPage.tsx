@@ -1,0 +1,334 @@
+// The list view of one object: chosen and ordered columns, sort, the visual rule builder,
+// cursor pagination (no OFFSET, so page 1,000 is as fast as page 1), bulk tag/owner changes,
+// saved personal views and segments, and CSV export of the current view.
+import { useEffect, useMemo, useState } from "react";
+import { api } from "../api/client";
+import type { FieldInfo, ObjectDetail, RecordData, Rule, SegmentSummary } from "../api/types";
+import { ErrorMessage, Loading, PageHeader, TagChips, useLoad } from "../components/common";
+import { RuleBuilder } from "../components/RuleBuilder";
+import { useI18n } from "../i18n";
+import { download, toCsv } from "../lib/csv";
+import { formatValue } from "../lib/format";
+import { Link, useRouter } from "../lib/router";
+import { fromRule, toRule, type GroupNode } from "../lib/rules";
+import { deleteView, loadViews, saveView, type SavedView } from "../lib/views";
+
+const PAGE_SIZE = 50;
+
+export function defaultColumns(detail: ObjectDetail): string[] {
+  const names = detail.fields.filter((f) => f.type !== "json" && f.type !== "textarea").map((f) => f.name);
+  const title = detail.title_field && names.includes(detail.title_field) ? [detail.title_field] : [];
+  return [...title, ...names.filter((n) => !title.includes(n))].slice(0, 5);
+}
+
+export function ListPage({ object }: { object: string }) {
+  const { t, label } = useI18n();
+  const loaded = useLoad(() => api.object(object), [object]);
+  if (loaded.error) return <ErrorMessage error={loaded.error} />;
+  if (!loaded.data) return <Loading />;
+  const detail = loaded.data;
+  return (
+    <div className="page">
+      <PageHeader title={label(detail.plural_label ?? detail.label, detail.name)}>
+        {detail.fields.some((f) => f.type === "select") && (
+          <Link to={`/o/${object}/kanban`} className="button">{t("list.kanban")}</Link>
+        )}
+        <Link to={`/o/${object}/new`} className="button primary">{t("list.new", { object: label(detail.label, detail.name) })}</Link>
+      </PageHeader>
+      <ListView detail={detail} />
+    </div>
+  );
+}
+
+function ListView({ detail }: { detail: ObjectDetail }) {
+  const { t, label } = useI18n();
+  const { search } = useRouter();
+  const object = detail.name;
+  const byName = useMemo(() => new Map(detail.fields.map((f) => [f.name, f])), [detail]);
+  const [columns, setColumns] = useState<string[]>(() => defaultColumns(detail));
+  const [sort, setSort] = useState("-created_at");
+  const [builder, setBuilder] = useState<GroupNode>(() => fromRule(null));
+  const [applied, setApplied] = useState<Rule | null>(null);
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const [selected, setSelected] = useState<Set<number>>(new Set());
+  const [count, setCount] = useState<number | null>(null);
+  const [views, setViews] = useState<SavedView[]>(() => loadViews(object));
+  const [segments, setSegments] = useState<SegmentSummary[]>([]);
+  const [message, setMessage] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<unknown>(null);
+  const [showFilter, setShowFilter] = useState(false);
+  const [bulkTag, setBulkTag] = useState("");
+  const [bulkOwner, setBulkOwner] = useState("");
+  const [segmentName, setSegmentName] = useState("");
+  const [viewName, setViewName] = useState("");
+  const cursor = cursors[cursors.length - 1];
+
+  useEffect(() => {
+    api.segments().then((all) => setSegments(all.filter((s) => s.object === object)), () => setSegments([]));
+  }, [object]);
+
+  useEffect(() => {
+    const seg = search.get("segment");
+    const found = segments.find((s) => s.name === seg);
+    if (found?.rule) {
+      setBuilder(fromRule(found.rule));
+      setApplied(found.rule);
+      setCursors([null]);
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [segments]);
+
+  const page = useLoad(
+    () => api.listRecords(object, { filter: applied, sort, limit: PAGE_SIZE, cursor, count: cursors.length === 1 }),
+    [object, applied, sort, cursor],
+  );
+  useEffect(() => {
+    if (page.data?.count !== undefined) setCount(page.data.count);
+  }, [page.data]);
+
+  const items: RecordData[] = page.data?.items ?? [];
+  const columnFields: FieldInfo[] = columns.map((c) => byName.get(c)).filter((f): f is FieldInfo => !!f);
+
+  function applyFilter() {
+    setApplied(toRule(builder, detail.fields));
+    setCursors([null]);
+    setSelected(new Set());
+  }
+
+  function toggleSort(name: string) {
+    setSort((s) => (s === name ? "-" + name : name));
+    setCursors([null]);
+  }
+
+  async function run(action: () => Promise<void>, done: string) {
+    setActionError(null);
+    setMessage(null);
+    try {
+      await action();
+      setMessage(done);
+    } catch (e) {
+      setActionError(e);
+    }
+  }
+
+  function applyView(view: SavedView) {
+    setColumns(view.columns.filter((c) => byName.has(c)));
+    setSort(view.sort);
+    setBuilder(fromRule(view.rule));
+    setApplied(view.rule);
+    setCursors([null]);
+  }
+
+  async function exportCsv() {
+    const rows: RecordData[] = [];
+    let next: string | null = null;
+    do {
+      const p = await api.listRecords(object, { filter: applied, sort, fields: columns, limit: 500, cursor: next });
+      rows.push(...p.items);
+      next = p.next_cursor;
+    } while (next && rows.length < 10000);
+    const cols = [{ name: "id", title: "id" }, ...columnFields.map((f) => ({ name: f.name, title: label(f.label, f.name) }))];
+    download(`${object}.csv`, toCsv(cols, rows));
+  }
+
+  const allOnPage = items.length > 0 && items.every((r) => selected.has(r.id));
+  const sortDir = (name: string): "ascending" | "descending" | "none" =>
+    sort === name ? "ascending" : sort === "-" + name ? "descending" : "none";
+
+  return (
+    <>
+      <div className="toolbar">
+        <button type="button" aria-expanded={showFilter} onClick={() => setShowFilter((v) => !v)}>
+          {t("list.filter")}{applied ? " •" : ""}
+        </button>
+        <details className="dropdown">
+          <summary>{t("list.columns")}</summary>
+          <div className="dropdown-body">
+            <ColumnChooser fields={detail.fields} columns={columns} onChange={setColumns} />
+          </div>
+        </details>
+        <label className="inline">
+          <span>{t("list.views")}</span>
+          <select aria-label={t("list.views")} value="" onChange={(e) => {
+            const v = e.target.value;
+            if (v.startsWith("view:")) { const found = views.find((x) => x.name === v.slice(5)); if (found) applyView(found); }
+            if (v.startsWith("seg:")) {
+              const s = segments.find((x) => x.name === v.slice(4));
+              if (s) { setBuilder(fromRule(s.rule ?? null)); setApplied(s.rule ?? null); setCursors([null]); }
+            }
+          }}>
+            <option value="">{t("common.choose")}</option>
+            {views.length > 0 && (
+              <optgroup label={t("list.personal_views")}>
+                {views.map((v) => <option key={v.name} value={"view:" + v.name}>{v.name}</option>)}
+              </optgroup>
+            )}
+            {segments.length > 0 && (
+              <optgroup label={t("list.segments")}>
+                {segments.map((s) => <option key={s.name} value={"seg:" + s.name}>{label(s.label, s.name)}</option>)}
+              </optgroup>
+            )}
+          </select>
+        </label>
+        <button type="button" onClick={() => void run(exportCsv, t("list.exported"))}>{t("list.export")}</button>
+        <span className="muted count" aria-live="polite">
+          {count !== null ? t("list.count", { n: count }) : ""}
+        </span>
+      </div>
+
+      {showFilter && (
+        <section className="card filter-panel" aria-label={t("list.filter")}>
+          <RuleBuilder fields={detail.fields} value={builder} onChange={setBuilder} />
+          <div className="row">
+            <button type="button" className="primary" onClick={applyFilter}>{t("list.apply_filter")}</button>
+            <button type="button" onClick={() => { setBuilder(fromRule(null)); setApplied(null); setCursors([null]); }}>
+              {t("list.clear_filter")}
+            </button>
+          </div>
+          <div className="row">
+            <label htmlFor="view-name">{t("list.view_name")}</label>
+            <input id="view-name" value={viewName} onChange={(e) => setViewName(e.target.value)} />
+            <button type="button" disabled={!viewName.trim()} onClick={() => {
+              setViews(saveView(object, { name: viewName.trim(), columns, sort, rule: toRule(builder, detail.fields) }));
+              setMessage(t("list.view_saved"));
+            }}>{t("list.save_view")}</button>
+            {views.some((v) => v.name === viewName.trim()) && (
+              <button type="button" className="link danger" onClick={() => setViews(deleteView(object, viewName.trim()))}>
+                {t("list.delete_view")}
+              </button>
+            )}
+          </div>
+          <div className="row">
+            <label htmlFor="segment-name">{t("list.segment_name")}</label>
+            <input id="segment-name" value={segmentName} placeholder="vip_shanghai"
+              onChange={(e) => setSegmentName(e.target.value)} />
+            <button type="button" disabled={!segmentName.trim()} onClick={() => void run(async () => {
+              const rule = toRule(builder, detail.fields) ?? { all: [] };
+              const name = segmentName.trim();
+              await api.putDefinition("segment", name, { name, object, label: { en: name, zh: name }, rule });
+              setSegments((await api.segments()).filter((s) => s.object === object));
+            }, t("list.segment_saved"))}>{t("list.save_segment")}</button>
+          </div>
+        </section>
+      )}
+
+      {message && <p className="alert alert-ok" role="status">{message}</p>}
+      <ErrorMessage error={actionError} />
+
+      {selected.size > 0 && (
+        <div className="bulk-bar card" role="region" aria-label={t("list.bulk")}>
+          <span>{t("list.selected", { n: selected.size })}</span>
+          <label htmlFor="bulk-tag">{t("list.add_tag")}</label>
+          <input id="bulk-tag" value={bulkTag} onChange={(e) => setBulkTag(e.target.value)} />
+          <button type="button" disabled={!bulkTag.trim()} onClick={() => void run(async () => {
+            await api.bulkUpdate(object, [...selected], {}, [bulkTag.trim()]);
+            page.reload();
+          }, t("list.bulk_done"))}>{t("list.apply")}</button>
+          <label htmlFor="bulk-owner">{t("list.owner_id")}</label>
+          <input id="bulk-owner" type="number" min={1} value={bulkOwner} onChange={(e) => setBulkOwner(e.target.value)} />
+          <button type="button" disabled={!bulkOwner} onClick={() => void run(async () => {
+            await api.bulkUpdate(object, [...selected], { owner_id: Number(bulkOwner) }, []);
+            page.reload();
+          }, t("list.bulk_done"))}>{t("list.change_owner")}</button>
+        </div>
+      )}
+
+      <ErrorMessage error={page.error} />
+      <div className="table-wrap">
+        <table className="records">
+          <thead>
+            <tr>
+              <th scope="col" className="select-col">
+                <input type="checkbox" aria-label={t("list.select_page")} checked={allOnPage} onChange={(e) => {
+                  const next = new Set(selected);
+                  for (const r of items) if (e.target.checked) next.add(r.id); else next.delete(r.id);
+                  setSelected(next);
+                }} />
+              </th>
+              {columnFields.map((f) => (
+                <th key={f.name} scope="col" aria-sort={sortDir(f.name)}>
+                  <button type="button" className="sort" onClick={() => toggleSort(f.name)}>
+                    {label(f.label, f.name)}
+                    <span aria-hidden="true">{sortDir(f.name) === "ascending" ? " ▲" : sortDir(f.name) === "descending" ? " ▼" : ""}</span>
+                  </button>
+                </th>
+              ))}
+              <th scope="col">{t("list.tags")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {page.loading && !items.length && (
+              <tr><td colSpan={columnFields.length + 2}><Loading /></td></tr>
+            )}
+            {!page.loading && !items.length && (
+              <tr><td colSpan={columnFields.length + 2} className="muted">{t("list.empty")}</td></tr>
+            )}
+            {items.map((r) => (
+              <tr key={r.id}>
+                <td className="select-col">
+                  <input type="checkbox" aria-label={t("list.select_row", { id: r.id })} checked={selected.has(r.id)}
+                    onChange={(e) => {
+                      const next = new Set(selected);
+                      if (e.target.checked) next.add(r.id); else next.delete(r.id);
+                      setSelected(next);
+                    }} />
+                </td>
+                {columnFields.map((f, i) => (
+                  <td key={f.name} data-label={label(f.label, f.name)}>
+                    {i === 0 ? (
+                      <Link to={`/o/${object}/${r.id}`}>{formatValue(f, r[f.name], label) || "#" + r.id}</Link>
+                    ) : formatValue(f, r[f.name], label)}
+                  </td>
+                ))}
+                <td data-label={t("list.tags")}><TagChips tags={Array.isArray(r.tags) ? r.tags : []} /></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <nav className="pager" aria-label={t("list.pages")}>
+        <button type="button" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
+          {t("list.previous")}
+        </button>
+        <span className="muted">{t("list.page", { n: cursors.length })}</span>
+        <button type="button" disabled={!page.data?.next_cursor}
+          onClick={() => setCursors((c) => [...c, page.data?.next_cursor ?? null])}>
+          {t("list.next")}
+        </button>
+      </nav>
+    </>
+  );
+}
+
+function ColumnChooser({ fields, columns, onChange }: { fields: FieldInfo[]; columns: string[]; onChange: (c: string[]) => void }) {
+  const { t, label } = useI18n();
+  const ordered = [...columns.map((c) => fields.find((f) => f.name === c)).filter((f): f is FieldInfo => !!f),
+    ...fields.filter((f) => !columns.includes(f.name))];
+  const move = (name: string, by: number) => {
+    const i = columns.indexOf(name);
+    const j = i + by;
+    if (i < 0 || j < 0 || j >= columns.length) return;
+    const next = columns.slice();
+    [next[i], next[j]] = [next[j], next[i]];
+    onChange(next);
+  };
+  return (
+    <ul className="column-chooser">
+      {ordered.map((f) => (
+        <li key={f.name}>
+          <label className="inline">
+            <input type="checkbox" checked={columns.includes(f.name)}
+              onChange={(e) => onChange(e.target.checked ? [...columns, f.name] : columns.filter((c) => c !== f.name))} />
+            {label(f.label, f.name)}
+          </label>
+          {columns.includes(f.name) && (
+            <span className="move">
+              <button type="button" className="icon" aria-label={t("common.move_up")} onClick={() => move(f.name, -1)}>↑</button>
+              <button type="button" className="icon" aria-label={t("common.move_down")} onClick={() => move(f.name, 1)}>↓</button>
+            </span>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
+}
