@@ -1,0 +1,105 @@
+"""Duplicates of incoming records (an import batch, or records just created) among the pool and each other.
+
+One query per rule per batch fetches the pool records that share the rule's first exact field
+(an indexed lookup for phones and emails) or, for rules without exact fields, the blocking prefix;
+matching then runs in memory (matching.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from ...meta.objects import ObjectDef
+from ...store.bulk import is_in
+from ...store.definitions import Snapshot
+from .definition import ACTION_STRENGTH, DedupeDef, MatchRule
+from .matching import Values, block_key, fuzzy_score, match_incoming, rule_values
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Hit:
+    """Row `index` duplicates pool record `record_id`, or (record_id None) the earlier row `row`."""
+
+    index: int
+    record_id: int | None
+    row: int | None
+    score: float
+    rule: MatchRule
+    action: str
+
+
+def _pool(conn: Connection, snap: Snapshot, obj: ObjectDef, rule: MatchRule,
+          incoming: Sequence[tuple[int, Values]], rows: Sequence[Mapping[str, Any] | None],
+          exclude: set[int]) -> list[tuple[int, Values]]:
+    table = snap.tables[obj.name]
+    cols = [table.c.id, *(table.c[n] for n in rule.field_names)]
+    if rule.exact:
+        name = rule.exact[0].field
+        col = table.c[name]
+        wanted = list({rows[i][name] for i, _ in incoming if rows[i] is not None and rows[i].get(name) is not None})
+        filters = [lambda part, col=col: is_in(col, part, conn.dialect.name)]
+    else:
+        name = rule.fuzzy[0].field
+        expr = func.substr(table.c[name], 1, max(rule.block_prefix, 1))
+        wanted = list({str(rows[i][name])[: max(rule.block_prefix, 1)] for i, _ in incoming
+                       if rows[i] is not None and rows[i].get(name)})
+        filters = [lambda part, expr=expr: expr.in_(part)]
+    out: list[tuple[int, Values]] = []
+    for start in range(0, len(wanted), CHUNK):
+        part = wanted[start:start + CHUNK]
+        query = select(*cols).where(table.c.deleted_at.is_(None), filters[0](part))
+        for row in conn.execute(query):
+            rid = int(row[0])
+            if rid in exclude:
+                continue
+            values = rule_values(rule, dict(zip(rule.field_names, row[1:], strict=True)))
+            if values is not None:
+                out.append((rid, values))
+    return out
+
+
+def find_duplicates(conn: Connection, snap: Snapshot, dd: DedupeDef, rows: Sequence[Mapping[str, Any] | None],
+                    mode: str, exclude: set[int] | None = None, within: bool = True) -> dict[int, Hit]:
+    """The strongest duplicate hit per row index (rows: stored values, None for rows to ignore).
+
+    mode is "import" or "create" (which action each rule takes); `within` also matches rows
+    against earlier rows of the same batch.
+    """
+    obj = snap.object(dd.object)
+    hits: dict[int, Hit] = {}
+    for rule in dd.rules:
+        action = rule.on_import if mode == "import" else rule.on_create
+        if action == "none":
+            continue
+        incoming = [(i, v) for i, row in enumerate(rows) if row is not None
+                    and (v := rule_values(rule, row)) is not None]
+        if not incoming:
+            continue
+        found: list[Hit] = [Hit(i, rid, None, score, rule, action) for i, (rid, score) in
+                            match_incoming(rule, incoming, _pool(conn, snap, obj, rule, incoming, rows,
+                                                                 exclude or set())).items()]
+        if within:
+            matched = {h.index for h in found}
+            blocks: dict[tuple[Any, ...], list[tuple[int, Values]]] = {}
+            for i, values in incoming:
+                key = block_key(rule, values)
+                if i not in matched:
+                    for j, other in blocks.get(key, ()):
+                        if other[0] != values[0]:
+                            continue
+                        score = fuzzy_score(rule, values[1], other[1]) if rule.fuzzy else 1.0
+                        if score is not None:
+                            found.append(Hit(i, None, j, score, rule, action))
+                            break
+                blocks.setdefault(key, []).append((i, values))
+        for hit in found:
+            best = hits.get(hit.index)
+            if best is None or (ACTION_STRENGTH[hit.action], hit.score) > (ACTION_STRENGTH[best.action], best.score):
+                hits[hit.index] = hit
+    return hits

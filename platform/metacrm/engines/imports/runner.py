@@ -1,0 +1,392 @@
+"""Import jobs: create one from an upload, run it batch by batch, resume it after a crash.
+
+Each batch is one transaction holding its records (through the record service, so validation,
+events and listeners apply), its error rows, its dedupe outcomes, its ledger row and the job's
+progress. A crash loses at most the batch in flight; running the job again (or the same file in
+a new job) skips every row the ledger says is committed, which makes re-runs idempotent.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import shutil
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select, update
+
+from ...errors import NotFound, Problem, ValidationError
+from ...store.bulk import insert_many
+from ...store.db import reading
+from ...store.services import Services
+from ..dedupe.definition import DedupeDef, definitions_for
+from ..dedupe.incoming import Hit, find_duplicates
+from ..dedupe.listener import dedupe_handled
+from ..dedupe.matching import PairSet
+from ..dedupe.merge import merge_records, merged_values
+from ..dedupe.review import add_candidates
+from .mapping import check_mapping, get_template, suggest_mapping
+from .readers import DEFAULT_LIMITS, Limits, Sheet, file_kind, open_sheet
+from .rows import RowMapper, json_cell
+from .tables import import_batches, import_errors, import_jobs, import_outcomes
+
+BATCH_SIZE = 1000
+Progress = Callable[[dict[str, Any]], None]
+_COUNTERS = ("created", "failed", "skipped", "merged", "flagged", "already_imported")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
+
+
+def job_dict(row: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: _iso(v) for k, v in row.items() if k != "file_path"}
+    stats = row.get("seconds") or {}
+    out["rate"] = stats.get("rate")
+    out["percent"] = round(100 * row["rows_done"] / row["total_rows"], 1) if row["total_rows"] else 100.0
+    return out
+
+
+def checksum_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def store_upload(services: Services, source: Path, filename: str) -> tuple[Path, str]:
+    """Keep the upload under the instance folder by checksum, so jobs can run and resume later."""
+    kind = file_kind(filename)
+    digest = checksum_file(source)
+    folder = Path(services.settings.instance_dir) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{digest}.{kind}"
+    if not target.exists():
+        shutil.copyfile(source, target)
+    return target, digest
+
+
+def preview(services: Services, path: Path, filename: str, object_name: str, encoding: str | None = None,
+            rows: int = 10, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """Headers, the first rows, the row count and a suggested mapping: what the mapping screen shows."""
+    sheet = open_sheet(path, filename, limits, encoding)
+    obj = services.registry.current().object(object_name)
+    first: list[list[Any]] = []
+    for _, cells in sheet.rows():
+        first.append([json_cell(c) for c in cells])
+        if len(first) >= rows:
+            break
+    return {"headers": sheet.headers, "rows": first, "total_rows": sheet.total_rows, "encoding": sheet.encoding,
+            "sheet": sheet.sheet_name, "suggested_mapping": suggest_mapping(sheet.headers, obj),
+            "fields": [{"name": n, "type": f.type.name, "label": dict(f.label), "required": f.required}
+                       for n, f in obj.fields.items()]}
+
+
+def create_import(services: Services, path: Path, filename: str, object_name: str, *,
+                  mapping: Mapping[str, str] | None = None, template: str | None = None,
+                  constants: Mapping[str, Any] | None = None, encoding: str | None = None,
+                  actor_id: int | None = None, batch_size: int = BATCH_SIZE,
+                  on_duplicate: str | None = None, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """Check the file and the mapping and record a pending job (nothing is imported yet)."""
+    if on_duplicate not in (None, "merge", "skip", "flag", "none"):
+        raise ValidationError("on_duplicate is merge, skip, flag or none",
+                              [Problem("on_duplicate", "enum", str(on_duplicate))])
+    stored, digest = store_upload(services, path, filename)
+    sheet = open_sheet(stored, filename, limits, encoding)
+    with services.engine.begin() as conn:
+        obj = services.registry.current(conn).object(object_name)
+        base_mapping: dict[str, str] = {}
+        base_constants: dict[str, Any] = {}
+        if template:
+            tpl = get_template(conn, template)
+            if tpl["object"] != obj.name:
+                raise ValidationError(f"template '{template}' is for {tpl['object']}, not {obj.name}",
+                                      [Problem("template", "wrong_object", tpl["object"])])
+            base_mapping = {h: f for h, f in tpl["mapping"].items() if h in sheet.headers}
+            base_constants = dict(tpl["constants"])
+        if mapping is None and not template:
+            base_mapping = suggest_mapping(sheet.headers, obj)
+        final_mapping = {**base_mapping, **(mapping or {})}
+        final_constants = {**base_constants, **(constants or {})}
+        check_mapping(obj, sheet.headers, final_mapping, final_constants)
+        mapper = RowMapper(obj, sheet.headers, final_mapping, final_constants, ZoneInfo(services.settings.timezone))
+        if mapper.constant_problems:
+            raise ValidationError("a constant value is invalid", mapper.constant_problems)
+        now = _now()
+        row = {"object": obj.name, "filename": Path(filename).name[:255], "file_path": str(stored),
+               "checksum": digest, "kind": sheet.kind, "encoding": sheet.encoding, "sheet": sheet.sheet_name,
+               "mapping": final_mapping, "constants": final_constants, "template": template,
+               "options": {"headers": sheet.headers, "first_row": sheet.first_row, "batch_size": batch_size,
+                           "on_duplicate": on_duplicate},
+               "status": "pending", "total_rows": sheet.total_rows, "rows_done": 0, "last_row": 0,
+               **dict.fromkeys(_COUNTERS, 0), "seconds": None, "error": None, "created_by": actor_id,
+               "created_at": now, "started_at": None, "finished_at": None, "updated_at": now}
+        job_id = int(conn.execute(import_jobs.insert().values(**row).returning(import_jobs.c.id)).scalar_one())
+    return job_dict({**row, "id": job_id})
+
+
+def get_import(conn: Connection, job_id: int) -> dict[str, Any]:
+    row = conn.execute(select(import_jobs).where(import_jobs.c.id == job_id)).first()
+    if row is None:
+        raise NotFound(f"no import {job_id}", [Problem("import", "not_found", str(job_id))])
+    return dict(row._mapping)
+
+
+def list_imports(conn: Connection, object_name: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    query = select(import_jobs).order_by(import_jobs.c.id.desc()).limit(limit)
+    if object_name:
+        query = query.where(import_jobs.c.object == object_name)
+    return [job_dict(r._mapping) for r in conn.execute(query)]
+
+
+class _Ledger:
+    """Row ranges of this object and file already committed (by any job)."""
+
+    def __init__(self, conn: Connection, obj: str, digest: str) -> None:
+        ranges = sorted(conn.execute(select(import_batches.c.first_row, import_batches.c.last_row,
+                                            import_batches.c.job_id).where(
+            import_batches.c.object == obj, import_batches.c.checksum == digest)).all())
+        self.starts = [int(a) for a, _, _ in ranges]
+        self.ends = [int(b) for _, b, _ in ranges]
+        self.jobs = [int(j) for _, _, j in ranges]
+
+    def job_of(self, number: int) -> int | None:
+        """The job that committed this row, or None."""
+        i = bisect.bisect_right(self.starts, number) - 1
+        return self.jobs[i] if i >= 0 and number <= self.ends[i] else None
+
+
+@dataclass
+class _Run:
+    services: Services
+    job: dict[str, Any]
+    sheet: Sheet
+    mapper: RowMapper
+    dedupe: list[DedupeDef]
+    override: str | None
+    started: float
+    done_before: int
+
+    def batches(self, ledger: _Ledger, size: int) -> Iterator[tuple[list[tuple[int, list[Any]]], int]]:
+        """(new rows, rows skipped as already imported) per batch."""
+        batch: list[tuple[int, list[Any]]] = []
+        skipped = 0
+        for number, cells in self.sheet.rows():
+            owner = ledger.job_of(number)
+            if owner == self.job["id"]:
+                continue  # committed by this job before it was interrupted
+            if owner is not None:
+                skipped += 1
+            else:
+                batch.append((number, cells))
+            if len(batch) + skipped >= size:
+                yield batch, skipped
+                batch, skipped = [], 0
+        if batch or skipped:
+            yield batch, skipped
+
+
+def run_import(services: Services, import_id: int, progress: Progress | None = None) -> dict[str, Any]:
+    """Run (or resume) an import job to the end; the background job `imports.run` calls this."""
+    with services.engine.begin() as conn:
+        job = get_import(conn, import_id)
+        if job["status"] == "done":
+            return job_dict(job)
+        snap = services.registry.current(conn)
+        obj = snap.object(job["object"])
+        conn.execute(update(import_jobs).where(import_jobs.c.id == import_id).values(
+            status="running", started_at=job["started_at"] or _now(), error=None, updated_at=_now()))
+    options = job["options"]
+    sheet = Sheet(Path(job["file_path"]), job["kind"], options["headers"], job["total_rows"],
+                  encoding=job["encoding"], sheet_name=job["sheet"], first_row=options["first_row"])
+    mapper = RowMapper(obj, sheet.headers, job["mapping"], job["constants"], ZoneInfo(services.settings.timezone))
+    override = options.get("on_duplicate")
+    run = _Run(services, job, sheet, mapper, definitions_for(snap.definitions, obj.name), override,
+               time.perf_counter(), job["rows_done"])
+    try:
+        with reading(services.engine) as conn:
+            ledger = _Ledger(conn, obj.name, job["checksum"])
+        for batch, already in run.batches(ledger, int(options.get("batch_size") or BATCH_SIZE)):
+            with services.engine.begin() as conn:
+                counts = _import_batch(run, conn, batch) if batch else dict.fromkeys(_COUNTERS, 0)
+                counts["already_imported"] = already
+                state = _advance(run, conn, batch, counts)
+            if progress is not None:
+                progress(state)
+    except Exception as exc:
+        with services.engine.begin() as conn:
+            conn.execute(update(import_jobs).where(import_jobs.c.id == import_id).values(
+                status="failed", error=f"{type(exc).__name__}: {exc}"[:2000], updated_at=_now()))
+        raise
+    with services.engine.begin() as conn:
+        conn.execute(update(import_jobs).where(import_jobs.c.id == import_id).values(
+            status="done", finished_at=_now(), updated_at=_now()))
+        return job_dict(get_import(conn, import_id))
+
+
+def _advance(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[Any]]],
+             counts: Mapping[str, int]) -> dict[str, Any]:
+    job_id = run.job["id"]
+    current = get_import(conn, job_id)
+    processed = len(batch) + counts["already_imported"]
+    elapsed = time.perf_counter() - run.started
+    done = current["rows_done"] + processed
+    values: dict[str, Any] = {k: current[k] + counts.get(k, 0) for k in _COUNTERS}
+    values.update(rows_done=done, updated_at=_now(),
+                  last_row=max([current["last_row"], *(n for n, _ in batch)]),
+                  seconds={"elapsed": round(elapsed, 3),
+                           "rate": round((done - run.done_before) / elapsed, 1) if elapsed > 0 else None})
+    if batch:
+        conn.execute(import_batches.insert().values(object=run.job["object"], checksum=run.job["checksum"],
+                                                    first_row=batch[0][0], last_row=batch[-1][0], job_id=job_id,
+                                                    at=_now()))
+    conn.execute(update(import_jobs).where(import_jobs.c.id == job_id).values(**values))
+    return job_dict({**current, **values})
+
+
+def _import_batch(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[Any]]]) -> dict[str, int]:
+    services, obj, job_id = run.services, run.mapper.obj, run.job["id"]
+    snap = services.registry.current(conn)
+    inputs: list[dict[str, Any] | None] = []
+    problems: dict[int, list[Problem]] = {}
+    for i, (_, cells) in enumerate(batch):
+        data, cell_problems = run.mapper.inputs(cells)
+        inputs.append(data)
+        if cell_problems:
+            problems[i] = cell_problems
+    run.mapper.resolve_relations(conn, snap, inputs, problems)
+    outcomes: dict[int, tuple[str, int | None, dict[str, Any]]] = {}
+    flags: list[tuple[int, Hit]] = []
+    fold_into: dict[int, int] = {}
+    for dd in run.dedupe:
+        stored: list[dict[str, Any] | None] = []
+        for i, data in enumerate(inputs):
+            if i in problems or i in outcomes or i in fold_into or data is None:
+                stored.append(None)
+                continue
+            values, row_problems = obj.prepare(data, False, services.records.ctx)
+            stored.append(None if row_problems else values)
+        for i, hit in sorted(find_duplicates(conn, snap, dd, stored, "import").items()):
+            action = run.override or hit.action
+            if action == "none":
+                continue
+            target_row = hit.row
+            while target_row is not None and target_row in fold_into:
+                target_row = fold_into[target_row]
+            record_id = hit.record_id
+            if target_row is not None and target_row in outcomes:
+                record_id, target_row = outcomes[target_row][1], None
+            detail = {"rule": hit.rule.name, "score": hit.score, "definition": dd.name}
+            if action == "skip":
+                outcomes[i] = ("skipped", record_id, {**detail, "row": _row_no(batch, target_row)})
+                if record_id is None and target_row is not None:
+                    fold_into[i] = target_row
+            elif action == "merge" and record_id is not None:
+                shown = obj.shown(stored[i] or {})
+                merge = merge_records(services, conn, dd, record_id, [], actor_id=run.job["created_by"],
+                                      source="import", note=f"import {job_id} row {batch[i][0]}",
+                                      incoming={k: v for k, v in shown.items() if k in (stored[i] or {})})
+                outcomes[i] = ("merged", record_id, {**detail, "merge_id": merge["id"]})
+            elif action == "merge" and target_row is not None:
+                base = inputs[target_row] or {}
+                inputs[target_row] = {**base, **merged_values(dd, obj, {**base, "updated_at": ""},
+                                                              [{**(inputs[i] or {}), "updated_at": "z"}])}
+                fold_into[i] = target_row
+                outcomes[i] = ("merged", None, {**detail, "row": batch[target_row][0]})
+            elif action == "flag":
+                flags.append((i, hit))
+    to_create = [i for i in range(len(batch)) if i not in problems and i not in outcomes]
+    with dedupe_handled():
+        result = services.records.bulk_create(obj.name, [inputs[i] or {} for i in to_create],
+                                              actor_id=run.job["created_by"], conn=conn, skip_invalid=True)
+    ids: dict[int, int] = {}
+    for k, i in enumerate(to_create):
+        rid = result.ids[k]
+        if rid is None:
+            problems[i] = result.errors.get(k, [])
+        else:
+            ids[i] = rid
+    for i, target in fold_into.items():  # rows folded into (or skipped for) an earlier row of this batch
+        kind, _, detail = outcomes[i]
+        outcomes[i] = (kind, ids.get(target), detail)
+    pairs = PairSet()
+    for i, hit in flags:
+        other = hit.record_id if hit.record_id is not None else ids.get(hit.row) if hit.row is not None else None
+        if i in ids and other is not None:
+            pairs.add(ids[i], other, hit.score, hit.rule)
+            outcomes[i] = ("flagged", ids[i], {"rule": hit.rule.name, "score": hit.score, "other": other})
+    add_candidates(conn, obj.name, pairs, "import")
+    _write_rows(conn, job_id, batch, problems, outcomes)
+    flagged = sum(1 for o in outcomes.values() if o[0] == "flagged")
+    return {"created": len(ids), "failed": len(problems), "flagged": flagged,
+            "skipped": sum(1 for o in outcomes.values() if o[0] == "skipped"),
+            "merged": sum(1 for o in outcomes.values() if o[0] == "merged")}
+
+
+def _row_no(batch: Sequence[tuple[int, list[Any]]], index: int | None) -> int | None:
+    return None if index is None else batch[index][0]
+
+
+def _write_rows(conn: Connection, job_id: int, batch: Sequence[tuple[int, list[Any]]],
+                problems: Mapping[int, list[Problem]], outcomes: Mapping[int, tuple[str, int | None, dict[str, Any]]]
+                ) -> None:
+    insert_many(conn, import_errors, [
+        {"job_id": job_id, "row_number": batch[i][0], "cells": [json_cell(c) for c in batch[i][1]],
+         "problems": [p.to_dict() for p in ps]} for i, ps in sorted(problems.items())])
+    insert_many(conn, import_outcomes, [
+        {"job_id": job_id, "row_number": batch[i][0], "action": kind, "record_id": rid, "detail": detail}
+        for i, (kind, rid, detail) in sorted(outcomes.items())])
+
+
+def error_rows(conn: Connection, job_id: int, limit: int | None = None) -> list[dict[str, Any]]:
+    query = select(import_errors).where(import_errors.c.job_id == job_id).order_by(import_errors.c.row_number)
+    if limit:
+        query = query.limit(limit)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def outcome_rows(conn: Connection, job_id: int, limit: int = 1000) -> list[dict[str, Any]]:
+    query = (select(import_outcomes).where(import_outcomes.c.job_id == job_id)
+             .order_by(import_outcomes.c.row_number).limit(limit))
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+ERROR_COLUMN = {"en": "Errors", "zh": "错误"}
+
+
+def write_error_file(conn: Connection, job_id: int, out: Any, language: str = "en", fmt: str = "xlsx") -> int:
+    """The failed rows as the user uploaded them plus one column saying what to fix; returns the row count.
+
+    The columns are the file's own, so the fixed file imports with the same mapping or template.
+    """
+    from ..sheets import write_csv, write_xlsx
+
+    job = get_import(conn, job_id)
+    snap_fields = {}
+    headers = list(job["options"]["headers"])
+    field_labels = {f: h for h, f in job["mapping"].items() if f}
+    for field, header in field_labels.items():
+        snap_fields[field] = header
+
+    def rows() -> Iterator[list[Any]]:
+        for item in error_rows(conn, job_id):
+            message = "; ".join(f"{snap_fields.get(p['field'], p['field']) or 'row'}: {p['message']}"
+                                for p in item["problems"])
+            cells = list(item["cells"]) + [None] * (len(headers) - len(item["cells"]))
+            yield [*cells[: len(headers)], message]
+
+    header = [*headers, ERROR_COLUMN.get(language, ERROR_COLUMN["en"])]
+    if fmt == "csv":
+        return write_csv(out, header, rows())
+    return write_xlsx(out, header, rows(), title="errors")

@@ -1,0 +1,218 @@
+"""Data-factory normalizers: what turns a spreadsheet cell into a record service input value.
+
+The field type registry (meta/fields.py) already coerces phones to E.164 and checks emails; this
+module does the cleaning a person's typing needs before that: full-width to half-width
+characters, trimming, whitespace, Chinese names, labels typed instead of option keys, numbers
+that spreadsheets store as floats, dates typed the local way. Every function is pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from ..meta.fields import CoercionError
+from ..meta.objects import FieldDef
+
+# U+FF01..U+FF5E are the full-width forms of ASCII U+0021..U+007E; U+3000 is the ideographic space.
+_HALFWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_SPACES = re.compile(r"[ \t\r\n\u00a0]+")
+_LINE_SPACES = re.compile(r"[ \t\u00a0]+")
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+_NAME_DOTS = re.compile(r"\s*[.\u00b7\u2022\u2027\u30fb\uff0e\u2219]\s*")
+_ONLY_CJK_AND_DOTS = re.compile(rf"[{_CJK}\u00b7]+")
+_LIST_SPLIT = re.compile(r"\s*[,;|\u3001\uff0c\uff1b]\s*")
+_CN_DATE = re.compile(r"([0-9]{4})\s*[年/.\-]\s*([0-9]{1,2})\s*[月/.\-]\s*([0-9]{1,2})\s*日?")
+PERSON_NAME_FIELDS = frozenset({"name", "full_name", "contact_name", "contact"})
+"""Text fields cleaned as people's names (Chinese spacing and dots)."""
+_TRUE = frozenset({"1", "true", "yes", "y", "t", "是", "对", "✓", "√", "x"})
+_FALSE = frozenset({"0", "false", "no", "n", "f", "否", "不", "×"})
+
+
+def to_halfwidth(text: str) -> str:
+    """Full-width ASCII forms and the ideographic space as their plain forms (Ａ１＠ -> A1@)."""
+    return text.translate(_HALFWIDTH)
+
+
+def clean_text(text: str, multiline: bool = False) -> str:
+    """Half-width, no invisible characters, trimmed, runs of spaces collapsed (newlines kept if multiline)."""
+    text = to_halfwidth(text).translate(_INVISIBLE)
+    if multiline:
+        return "\n".join(_LINE_SPACES.sub(" ", line).strip() for line in text.splitlines()).strip()
+    return _SPACES.sub(" ", text).strip()
+
+
+def clean_person_name(text: str) -> str:
+    """A person's name as people mean it: "王 伟" -> "王伟", "阿卜杜 • 热合曼" -> "阿卜杜·热合曼".
+
+    Spaces between Chinese characters are typing noise; the many dots used between the parts of
+    minority and transliterated names become the one interpunct U+00B7. Latin names keep their
+    spaces and are otherwise only trimmed.
+    """
+    text = _CJK_GAP.sub("", clean_text(text))
+    if _ONLY_CJK_AND_DOTS.fullmatch(_NAME_DOTS.sub("\u00b7", text)):
+        text = _NAME_DOTS.sub("\u00b7", text).strip("\u00b7")
+    return text
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text: whole floats without ".0" (spreadsheets store 13800138000 as a float)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value)
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not clean_text(value))
+
+
+def _option(f: FieldDef, value: str, lookup: Mapping[str, str]) -> str:
+    key = lookup.get(value.casefold())
+    if key is None:
+        raise CoercionError("enum", f"'{value}' is not one of the options")
+    return key
+
+
+def option_lookup(f: FieldDef) -> dict[str, str]:
+    """Option keys by key and by every label, case-folded, for matching what people type."""
+    labels = f.schema.get("x-option-labels") or {}
+    out: dict[str, str] = {}
+    for option in f.options:
+        out[str(option).casefold()] = option
+        for label in (labels.get(option) or {}).values():
+            out.setdefault(clean_text(str(label)).casefold(), option)
+    return out
+
+
+def _number_text(value: Any) -> str:
+    return clean_text(cell_text(value)).replace(",", "").replace(" ", "")
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise CoercionError("type", "is not a whole number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise CoercionError("type", f"{value} is not a whole number")
+        return int(value)
+    text = _number_text(value)
+    if re.fullmatch(r"-?[0-9]{1,19}(\.0+)?", text):
+        return int(text.split(".")[0])
+    raise CoercionError("type", f"'{value}' is not a whole number")
+
+
+def _decimal(value: Any) -> str:
+    if isinstance(value, bool):
+        raise CoercionError("type", "is not a number")
+    if isinstance(value, int | float):
+        return cell_text(value) if isinstance(value, float) and value.is_integer() else repr(value)
+    text = _number_text(value).lstrip("¥￥$")
+    if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text):
+        raise CoercionError("invalid_decimal", f"'{value}' is not a number")
+    return text
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = clean_text(cell_text(value)).casefold()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise CoercionError("type", f"'{value}' is not yes/no")
+
+
+def _date(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = clean_text(cell_text(value))
+    match = _CN_DATE.fullmatch(text)
+    if match:
+        try:
+            return date(*map(int, match.groups())).isoformat()
+        except ValueError:
+            raise CoercionError("invalid_date", f"'{text}' is not a date") from None
+    return text
+
+
+def _datetime(value: Any, tz: ZoneInfo) -> str:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time())
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=tz)).isoformat()
+    text = clean_text(cell_text(value))
+    match = _CN_DATE.match(text)
+    if match and (match.end() == len(text) or text[match.end()] in " T"):
+        rest = text[match.end():].strip(" T")
+        text = f"{int(match[1]):04d}-{int(match[2]):02d}-{int(match[3]):02d}T{rest or '00:00:00'}"
+    elif " " in text and "T" not in text:
+        text = text.replace(" ", "T", 1)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return text  # the field type reports it with its own message
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).isoformat()
+
+
+def normalize_cell(f: FieldDef, value: Any, tz: ZoneInfo, options: Mapping[str, str] | None = None) -> Any:
+    """One cell as the JSON input value of field `f`; None when blank. Raises CoercionError.
+
+    Relations are returned as given (text or id): the importer resolves names to ids per batch.
+    """
+    if is_blank(value):
+        return None
+    name = f.type.name
+    if name in ("text", "email", "url", "phone"):
+        text = clean_text(cell_text(value))
+        if name == "text" and f.name in PERSON_NAME_FIELDS:
+            return clean_person_name(text)
+        if name == "phone":
+            return text.removeprefix("tel:").strip()
+        return text
+    if name == "textarea":
+        return clean_text(cell_text(value), multiline=True)
+    if name == "select":
+        return _option(f, clean_text(cell_text(value)), options or option_lookup(f))
+    if name == "multiselect":
+        lookup = options or option_lookup(f)
+        items = value if isinstance(value, list) else _LIST_SPLIT.split(clean_text(cell_text(value)))
+        out: list[str] = []
+        for item in items:
+            if item and (key := _option(f, clean_text(str(item)), lookup)) not in out:
+                out.append(key)
+        return out
+    if name == "integer":
+        return _integer(value)
+    if name == "decimal":
+        return _decimal(value)
+    if name == "boolean":
+        return _boolean(value)
+    if name == "date":
+        return _date(value)
+    if name == "datetime":
+        return _datetime(value, tz)
+    if name == "relation":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return _integer(value)
+        text = clean_text(cell_text(value))
+        return int(text) if text.isdigit() else text
+    if name == "json" and isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            raise CoercionError("invalid_json", "is not valid JSON") from None
+    return value
