@@ -65,7 +65,8 @@ def test_validate_names_file_pointer_and_reason(run, tmp_path):
     result = run("metadata", "validate", tmp_path / "bad", code=2)
     assert f"{bad / 'thing.json'}#/properties/when/maxLength" in result.output
     assert "Traceback" not in result.output
-    assert "12 definition(s) valid" in run("metadata", "validate", "metadata").output
+    count = len(list((ROOT / "metadata").glob("*/*.json")))
+    assert f"{count} definition(s) valid" in run("metadata", "validate", "metadata").output
 
 
 def test_destructive_change_is_refused_with_a_clear_message(run, tmp_path):

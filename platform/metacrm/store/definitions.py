@@ -24,6 +24,7 @@ from ..meta.objects import ObjectDef
 from ..meta.packs import canonical_json, checksum
 from ..meta.plan import DefinitionChange, plan_definitions
 from . import system
+from .db import reading
 from .migrate import TableAction, apply_actions, plan_object
 from .tables import build_tables
 
@@ -74,7 +75,7 @@ class Registry:
 
     def current(self, conn: Connection | None = None) -> Snapshot:
         if conn is None:
-            with self.engine.connect() as own:
+            with reading(self.engine) as own:
                 return self.current(own)
         revision = read_revision(conn)
         snap = self._snapshot
@@ -161,7 +162,7 @@ class MetadataService:
         return plan
 
     def plan(self, incoming: Sequence[Incoming], force: bool = False) -> Plan:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return self._plan(conn, incoming, force)
 
     def apply(self, incoming: Sequence[Incoming], actor_id: int | None = None, force: bool = False,
@@ -193,12 +194,12 @@ class MetadataService:
         return plan
 
     def export(self) -> DefinitionSet:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return read_definitions(conn)
 
     def history(self, kind: str, name: str) -> list[dict[str, Any]]:
         v = system.definition_versions
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = conn.execute(select(v).where(v.c.kind == kind, v.c.name == name).order_by(v.c.version))
             return [dict(r._mapping) for r in rows]
 

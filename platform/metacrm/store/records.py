@@ -21,6 +21,7 @@ from ..errors import Conflict, NotFound, Problem, ValidationError
 from ..meta.fields import USER_TARGET, CoerceContext
 from ..meta.objects import ObjectDef
 from .bulk import insert_many, is_in
+from .db import reading
 from .definitions import Registry, Snapshot
 from .events import RecordEvent, append_events
 from .system import users
@@ -59,6 +60,15 @@ class RecordService:
     # --- transactions ------------------------------------------------------------------------
 
     @contextmanager
+    def reading(self, conn: Connection | None = None) -> Iterator[Connection]:
+        """Join the caller's connection, or read on a connection that takes no write lock."""
+        if conn is not None:
+            yield conn
+            return
+        with reading(self.engine) as own:
+            yield own
+
+    @contextmanager
     def transaction(self, conn: Connection | None = None) -> Iterator[Connection]:
         """Join the caller's transaction, or run in a new one; uniqueness races become Conflicts."""
         if conn is not None:
@@ -87,7 +97,7 @@ class RecordService:
 
     def get(self, object_name: str, record_id: int, include_deleted: bool = False,
             conn: Connection | None = None) -> dict[str, Any]:
-        with self.transaction(conn) as c:
+        with self.reading(conn) as c:
             _, obj, table = self._resolve(c, object_name)
             row = self._load(c, obj, table, record_id, include_deleted)
             return self.to_dict(obj, row)
@@ -95,7 +105,7 @@ class RecordService:
     def list(self, object_name: str, limit: int = 50, after_id: int | None = None,
              include_deleted: bool = False, conn: Connection | None = None) -> list[dict[str, Any]]:
         """Newest first, keyset-paginated by id (the API adds rule filters and sorting)."""
-        with self.transaction(conn) as c:
+        with self.reading(conn) as c:
             _, obj, table = self._resolve(c, object_name)
             query = select(table).order_by(table.c.id.desc()).limit(max(1, min(limit, 1000)))
             if not include_deleted:
@@ -105,7 +115,7 @@ class RecordService:
             return [self.to_dict(obj, r._mapping) for r in c.execute(query)]
 
     def count(self, object_name: str, include_deleted: bool = False, conn: Connection | None = None) -> int:
-        with self.transaction(conn) as c:
+        with self.reading(conn) as c:
             _, _, table = self._resolve(c, object_name)
             query = select(func.count()).select_from(table)
             if not include_deleted:
@@ -199,7 +209,7 @@ class RecordService:
         return self.get(object_name, record_id, conn=conn) if conn is not None else self._get_fresh(object_name, record_id)
 
     def _get_fresh(self, object_name: str, record_id: int) -> dict[str, Any]:
-        with self.engine.connect() as c:
+        with reading(self.engine) as c:
             _, obj, table = self._resolve(c, object_name)
             return self.to_dict(obj, self._load(c, obj, table, record_id, include_deleted=True))
 
