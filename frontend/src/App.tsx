@@ -9,10 +9,10 @@ import { ListPage } from "./pages/ListPage";
 import { RecordFormPage } from "./pages/RecordFormPage";
 import { RecordPage } from "./pages/RecordPage";
 import { KanbanPage } from "./pages/KanbanPage";
-import { AdminHome } from "./pages/admin/AdminHome";
-import { ObjectDesigner } from "./pages/admin/ObjectDesigner";
-import { FormDesigner } from "./pages/admin/FormDesigner";
-import { HistoryPage } from "./pages/admin/HistoryPage";
+import { AdminHome } from "./pages/designer/AdminHome";
+import { ObjectDesigner } from "./pages/designer/ObjectDesigner";
+import { FormDesigner } from "./pages/designer/FormDesigner";
+import { HistoryPage } from "./pages/designer/HistoryPage";
 
 export function App() {
   return (
@@ -75,7 +75,7 @@ function Shell() {
             </Link>
           ))}
           {me.is_admin && (
-            <Link to="/admin" className={path.startsWith("/admin") ? "active" : ""}>{t("nav.designer")}</Link>
+            <Link to="/designer" className={path.startsWith("/designer") ? "active" : ""}>{t("nav.designer")}</Link>
           )}
         </nav>
         <div className="user">
@@ -113,9 +113,9 @@ function Routes() {
     return <RecordFormPage key={"e" + m.object + m.id} object={m.object} id={Number(m.id)} />;
   }
   if ((m = matchPath("/o/:object/:id", path))) return <RecordPage key={m.object + m.id} object={m.object} id={Number(m.id)} />;
-  if (path === "/admin") return <AdminHome />;
-  if ((m = matchPath("/admin/objects/:name", path))) return <ObjectDesigner key={m.name} name={m.name} />;
-  if ((m = matchPath("/admin/forms/:name", path))) return <FormDesigner key={m.name} name={m.name} />;
-  if ((m = matchPath("/admin/history/:kind/:name", path))) return <HistoryPage key={m.kind + m.name} kind={m.kind} name={m.name} />;
+  if (path === "/designer") return <AdminHome />;
+  if ((m = matchPath("/designer/objects/:name", path))) return <ObjectDesigner key={m.name} name={m.name} />;
+  if ((m = matchPath("/designer/forms/:name", path))) return <FormDesigner key={m.name} name={m.name} />;
+  if ((m = matchPath("/designer/history/:kind/:name", path))) return <HistoryPage key={m.kind + m.name} kind={m.kind} name={m.name} />;
   return <p role="alert">{t("error.not_found")}</p>;
 }

@@ -13,6 +13,7 @@ from ..config import Settings
 from ..engines.wiring import build_services
 from ..errors import Problem, ServiceUnavailable
 from ..store.services import Services
+from ..web import spa
 from .errors import register_error_handlers
 from .routes import register_api
 
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.extensions["metacrm"] = services
     register_error_handlers(app)
     register_api(app)
+    app.register_blueprint(spa.bp)  # the web app; registered before / below so it answers /
 
     @app.get("/")
     def root() -> Any:

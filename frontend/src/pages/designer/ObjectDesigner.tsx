@@ -83,7 +83,7 @@ function Designer({ initial, isNew, targets }: { initial: ObjectDraft; isNew: bo
     try {
       setPlan(await api.putDefinition("object", draft.name, objectDoc(draft)));
       setApplied(true);
-      if (isNew) window.history.replaceState(null, "", `/admin/objects/${draft.name}`);
+      if (isNew) window.history.replaceState(null, "", `/designer/objects/${draft.name}`);
     } catch (e) {
       setError(e);
       if (e instanceof ApiError && e.problems.length) setPlan({ changed: false, changes: [], problems: e.problems });
@@ -93,7 +93,7 @@ function Designer({ initial, isNew, targets }: { initial: ObjectDraft; isNew: bo
   return (
     <div className="page designer">
       <PageHeader title={isNew ? t("designer.new_object") : t("designer.edit_object", { name: draft.name })}>
-        {!isNew && <Link to={`/admin/history/object/${draft.name}`} className="button">{t("admin.history")}</Link>}
+        {!isNew && <Link to={`/designer/history/object/${draft.name}`} className="button">{t("admin.history")}</Link>}
       </PageHeader>
       <section className="card">
         <div className="grid-2">
@@ -171,7 +171,7 @@ function Designer({ initial, isNew, targets }: { initial: ObjectDraft; isNew: bo
       {plan && <PlanView plan={plan} />}
       {applied && (
         <p className="alert alert-ok" role="status">
-          {t("designer.applied")} <Link to={`/admin/forms/new?object=${draft.name}`}>{t("designer.build_form")}</Link>{" · "}
+          {t("designer.applied")} <Link to={`/designer/forms/new?object=${draft.name}`}>{t("designer.build_form")}</Link>{" · "}
           <Link to={`/o/${draft.name}`}>{t("admin.records")}</Link>
         </p>
       )}
@@ -179,7 +179,7 @@ function Designer({ initial, isNew, targets }: { initial: ObjectDraft; isNew: bo
         <button type="button" disabled={problems.length > 0} onClick={() => void checkPlan()}>{t("designer.check_plan")}</button>
         <button type="button" className="primary" disabled={problems.length > 0 || !plan || plan.problems.length > 0 || applied}
           onClick={() => void apply()}>{t("designer.apply")}</button>
-        <button type="button" className="link" onClick={() => navigate("/admin")}>{t("common.cancel")}</button>
+        <button type="button" className="link" onClick={() => navigate("/designer")}>{t("common.cancel")}</button>
       </div>
     </div>
   );

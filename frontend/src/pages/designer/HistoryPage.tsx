@@ -41,7 +41,7 @@ export function HistoryPage({ kind, name }: { kind: string; name: string }) {
   return (
     <div className="page">
       <PageHeader title={t("history.title", { kind, name })}>
-        <Link to={`/admin/${kind}s/${name}`} className="button">{t("common.edit")}</Link>
+        <Link to={`/designer/${kind}s/${name}`} className="button">{t("common.edit")}</Link>
       </PageHeader>
       <ErrorMessage error={error} />
       <div className="history">

@@ -19,7 +19,7 @@ export function AdminHome() {
       <div role="tablist" className="tabs" aria-label={t("admin.title")}>
         {tabs.map((name) => (
           <button key={name} type="button" role="tab" id={`tab-${name}`} aria-selected={tab === name}
-            aria-controls={`panel-${name}`} onClick={() => { setTab(name); window.history.replaceState(null, "", `/admin?tab=${name}`); }}>
+            aria-controls={`panel-${name}`} onClick={() => { setTab(name); window.history.replaceState(null, "", `/designer?tab=${name}`); }}>
             {t(`admin.tab_${name}`)}
           </button>
         ))}
@@ -46,7 +46,7 @@ function Definitions({ kind }: { kind: "object" | "form" }) {
     <div>
       <div className="toolbar">
         {kind === "object" ? (
-          <Link to="/admin/objects/new" className="button primary">{t("admin.new_object")}</Link>
+          <Link to="/designer/objects/new" className="button primary">{t("admin.new_object")}</Link>
         ) : (
           <FormStarter value={newObject} onChange={setNewObject} />
         )}
@@ -69,8 +69,8 @@ function Definitions({ kind }: { kind: "object" | "form" }) {
                 <td data-label={t("admin.label")}>{label((kind === "object" ? d["x-label"] : d.label) as Label, String(d.title ?? name))}</td>
                 {kind === "form" && <td data-label={t("admin.object")}>{String(d.object)}</td>}
                 <td data-label={t("admin.actions")} className="row">
-                  <Link to={`/admin/${kind}s/${name}`}>{t("common.edit")}</Link>
-                  <Link to={`/admin/history/${kind}/${name}`}>{t("admin.history")}</Link>
+                  <Link to={`/designer/${kind}s/${name}`}>{t("common.edit")}</Link>
+                  <Link to={`/designer/history/${kind}/${name}`}>{t("admin.history")}</Link>
                   {kind === "object" && <Link to={`/o/${name}`}>{t("admin.records")}</Link>}
                 </td>
               </tr>
@@ -93,7 +93,7 @@ function FormStarter({ value, onChange }: { value: string; onChange: (v: string)
         <option value="">{t("common.choose")}</option>
         {(objects.data ?? []).map((o) => <option key={o.name} value={o.name}>{label(o.label, o.name)}</option>)}
       </select>
-      <Link to={`/admin/forms/new?object=${encodeURIComponent(value)}`} className={`button primary${value ? "" : " disabled"}`}
+      <Link to={`/designer/forms/new?object=${encodeURIComponent(value)}`} className={`button primary${value ? "" : " disabled"}`}
         aria-disabled={!value}>{t("admin.new_form")}</Link>
     </div>
   );

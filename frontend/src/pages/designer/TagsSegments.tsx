@@ -195,7 +195,7 @@ export function TagsPanel() {
                   <Count load={() => api.countWhere(String(d.object), { op: "has_tag", value: String(d.name) })} />
                 )}
                 <button type="button" className="link" onClick={() => setEditing(editingFrom(d, "tag"))}>{t("common.edit")}</button>
-                <Link to={`/admin/history/tag/${String(d.name)}`}>{t("admin.history")}</Link>
+                <Link to={`/designer/history/tag/${String(d.name)}`}>{t("admin.history")}</Link>
               </li>
             ))}
           </ul>
@@ -238,7 +238,7 @@ export function SegmentsPanel() {
               <td data-label={t("admin.actions")} className="row">
                 <button type="button" className="link" onClick={() => setEditing(editingFrom(d, "segment"))}>{t("common.edit")}</button>
                 <Link to={`/o/${String(d.object)}?segment=${String(d.name)}`}>{t("segments.open")}</Link>
-                <Link to={`/admin/history/segment/${String(d.name)}`}>{t("admin.history")}</Link>
+                <Link to={`/designer/history/segment/${String(d.name)}`}>{t("admin.history")}</Link>
               </td>
             </tr>
           ))}

@@ -101,7 +101,7 @@ function Designer({ detail, initial, isNew }: { detail: ObjectDetail; initial: F
       for (const tag of tagDocs(await missingTags())) await api.putDefinition("tag", tag.name, tag.body);
       setPlan(await api.putDefinition("form", draft.name, doc as unknown as Record<string, unknown>));
       setApplied(true);
-      if (isNew) window.history.replaceState(null, "", `/admin/forms/${draft.name}`);
+      if (isNew) window.history.replaceState(null, "", `/designer/forms/${draft.name}`);
     } catch (e) {
       setError(e);
       if (e instanceof ApiError && e.problems.length) setPlan({ changed: false, changes: [], problems: e.problems });
@@ -111,7 +111,7 @@ function Designer({ detail, initial, isNew }: { detail: ObjectDetail; initial: F
   return (
     <div className="page designer">
       <PageHeader title={isNew ? t("forms.new_title", { object: label(detail.label, detail.name) }) : t("forms.edit_title", { name: draft.name })}>
-        {!isNew && <Link to={`/admin/history/form/${draft.name}`} className="button">{t("admin.history")}</Link>}
+        {!isNew && <Link to={`/designer/history/form/${draft.name}`} className="button">{t("admin.history")}</Link>}
       </PageHeader>
       <section className="card grid-2">
         <div>
