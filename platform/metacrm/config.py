@@ -49,6 +49,8 @@ class Settings:
     """RQ queue (and job id prefix) for background jobs; letters, digits, '_' and '-' only."""
     job_lease_seconds: int = 300
     """How long a started workflow step may run before the sweeper treats its worker as lost."""
+    smtp_url: str | None = field(default=None, repr=False)
+    """smtp://user:password@host:587?from=crm@example.com&tls=starttls: workflow e-mail goes out over SMTP."""
     bulk_batch_size: int = 1000
     max_bulk_records: int = 10_000
 
@@ -67,4 +69,5 @@ class Settings:
             timezone=env.get(ENV_PREFIX + "TIMEZONE", "UTC"),
             queue_name=env.get(ENV_PREFIX + "QUEUE", "metacrm"),
             job_lease_seconds=int(env.get(ENV_PREFIX + "JOB_LEASE_SECONDS", "300")),
+            smtp_url=env.get(ENV_PREFIX + "SMTP_URL") or None,
         )

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from ..auth.tables import metadata as auth_metadata
 from ..config import Settings
+from ..flows import boot as workflows
 from ..store.definitions import ApplyHook
 from ..store.records import Listener
 from ..store.services import Services
@@ -24,7 +25,7 @@ for _table in auth_metadata.sorted_tables:
 
 def engine_listeners() -> list[Listener]:
     """Called inside every record write's transaction, in this order."""
-    return [dedupe.on_create]
+    return [dedupe.on_create, workflows.on_record_events]
 
 
 def engine_hooks() -> list[ApplyHook]:
@@ -33,4 +34,5 @@ def engine_hooks() -> list[ApplyHook]:
 
 
 def build_services(settings: Settings, engine: Engine | None = None) -> Services:
-    return Services.from_settings(settings, listeners=engine_listeners(), hooks=engine_hooks(), engine=engine)
+    services = Services.from_settings(settings, listeners=engine_listeners(), hooks=engine_hooks(), engine=engine)
+    return workflows.install(services)

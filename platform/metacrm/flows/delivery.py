@@ -1,0 +1,52 @@
+"""Delivering outbox messages through their channel's adapter, with retries and backoff."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+
+from .channels import Message, adapter_for
+from .jobs import job
+from .runs import utcnow
+from .tables import outbox
+
+if TYPE_CHECKING:
+    from ..store.services import Services
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+BACKOFF_SECONDS = 5.0
+
+
+@job("workflows.deliver")
+def deliver(services: Services, message_id: int) -> None:
+    now = utcnow()
+    lease = now + timedelta(seconds=services.settings.job_lease_seconds)
+    with services.engine.begin() as conn:
+        claimed = conn.execute(update(outbox).where(
+            outbox.c.id == message_id, outbox.c.status == "pending", outbox.c.next_at <= now)
+            .values(next_at=lease, attempts=outbox.c.attempts + 1))
+        if claimed.rowcount != 1:
+            return
+        row = conn.execute(select(outbox).where(outbox.c.id == message_id)).one()
+    adapter = adapter_for(services.settings, row.channel)
+    values: dict[str, object]
+    if adapter is None:
+        values = {"status": "stored", "next_at": None}
+    else:
+        try:
+            adapter.send(Message(row.id, row.channel, row.recipient, row.subject, row.body, row.key or f"msg-{row.id}"))
+            values = {"status": "sent", "sent_at": utcnow(), "next_at": None, "error": None}
+        except Exception as exc:  # any adapter failure: retry later, then give up with the error kept
+            log.warning("delivering message %s failed: %s", message_id, exc)
+            failed = row.attempts >= MAX_ATTEMPTS
+            values = {"status": "failed" if failed else "pending", "error": f"{type(exc).__name__}: {exc}",
+                      "next_at": None if failed else utcnow() + timedelta(
+                          seconds=BACKOFF_SECONDS * 2 ** (row.attempts - 1))}
+    with services.engine.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == message_id, outbox.c.attempts == row.attempts)
+                     .values(**values))

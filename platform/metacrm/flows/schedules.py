@@ -1,0 +1,98 @@
+"""Schedule triggers: cron expressions in a time zone, fired by the sweeper over a segment.
+
+`wf_schedule` keeps each scheduled workflow's next fire time, kept in step with the definitions
+by the sweeper. Firing claims the row with a conditional update (so one sweeper fires it, however
+many run) and starts one run per record in the segment in the same transaction; each run's key
+(`sched-<workflow>-<fire time>-<record>`) makes a fire start a record's run at most once. After
+downtime a missed fire runs once, not once per missed time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+from sqlalchemy import Connection, delete, select, update
+
+from .conditions import rule_sql, segment_rule
+from .model import Workflow
+from .runs import RunSpec, current_workflows, start_runs, utcnow
+from .tables import schedules
+
+if TYPE_CHECKING:
+    from ..store.definitions import Snapshot
+    from ..store.services import Services
+
+
+def next_fire(cron: str, timezone: str, after: datetime) -> datetime:
+    """The first fire time strictly after `after`, computed in the schedule's time zone, in UTC."""
+    local = after.astimezone(ZoneInfo(timezone))
+    return croniter(cron, local).get_next(datetime).astimezone(UTC)
+
+
+def _wanted(workflows: dict[str, Workflow], default_tz: str) -> dict[str, tuple[str, str]]:
+    out = {}
+    for name, wf in workflows.items():
+        trigger = wf.trigger
+        if wf.enabled and trigger.get("type") == "schedule":
+            out[name] = (str(trigger["cron"]), str(trigger.get("timezone") or default_tz))
+    return out
+
+
+def _sync(conn: Connection, wanted: dict[str, tuple[str, str]], have: dict[str, Any], now: datetime) -> None:
+    for name in set(have) - set(wanted):
+        conn.execute(delete(schedules).where(schedules.c.workflow == name))
+    for name, (cron, tz) in wanted.items():
+        row = have.get(name)
+        if row is None:
+            conn.execute(schedules.insert().values(workflow=name, cron=cron, timezone=tz,
+                                                   next_at=next_fire(cron, tz, now)))
+        elif (row.cron, row.timezone) != (cron, tz):
+            conn.execute(update(schedules).where(schedules.c.workflow == name).values(
+                cron=cron, timezone=tz, next_at=next_fire(cron, tz, now)))
+
+
+def fire_due_schedules(services: Services, now: datetime | None = None) -> int:
+    """Bring schedules in line with the definitions and fire the due ones; return runs started."""
+    now = now or utcnow()
+    with services.engine.connect() as conn:
+        snapshot = services.registry.current(conn)
+        wanted = _wanted(current_workflows(conn, snapshot), services.settings.timezone)
+        have = {r.workflow: r for r in conn.execute(select(schedules))}
+    in_step = all(n in have and (have[n].cron, have[n].timezone) == v for n, v in wanted.items()) \
+        and set(have) <= set(wanted)
+    due = [r for r in have.values() if r.workflow in wanted and r.next_at <= now]
+    if in_step and not due:
+        return 0
+    started = 0
+    with services.engine.begin() as conn:
+        _sync(conn, wanted, have, now)
+        snapshot = services.registry.current(conn)
+        workflows = current_workflows(conn, snapshot)
+        for row in due:
+            claimed = conn.execute(update(schedules).where(
+                schedules.c.workflow == row.workflow, schedules.c.next_at == row.next_at).values(
+                next_at=next_fire(row.cron, row.timezone, now), last_at=row.next_at))
+            if claimed.rowcount == 1:
+                started += fire(conn, snapshot, workflows[row.workflow], row.next_at, now,
+                                ZoneInfo(services.settings.timezone))
+    return started
+
+
+def fire(conn: Connection, snapshot: Snapshot, wf: Workflow, fired_at: datetime, now: datetime,
+         tz: Any) -> int:
+    """Start one run per record of the schedule's segment (or rule, or the whole object)."""
+    trigger = wf.trigger
+    rule = segment_rule(snapshot, trigger["segment"]) if trigger.get("segment") else trigger.get("rule")
+    table = snapshot.tables[wf.object]
+    query = select(table.c.id).where(table.c.deleted_at.is_(None)).order_by(table.c.id)
+    if rule:
+        query = query.where(rule_sql(rule, wf.object, snapshot, now, tz))
+    stamp = fired_at.strftime("%Y%m%dT%H%M%SZ")
+    context = {"fired_at": fired_at.isoformat(), "segment": trigger.get("segment")}
+    specs = [RunSpec(wf, int(rid), "schedule", context=context, key=f"sched-{wf.name}-{stamp}-{rid}")
+             for rid in conn.execute(query).scalars()]
+    start_runs(conn, specs, now)
+    return len(specs)

@@ -1,0 +1,79 @@
+"""The sweeper: what makes "nothing lost" true when Redis or a worker loses work.
+
+Every couple of seconds, in every worker process (and the in-process thread), it hands to the
+queue: steps that are due and were never enqueued (waits, retries after backoff), steps enqueued
+longer ago than the job lease and still not taken (their job was lost: Redis flushed, enqueue
+failed), and steps whose worker's lease ran out (the worker was killed mid-step). It also fires
+due schedules and retries pending message deliveries. Handing a step out twice is harmless: a
+step is claimed with a conditional update, so only one worker runs it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, or_, select, update
+
+from .jobs import enqueue_many, job, periodic
+from .runs import DISPATCH_CHUNK, RUN_STEPS_JOB, utcnow
+from .tables import StepStatus, outbox, steps
+
+if TYPE_CHECKING:
+    from ..store.services import Services
+
+BATCH = 5000
+
+
+def _lost_or_due(now: datetime, stale: datetime) -> object:
+    s = steps.c
+    return or_(and_(s.status == StepStatus.READY, s.due_at <= now,
+                    or_(s.enqueued_at.is_(None), s.enqueued_at < stale)),
+               and_(s.status == StepStatus.RUNNING, s.lease_until < now))
+
+
+def sweep_steps(services: Services, now: datetime | None = None) -> int:
+    """Enqueue due, lost and abandoned steps; return how many."""
+    now = now or utcnow()
+    stale = now - timedelta(seconds=services.settings.job_lease_seconds)
+    with services.engine.begin() as conn:
+        candidates = select(steps.c.id).where(_lost_or_due(now, stale)).order_by(steps.c.due_at).limit(BATCH)
+        ids = [int(i) for i in conn.execute(
+            update(steps).where(steps.c.id.in_(candidates.scalar_subquery()), _lost_or_due(now, stale))
+            .values(enqueued_at=now).returning(steps.c.id)).scalars()]
+    if ids:
+        ids.sort()
+        enqueue_many(services, RUN_STEPS_JOB, [{"step_ids": ids[i:i + DISPATCH_CHUNK]}
+                                               for i in range(0, len(ids), DISPATCH_CHUNK)])
+    return len(ids)
+
+
+def sweep_deliveries(services: Services, now: datetime | None = None) -> int:
+    """Enqueue message deliveries that are due (first tries lost, retries after backoff).
+
+    The delivery job claims a message by moving its `next_at` on, so a message handed out twice
+    is still sent by one job only.
+    """
+    now = now or utcnow()
+    with services.engine.connect() as conn:
+        ids = [int(i) for i in conn.execute(select(outbox.c.id).where(
+            outbox.c.status == "pending", outbox.c.next_at <= now).order_by(outbox.c.id).limit(BATCH)).scalars()]
+    if ids:
+        enqueue_many(services, "workflows.deliver", [{"message_id": i} for i in ids])
+    return len(ids)
+
+
+@periodic("workflows.sweep", every=2.0)
+def sweep(services: Services, now: datetime | None = None) -> int:
+    """One round of housekeeping; returns how much work it handed out."""
+    from .schedules import fire_due_schedules
+
+    found = fire_due_schedules(services, now)
+    found += sweep_steps(services, now)
+    found += sweep_deliveries(services, now)
+    return found
+
+
+@job("workflows.sweep_now")
+def sweep_now(services: Services) -> None:
+    sweep(services)

@@ -1,0 +1,142 @@
+"""The workflow engine's system tables: runs, step executions, effects, notifications, outbox.
+
+SQL is the source of truth for workflow work; Redis only carries "look at step N now". A step
+row is `ready` (runnable once `due_at` has passed), `running` (held by a worker until
+`lease_until`), or finished (`done`, `failed`, `cancelled`). `attempts` is the fencing token: a
+worker may only finish the step at the attempt it claimed, so a worker that lost its lease
+cannot commit over the one that took over.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, UniqueConstraint
+
+from ..meta.sqltypes import JSONType, UTCDateTime
+from ..store.system import ID, metadata
+
+
+class RunStatus:
+    RUNNING = "running"
+    WAITING = "waiting"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    OPEN = (RUNNING, WAITING)
+    ALL = (RUNNING, WAITING, COMPLETED, FAILED, CANCELLED)
+
+
+class StepStatus:
+    READY = "ready"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    OPEN = (READY, RUNNING)
+
+
+runs = Table(
+    "wf_run", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("workflow", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("object", String(64), nullable=False),
+    Column("record_id", BigInteger, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("trigger", String(32), nullable=False),
+    Column("key", String(200), nullable=True, unique=True),
+    # Idempotency key of the start (schedule fire, manual start with a key): one run per key.
+    Column("depth", Integer, nullable=False, default=0),
+    Column("parent_run_id", BigInteger, nullable=True),
+    Column("context", JSONType, nullable=True),
+    Column("error", JSONType, nullable=True),
+    Column("steps_done", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    Index("ix_wf_run_status", "status", "id"),
+    Index("ix_wf_run_record", "object", "record_id", "workflow"),
+    Index("ix_wf_run_workflow", "workflow", "id"),
+)
+
+steps = Table(
+    "wf_step", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("run_id", BigInteger, nullable=False),
+    Column("step", String(64), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("seq", Integer, nullable=False, default=0),
+    # How many times this step ran before in this run (loops through a wait); part of the key.
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("enqueued_at", UTCDateTime(), nullable=True),
+    Column("lease_until", UTCDateTime(), nullable=True),
+    Column("output", JSONType, nullable=True),
+    Column("error", JSONType, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=True),
+    Column("finished_at", UTCDateTime(), nullable=True),
+    UniqueConstraint("run_id", "step", "seq", name="uq_wf_step_key"),
+    Index("ix_wf_step_open", "status", "due_at"),
+)
+
+effects = Table(
+    "wf_effect", metadata,
+    Column("key", String(200), primary_key=True),
+    # `run-<run>-<step>-<seq>`: the same for every attempt of one step execution.
+    Column("run_id", BigInteger, nullable=False),
+    Column("result", JSONType, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+notifications = Table(
+    "wf_notification", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("user_id", BigInteger, nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("body", Text, nullable=False, default=""),
+    Column("object", String(64), nullable=True),
+    Column("record_id", BigInteger, nullable=True),
+    Column("run_id", BigInteger, nullable=True),
+    Column("key", String(200), nullable=True, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("read_at", UTCDateTime(), nullable=True),
+    Index("ix_wf_notification_user", "user_id", "id"),
+)
+
+outbox = Table(
+    "wf_outbox", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("channel", String(16), nullable=False),
+    Column("adapter", String(32), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("subject", String(300), nullable=True),
+    Column("body", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False),
+    # `stored` (the default adapter keeps it here), `pending`, `sent` or `failed`.
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text, nullable=True),
+    Column("object", String(64), nullable=True),
+    Column("record_id", BigInteger, nullable=True),
+    Column("run_id", BigInteger, nullable=True),
+    Column("key", String(200), nullable=True, unique=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("next_at", UTCDateTime(), nullable=True),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    Index("ix_wf_outbox_status", "status", "id"),
+)
+
+counters = Table(
+    "wf_counter", metadata,
+    Column("key", String(200), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+schedules = Table(
+    "wf_schedule", metadata,
+    Column("workflow", String(64), primary_key=True),
+    Column("cron", String(100), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("next_at", UTCDateTime(), nullable=False),
+    Column("last_at", UTCDateTime(), nullable=True),
+)
