@@ -52,9 +52,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import demo, metadata, records, users
+    from . import demo, metadata, records, users, workflows
 
-    for module in (metadata, records, demo, users):
+    for module in (metadata, records, demo, users, workflows):
         module.register(main)
 
 
