@@ -15,7 +15,10 @@ from ..store.definitions import ApplyHook
 from ..store.records import Listener
 from ..store.services import Services
 from ..store.system import metadata as system_metadata
-from . import dedupe, imports  # noqa: F401  (data factory: dedupe kind, system tables, jobs)
+
+# dedupe, imports: data factory (dedupe kind, system tables, jobs); rule_members, segments, tags:
+# tag/tag_group/segment kinds, tag link tables, the tag/segment listener and apply hook.
+from . import dedupe, imports, rule_members, segments, tags  # noqa: F401
 
 # auth sits beside store: its tables join the system tables here, so Services.init() creates them.
 for _table in auth_metadata.sorted_tables:
@@ -23,16 +26,19 @@ for _table in auth_metadata.sorted_tables:
         _table.to_metadata(system_metadata)
 
 
-def engine_listeners() -> list[Listener]:
+def engine_listeners(settings: Settings | None = None) -> list[Listener]:
     """Called inside every record write's transaction, in this order."""
-    return [dedupe.on_create, workflows.on_record_events]
+    tz = settings.timezone if settings is not None else "UTC"
+    return [rule_members.make_listener(tz), dedupe.on_create, workflows.on_record_events]
 
 
-def engine_hooks() -> list[ApplyHook]:
+def engine_hooks(settings: Settings | None = None) -> list[ApplyHook]:
     """Called inside every metadata apply's transaction, in this order."""
-    return []
+    tz = settings.timezone if settings is not None else "UTC"
+    return [rule_members.make_hook(tz)]
 
 
 def build_services(settings: Settings, engine: Engine | None = None) -> Services:
-    services = Services.from_settings(settings, listeners=engine_listeners(), hooks=engine_hooks(), engine=engine)
+    services = Services.from_settings(settings, listeners=engine_listeners(settings),
+                                      hooks=engine_hooks(settings), engine=engine)
     return workflows.install(services)

@@ -1,0 +1,381 @@
+"""Materialised rules: automatic tags and tracked segments, kept current on every write.
+
+A member is one rule whose matching records are stored (tag links for an automatic tag on one
+object, member rows for a tracked segment). Three ways to bring members up to date, all giving
+what the rule says:
+- in memory, for the few records one write touched (the rule's in-memory back end);
+- restricted to a set of ids in SQL, for a batch write;
+- set-based over the whole object (INSERT ... SELECT / DELETE ... WHERE) after a definition
+  changes, never a Python loop over rows.
+Which members a write can change is read from the rules themselves (rules.analysis): the fields
+they read, the tags they test, and the related objects they aggregate over.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, String, Table, and_, delete, insert, literal, select, update
+
+from ..errors import MetaCRMError
+from ..meta.sqltypes import UTCDateTime
+from ..rules import EvalContext, Reads, RelatedRead, compile_rule, parse_rule
+from ..rules.analysis import reads as rule_reads
+from ..rules.evaluate import Matcher, build
+from ..rules.model import Node
+from ..rules.timeutil import zone
+from ..store.bulk import insert_many, is_in
+from ..store.events import RecordEvent, append_events
+from .tag_store import chunks, segment_members, tag_links, tags_of
+
+RECORD_EVENTS = frozenset({"create", "update", "delete", "restore"})
+IN_MEMORY_MAX = 20
+"""Up to this many records per write are re-evaluated in memory; more go through SQL by id."""
+
+
+@dataclass(eq=False)
+class Member:
+    kind: str  # "tag" | "segment"
+    name: str
+    object: str
+    node: Node
+    reads: Reads
+    matcher: Matcher
+
+
+@dataclass
+class MemberPlan:
+    """Every member of one snapshot, ordered so a tag comes before the members that test it."""
+
+    members: list[Member] = field(default_factory=list)
+    by_object: dict[str, list[Member]] = field(default_factory=lambda: defaultdict(list))
+    related: dict[str, list[tuple[Member, RelatedRead]]] = field(default_factory=lambda: defaultdict(list))
+
+
+def _store(kind: str) -> tuple[Table, str]:
+    return (tag_links, "tag") if kind == "tag" else (segment_members, "segment")
+
+
+def _row(member: Member, record_id: int, now: datetime, actor_id: int | None) -> dict[str, Any]:
+    if member.kind == "tag":
+        return {"object": member.object, "record_id": record_id, "tag": member.name, "source": "auto",
+                "actor_id": actor_id, "created_at": now}
+    return {"object": member.object, "record_id": record_id, "segment": member.name, "since": now}
+
+
+# --- the plan of a snapshot -------------------------------------------------------------------
+
+_PLANS: dict[int, tuple[Any, MemberPlan]] = {}
+
+
+def member_plan(snap: Any) -> MemberPlan:
+    hit = _PLANS.get(id(snap))
+    if hit is not None and hit[0] is snap:
+        return hit[1]
+    plan = _build_plan(snap)
+    if len(_PLANS) > 32:
+        _PLANS.clear()
+    _PLANS[id(snap)] = (snap, plan)
+    return plan
+
+
+def _member(kind: str, name: str, obj: str, rule: Any, snap: Any) -> Member | None:
+    if obj not in snap.objects:
+        return None
+    try:
+        node = parse_rule(rule, obj, snap)
+    except MetaCRMError:  # the object changed under a stored rule: it matches nothing until fixed
+        return None
+    return Member(kind, name, obj, node, rule_reads(node), build(node))
+
+
+def _build_plan(snap: Any) -> MemberPlan:
+    tags: list[Member] = []
+    for name, doc in snap.definitions.items("tag"):
+        if "rule" in doc:
+            tags += [m for obj in doc.get("objects", ()) if (m := _member("tag", name, obj, doc["rule"], snap))]
+    segments = [m for name, doc in snap.definitions.items("segment") if doc.get("track")
+                if (m := _member("segment", name, doc["object"], doc["rule"], snap))]
+    plan = MemberPlan()
+    for m in [*_tag_order(tags), *segments]:
+        plan.members.append(m)
+        plan.by_object[m.object].append(m)
+        for rel in m.reads.related:
+            plan.related[rel.object].append((m, rel))
+    return plan
+
+
+def _tag_order(tags: list[Member]) -> list[Member]:
+    """Tags after the automatic tags their rules test (cycles are refused when tags are applied)."""
+    by_key = {(m.object, m.name): m for m in tags}
+    done: list[Member] = []
+    seen: set[int] = set()
+
+    def visit(m: Member, path: frozenset[int]) -> None:
+        if id(m) in seen or id(m) in path:
+            return
+        for tag in sorted(m.reads.tags):
+            dep = by_key.get((m.object, tag))
+            if dep is not None:
+                visit(dep, path | {id(m)})
+        seen.add(id(m))
+        done.append(m)
+
+    for m in tags:
+        visit(m, frozenset())
+    return done
+
+
+def dependents(plan: MemberPlan, obj: str, tags: Iterable[str]) -> list[Member]:
+    """Members on `obj` that test any of `tags`, directly or through other automatic tags."""
+    wanted = set(tags)
+    out = []
+    for m in plan.by_object.get(obj, ()):
+        if m.reads.tags & wanted:
+            out.append(m)
+            if m.kind == "tag":
+                wanted.add(m.name)
+    return out
+
+
+# --- set-based, whole object -------------------------------------------------------------------
+
+def refresh_all(conn: Connection, snap: Any, member: Member, now: datetime, tz: str) -> tuple[int, int]:
+    """Make the stored members of one rule exactly the live records it matches: (added, removed)."""
+    table = snap.tables[member.object]
+    store, col = _store(member.kind)
+    matching = and_(table.c.deleted_at.is_(None), compile_rule(member.node, member.object, snap, now=now, tz=tz))
+    mine = and_(store.c.object == member.object, store.c[col] == member.name)
+    removed = conn.execute(delete(store).where(
+        mine, ~select(literal(1)).select_from(table).where(table.c.id == store.c.record_id, matching).exists()
+    )).rowcount
+    values = _row(member, 0, now, None)
+    columns = [c for c in values if c != "record_id"]
+    typed = {"created_at": UTCDateTime(), "since": UTCDateTime()}
+    source = select(table.c.id, *(literal(values[c], typed.get(c, String())) for c in columns if values[c] is not None))
+    present = [c for c in columns if values[c] is not None]
+    existing = select(store.c.record_id).where(mine)
+    added = conn.execute(insert(store).from_select(
+        ["record_id", *present], source.where(matching, table.c.id.not_in(existing))),
+        execution_options={"preserve_rowcount": True}).rowcount
+    return added, removed
+
+
+# --- a set of records --------------------------------------------------------------------------
+
+Change = tuple[Member, list[int], list[int]]  # member, entered, left
+
+
+def refresh_records(conn: Connection, snap: Any, obj: str, work: Mapping[Member, set[int]], now: datetime,
+                    tz: str) -> list[Change]:
+    """Bring the given members of `obj` up to date for the given records; returns who entered and left."""
+    ordered = [m for m in member_plan(snap).by_object.get(obj, ()) if work.get(m)]
+    if not ordered:
+        return []
+    everyone = sorted(set().union(*(work[m] for m in ordered)))
+    if len(everyone) <= IN_MEMORY_MAX:
+        changes = _in_memory(conn, snap, obj, ordered, work, everyone, now, tz)
+        for member, entered, left in changes:
+            _write(conn, member, entered, left, now)
+    else:
+        changes = []
+        for m in ordered:  # written one by one: later members read earlier tags in SQL
+            changes.append(_by_ids(conn, snap, m, sorted(work[m]), now, tz))
+            _write(conn, m, changes[-1][1], changes[-1][2], now)
+    return [c for c in changes if c[1] or c[2]]
+
+
+def _current(conn: Connection, member: Member, ids: Sequence[int]) -> set[int]:
+    store, col = _store(member.kind)
+    found: set[int] = set()
+    for part in chunks(ids):
+        found.update(conn.execute(select(store.c.record_id).where(
+            store.c.object == member.object, store.c[col] == member.name,
+            is_in(store.c.record_id, part, conn.dialect.name))).scalars())
+    return found
+
+
+def _by_ids(conn: Connection, snap: Any, member: Member, ids: Sequence[int], now: datetime, tz: str) -> Change:
+    table = snap.tables[member.object]
+    rule = compile_rule(member.node, member.object, snap, now=now, tz=tz)
+    matching: set[int] = set()
+    for part in chunks(ids):
+        matching.update(conn.execute(select(table.c.id).where(
+            is_in(table.c.id, part, conn.dialect.name), table.c.deleted_at.is_(None), rule)).scalars())
+    current = _current(conn, member, ids)
+    return member, sorted(matching - current), sorted(current - matching)
+
+
+def _in_memory(conn: Connection, snap: Any, obj: str, ordered: list[Member], work: Mapping[Member, set[int]],
+               ids: list[int], now: datetime, tz: str) -> list[Change]:
+    table = snap.tables[obj]
+    rows = {r.id: dict(r._mapping) for r in conn.execute(select(table).where(
+        is_in(table.c.id, ids, conn.dialect.name)))}
+    for rid, tags in tags_of(conn, obj, rows).items():
+        rows[rid]["tags"] = set(tags)
+    ctx = EvalContext(obj, now, zone(tz), conn, snap.tables)
+    changes: list[Change] = []
+    for m in ordered:
+        targets = sorted(work[m])
+        current = _current(conn, m, targets)
+        entered, left = [], []
+        for rid in targets:
+            row = rows.get(rid)
+            want = row is not None and row["deleted_at"] is None and m.matcher(row, ctx)
+            if want and rid not in current:
+                entered.append(rid)
+            elif not want and rid in current:
+                left.append(rid)
+            if m.kind == "tag" and row is not None:
+                (row["tags"].add if want else row["tags"].discard)(m.name)
+        changes.append((m, entered, left))
+    return changes
+
+
+def _write(conn: Connection, member: Member, entered: list[int], left: list[int], now: datetime) -> None:
+    store, col = _store(member.kind)
+    if entered:
+        insert_many(conn, store, [_row(member, rid, now, None) for rid in entered])
+    for part in chunks(left):
+        conn.execute(delete(store).where(store.c.object == member.object, store.c[col] == member.name,
+                                         is_in(store.c.record_id, part, conn.dialect.name)))
+
+
+# --- what a write touches ------------------------------------------------------------------------
+
+def _touches(event: RecordEvent, fields: set[str]) -> bool:
+    if event.kind != "update":
+        return True
+    changed = set((event.changes or {}).get("after", {}))
+    return bool(changed & fields) or "updated_at" in fields
+
+
+def affected(conn: Connection, snap: Any, events: Sequence[RecordEvent]) -> dict[str, dict[Member, set[int]]]:
+    """{object: {member: record ids}} whose membership the events may have changed."""
+    plan = member_plan(snap)
+    work: dict[str, dict[Member, set[int]]] = defaultdict(lambda: defaultdict(set))
+    by_obj: dict[str, list[RecordEvent]] = defaultdict(list)
+    for e in events:
+        if e.kind in RECORD_EVENTS:
+            by_obj[e.object].append(e)
+    for obj, evs in by_obj.items():
+        for m in plan.by_object.get(obj, ()):
+            for e in evs:
+                if _touches(e, m.reads.fields):
+                    work[obj][m].add(e.record_id)
+        for m, rel in plan.related.get(obj, ()):
+            relevant = [e for e in evs if _touches(e, rel.fields)]
+            if relevant:
+                work[m.object][m].update(_parents(conn, snap, obj, rel.via, relevant))
+    for obj, members in list(work.items()):
+        for m in plan.by_object.get(obj, ()):  # a tag's dependents follow it
+            for dep in dependents(plan, obj, [m.name]) if m.kind == "tag" and members.get(m) else ():
+                members[dep].update(members[m])
+    return work
+
+
+def _parents(conn: Connection, snap: Any, obj: str, via: str, events: list[RecordEvent]) -> set[int]:
+    """The records that related records point at, before and after the events."""
+    parents: set[int] = set()
+    unknown: list[int] = []
+    for e in events:
+        changes = e.changes or {}
+        for side in ("before", "after"):
+            value = changes.get(side, {}).get(via)
+            if isinstance(value, int):
+                parents.add(value)
+        if via not in changes.get("after", {}):
+            unknown.append(e.record_id)
+    table = snap.tables[obj]
+    for part in chunks(unknown):
+        parents.update(v for v in conn.execute(select(table.c[via]).where(
+            is_in(table.c.id, part, conn.dialect.name))).scalars() if v is not None)
+    return parents
+
+
+def segment_events(changes: list[Change], now: datetime, actor_id: int | None) -> list[RecordEvent]:
+    out = []
+    for m, entered, left in changes:
+        if m.kind != "segment":
+            continue
+        out += [RecordEvent(m.object, rid, "segment_entered", {"before": {}, "after": {"segment": m.name}},
+                            actor_id, now, {"segment": m.name}) for rid in entered]
+        out += [RecordEvent(m.object, rid, "segment_left", {"before": {"segment": m.name}, "after": {}},
+                            actor_id, now, {"segment": m.name}) for rid in left]
+    return out
+
+
+def refresh_after(conn: Connection, snap: Any, work: Mapping[str, Mapping[Member, set[int]]], tz: str,
+                  actor_id: int | None, now: datetime | None = None) -> list[RecordEvent]:
+    """Refresh the affected members and record segment entries/exits; returns the new events."""
+    now = now or datetime.now(UTC)
+    new: list[RecordEvent] = []
+    for obj, members in work.items():
+        new += segment_events(refresh_records(conn, snap, obj, members, now, tz), now, actor_id)
+    if new:
+        append_events(conn, new)
+    return new
+
+
+def refresh_members(conn: Connection, snap: Any, chosen: Sequence[Member], tz: str,
+                    now: datetime | None = None) -> list[dict[str, Any]]:
+    """Refresh members set-based, with everything that tests a refreshed tag, in dependency order."""
+    plan = member_plan(snap)
+    todo = {id(m) for m in chosen}
+    for m in chosen:
+        if m.kind == "tag":
+            todo |= {id(d) for d in dependents(plan, m.object, [m.name])}
+    now = now or datetime.now(UTC)
+    out = []
+    for m in plan.members:
+        if id(m) in todo:
+            added, removed = refresh_all(conn, snap, m, now, tz)
+            out.append({m.kind: m.name, "object": m.object, "added": added, "removed": removed})
+    return out
+
+
+# --- wiring: the record listener and the metadata apply hook ----------------------------------
+
+def make_listener(tz: str) -> Callable[[Connection, Any, list[RecordEvent]], None]:
+    """Keeps automatic tags and tracked segments current inside every record write's transaction.
+
+    Segment entries/exits become record events, appended to the write's event list so listeners
+    wired after this one (workflows) see them.
+    """
+    def on_records_written(conn: Connection, snap: Any, events: list[RecordEvent]) -> None:
+        if not member_plan(snap).members:
+            return
+        work = affected(conn, snap, events)
+        if work:
+            actor = next((e.actor_id for e in events if e.kind in RECORD_EVENTS), None)
+            events.extend(refresh_after(conn, snap, work, tz, actor))
+    return on_records_written
+
+
+def make_hook(tz: str) -> Callable[[Connection, Any, Any], None]:
+    """After tags, tracked segments or objects change: recompute what they govern, set-based.
+
+    A tracked segment is re-baselined without events (a definition change is not a record moving
+    in or out); a tag that lost its rule keeps its links, now manual; an untracked segment's
+    member rows are dropped.
+    """
+    def on_definitions_applied(conn: Connection, plan: Any, snap: Any) -> None:
+        changed = {(c.kind, c.name) for c in plan.changes if c.changed}
+        if not any(k in ("tag", "segment", "object") for k, _ in changed):
+            return
+        objects = {n for k, n in changed if k == "object"}
+        chosen = [m for m in member_plan(snap).members if (m.kind, m.name) in changed or m.object in objects]
+        refresh_members(conn, snap, chosen, tz)
+        for c in plan.changes:
+            if c.changed and c.old is not None and c.kind == "tag" and "rule" in c.old and "rule" not in c.new:
+                conn.execute(update(tag_links).where(tag_links.c.tag == c.name).values(source="manual"))
+            if c.changed and c.kind == "segment" and c.old is not None:
+                stale = segment_members.c.segment == c.name
+                if c.new.get("track"):
+                    stale = and_(stale, segment_members.c.object != c.new["object"])
+                conn.execute(delete(segment_members).where(stale))
+    return on_definitions_applied
