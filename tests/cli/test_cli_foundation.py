@@ -70,13 +70,15 @@ def test_validate_names_file_pointer_and_reason(run, tmp_path):
 
 
 def test_destructive_change_is_refused_with_a_clear_message(run, tmp_path):
-    run("metadata", "apply", "metadata")
     pack = tmp_path / "pack"
     shutil.copytree(ROOT / "metadata", pack)
-    lead = json.loads((pack / "objects" / "lead.json").read_text())
-    del lead["properties"]["notes"]
-    (pack / "objects" / "lead.json").write_text(json.dumps(lead))
-    (pack / "forms" / "lead_default.json").unlink()
+    lead_file = pack / "objects" / "lead.json"
+    lead = json.loads(lead_file.read_text())
+    lead["properties"]["fax"] = {"x-field": "phone"}
+    lead_file.write_text(json.dumps(lead))
+    run("metadata", "apply", pack)
+    del lead["properties"]["fax"]
+    lead_file.write_text(json.dumps(lead))
     result = run("metadata", "apply", pack, code=2)
     assert "field_removed" in result.output and "force" in result.output
     assert "applied" in run("metadata", "apply", pack, "--force").output
