@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import redis
@@ -13,6 +16,7 @@ import redis
 from metacrm.config import Settings
 from metacrm.engines.wiring import build_services
 from metacrm.flows import executor
+from metacrm.flows.steps.webhook import sign
 from metacrm.store.services import Services
 
 REDIS_URL = os.environ.get("METACRM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -50,3 +54,59 @@ def rq_services(settings: Settings, redis_queue: tuple[str, str]) -> Iterator[Se
     yield svc
     executor.shutdown(svc)
     svc.close()
+
+class Receiver:
+    def __init__(self, secret: str, slow_first: int = 0, delay: float = 0.0, fail_first: int = 0,
+                 status_after: int = 200) -> None:
+        self.secret = secret
+        self.slow_first, self.delay = slow_first, delay
+        self.fail_first, self.status_after = fail_first, status_after
+        self.requests: list[str] = []
+        self.effects: dict[str, int] = {}
+        self.bad_signatures = 0
+        self.in_flight = threading.Event()
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                key = self.headers.get("Idempotency-Key", "")
+                expected = sign(receiver.secret, self.headers.get("X-MetaCRM-Timestamp", ""), body)
+                with receiver.lock:
+                    receiver.requests.append(key)
+                    n = len(receiver.requests)
+                    if self.headers.get("X-MetaCRM-Signature") != expected:
+                        receiver.bad_signatures += 1
+                if n <= receiver.slow_first:
+                    receiver.in_flight.set()
+                    time.sleep(receiver.delay)
+                status = 500 if n <= receiver.fail_first else receiver.status_after
+                if status < 300:
+                    with receiver.lock:
+                        receiver.effects[key] = receiver.effects.get(key, 0) + 1
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    """Make a local webhook receiver: `with receiver(secret, ...) as r:` (see Receiver)."""
+    return Receiver
