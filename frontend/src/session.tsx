@@ -25,6 +25,12 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const reload = useCallback(async () => {
     setLoading(true);
     setError(null);
+    if (!api.hasSession()) {
+      // Never logged in here: show the login form without a request that can only answer 401.
+      setMe(null);
+      setLoading(false);
+      return;
+    }
     try {
       const who = await api.me();
       setMe(who);

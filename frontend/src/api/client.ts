@@ -49,6 +49,12 @@ interface Answer<T> {
 }
 
 let csrfToken = "";
+const SESSION_HINT = "metacrm.session";
+
+function markSession(on: boolean): void {
+  if (on) localStorage.setItem(SESSION_HINT, "1");
+  else localStorage.removeItem(SESSION_HINT);
+}
 
 export function setCsrfToken(token: string): void {
   csrfToken = token;
@@ -137,14 +143,26 @@ export const api = {
   async login(username: string, password: string): Promise<{ csrf_token: string }> {
     const { data } = await call<{ csrf_token: string }>("POST", "/auth/login", { body: { username, password } });
     setCsrfToken(data.csrf_token ?? "");
+    markSession(true);
     return data;
   },
   async logout(): Promise<void> {
+    markSession(false);
     await call("POST", "/auth/logout", { body: {} });
     setCsrfToken("");
   },
+  /** Whether this browser logged in before (so the app asks /me instead of showing the login form). */
+  hasSession(): boolean {
+    return localStorage.getItem(SESSION_HINT) === "1";
+  },
   async me(): Promise<Me> {
-    const { data } = await call<Me>("GET", "/me");
+    let data: Me;
+    try {
+      data = (await call<Me>("GET", "/me")).data;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) markSession(false);
+      throw e;
+    }
     if (data.csrf_token) setCsrfToken(data.csrf_token);
     return data;
   },
@@ -188,6 +206,10 @@ export const api = {
   },
   async timeline(object: string, id: number): Promise<TimelineEvent[]> {
     return listOf<TimelineEvent>((await call("GET", `/records/${enc(object)}/${id}/timeline`)).data);
+  },
+  async recordTags(object: string, id: number): Promise<string[]> {
+    const { data } = await call<{ tags: string[] }>("GET", `/records/${enc(object)}/${id}/tags`);
+    return data.tags ?? [];
   },
   async addTags(object: string, id: number, tags: string[]): Promise<void> {
     await call("POST", `/records/${enc(object)}/${id}/tags`, { body: { tags } });
@@ -233,15 +255,6 @@ export const api = {
   async countWhere(object: string, filter: unknown): Promise<number> {
     const page = await this.listRecords(object, { filter: filter as ListQuery["filter"], limit: 1, count: true });
     return page.count ?? page.items.length;
-  },
-  exportUrl(object: string, q: ListQuery): string {
-    return buildUrl(`/records/${enc(object)}`, {
-      filter: q.filter ? JSON.stringify(q.filter) : undefined,
-      sort: q.sort,
-      fields: q.fields?.join(","),
-      format: "csv",
-      limit: 10000,
-    });
   },
 };
 

@@ -237,6 +237,7 @@ export function RecordForm({ detail, form, initial, submitLabel, onSubmit, foote
         templates={{ ObjectFieldTemplate: template }}
         extraErrors={extraErrors as ErrorSchema | undefined}
         showErrorList={false}
+        omitExtraData
         focusOnFirstError
         noHtml5Validate
         transformErrors={(errors) => localizeErrors(errors, t)}
@@ -246,6 +247,7 @@ export function RecordForm({ detail, form, initial, submitLabel, onSubmit, foote
           if (extraErrors) setExtraErrors(undefined);
         }}
         onSubmit={(e) => void submit(e.formData as Record<string, unknown>)}
+        onError={() => setFailure(t("form.fix_errors"))}
       >
         {failure && <p className="alert alert-error" role="alert">{failure}</p>}
         {unplaced.length > 0 && (

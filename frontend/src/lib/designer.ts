@@ -148,8 +148,8 @@ export function draftFromDoc(doc: Record<string, unknown>): ObjectDraft {
     extra,
     fields: Object.entries(props).map(([name, d]) => {
       const fextra: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(d)) if (!FIELD_KEYS.has(k)) fextra[k] = v;
       const type = String(d["x-field"] ?? "text");
+      for (const [k, v] of Object.entries(d)) if (!FIELD_KEYS.has(k) || (k === "maxLength" && type !== "text")) fextra[k] = v;
       const values = (type === "multiselect" ? (d.items as Record<string, unknown> | undefined)?.enum : d.enum) as
         string[] | undefined;
       const optionLabels = (d["x-option-labels"] ?? {}) as Record<string, unknown>;

@@ -87,6 +87,17 @@ function ListView({ detail }: { detail: ObjectDetail }) {
   }, [page.data]);
 
   const items: RecordData[] = page.data?.items ?? [];
+  const [rowTags, setRowTags] = useState<Record<number, string[]>>({});
+  useEffect(() => {
+    // The list endpoint may not carry tags; then read them for the rows on this page only.
+    const rows = page.data?.items ?? [];
+    if (!rows.length || rows.every((r) => Array.isArray(r.tags))) return;
+    let live = true;
+    void Promise.all(rows.map((r) => api.recordTags(object, r.id).then((tags) => [r.id, tags] as const, () => [r.id, []] as const)))
+      .then((pairs) => { if (live) setRowTags(Object.fromEntries(pairs)); });
+    return () => { live = false; };
+  }, [page.data, object]);
+  const tagsOf = (r: RecordData): string[] => (Array.isArray(r.tags) ? r.tags : rowTags[r.id] ?? []);
   const columnFields: FieldInfo[] = columns.map((c) => byName.get(c)).filter((f): f is FieldInfo => !!f);
 
   function applyFilter() {
@@ -280,7 +291,7 @@ function ListView({ detail }: { detail: ObjectDetail }) {
                     ) : formatValue(f, r[f.name], label)}
                   </td>
                 ))}
-                <td data-label={t("list.tags")}><TagChips tags={Array.isArray(r.tags) ? r.tags : []} /></td>
+                <td data-label={t("list.tags")}><TagChips tags={tagsOf(r)} /></td>
               </tr>
             ))}
           </tbody>

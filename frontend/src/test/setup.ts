@@ -1,7 +1,10 @@
-import { cleanup } from "@testing-library/react";
 import { afterEach } from "vitest";
 
-afterEach(() => {
-  cleanup();
-  localStorage.clear();
-});
+// Component tests run in jsdom; pure-logic tests run in node (faster start) and skip this.
+if (typeof window !== "undefined") {
+  const { cleanup } = await import("@testing-library/react");
+  afterEach(() => {
+    cleanup();
+    localStorage.clear();
+  });
+}

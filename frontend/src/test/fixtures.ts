@@ -1,0 +1,43 @@
+// Test data in the shapes of the HTTP API contract.
+import type { ObjectDetail } from "../api/types";
+
+export const XSS = "<img src=x onerror=alert(1)>";
+
+export function leadDetail(overrides: Partial<ObjectDetail> = {}): ObjectDetail {
+  return {
+    name: "lead",
+    label: { en: "Lead", zh: "线索" },
+    plural_label: { en: "Leads", zh: "线索" },
+    title_field: "name",
+    schema: {
+      type: "object",
+      properties: {
+        name: { "x-field": "text", maxLength: 100 },
+        phone: { "x-field": "phone" },
+        city: { "x-field": "select", enum: ["shanghai", "beijing"] },
+        score: { "x-field": "integer", minimum: 0, maximum: 100 },
+        interests: { "x-field": "multiselect", items: { type: "string", enum: ["travel", "food"] } },
+      },
+      required: ["name"],
+    },
+    fields: [
+      { name: "name", type: "text", label: { en: "Name", zh: "姓名" }, required: true, operators: ["eq", "contains", "is_empty"] },
+      { name: "phone", type: "phone", label: { en: "Mobile", zh: "手机号" } },
+      { name: "city", type: "select", label: { en: "City", zh: "城市" }, options: ["shanghai", "beijing"],
+        option_labels: { shanghai: { en: "Shanghai", zh: "上海" }, beijing: { en: "Beijing", zh: "北京" } },
+        operators: ["eq", "ne", "in", "not_in", "is_empty", "is_not_empty"] },
+      { name: "score", type: "integer", label: { en: "Score", zh: "评分" }, operators: ["eq", "gt", "between"] },
+      { name: "interests", type: "multiselect", label: { en: "Interests", zh: "兴趣" }, options: ["travel", "food"],
+        operators: ["has_any", "has_all"] },
+    ],
+    forms: [{
+      name: "lead_default", object: "lead", default: true,
+      sections: [
+        { key: "basics", label: { en: "Basics", zh: "基本信息" }, columns: 2, fields: ["name", { field: "city", option_tags: { shanghai: ["sh"] } }] },
+        { key: "contact", label: { en: "Contact", zh: "联系方式" }, fields: [{ field: "phone", help: { en: "Mobile number", zh: "手机号码" } }, "score"] },
+      ],
+    }],
+    default_form: "lead_default",
+    ...overrides,
+  };
+}
