@@ -16,6 +16,7 @@ import click
 from ..config import Settings
 from ..engines.wiring import build_services
 from ..errors import MetaCRMError
+from ..flows.executor import drain
 from ..store.services import Services
 
 
@@ -42,6 +43,7 @@ def services(init: bool = True) -> Iterator[Services]:
             svc.init()
         yield svc
     finally:
+        drain(svc)  # background jobs started by this command (embedded mode) finish before exit
         svc.close()
 
 

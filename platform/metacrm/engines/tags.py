@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, select
 
 from ..errors import MetaCRMError, NotFound, Problem, ValidationError
+from ..flows.triggers import on_record_events as workflow_triggers
 from ..meta.forms import check_form, option_tags
 from ..meta.kinds import DefinitionSet, Kind, kind, register_kind
 from ..rules import rule_reads, validate_rule
@@ -228,7 +229,9 @@ def _after_change(conn: Connection, snap: Any, object_name: str, changed: Mappin
         for m in dependents(plan, object_name, names):
             work[m].add(rid)
     if work:
-        refresh_after(conn, snap, {object_name: work}, tz, actor_id)
+        events = events + refresh_after(conn, snap, {object_name: work}, tz, actor_id)
+    if events:  # tag_added and segment_entered/left can start workflows, in this transaction
+        workflow_triggers(conn, snap, events)
 
 
 # --- automatic tags in bulk ------------------------------------------------------------------

@@ -193,6 +193,13 @@ def wait_idle(services: Services, timeout: float = 10.0) -> bool:
     return transport(services).wait_idle(timeout)
 
 
+def drain(services: Services, timeout: float = 120.0) -> None:
+    """Before a process exits: let its in-process jobs finish (CLI commands). Nothing to do with RQ."""
+    found = _transports.get(id(services))
+    if isinstance(found, ThreadTransport):
+        found.wait_idle(timeout)
+
+
 def shutdown(services: Services, timeout: float = 10.0) -> None:
     """Stop this services' thread (or close its Redis connection)."""
     with _transports_lock:

@@ -129,7 +129,7 @@ def _context(services: Services, conn: Connection | None, read: Connection, run:
             raise StepFailed(f"{run['object']} {run['record_id']} is gone: {exc.message}", retry=False,
                              code="record_gone") from None
     return StepContext(services, conn, run, workflow, snapshot, record, step_key(run["id"], row["step"], row["seq"]),
-                       attempt, now, ZoneInfo(services.settings.timezone))
+                       attempt, now, ZoneInfo(services.settings.timezone), row["step"])
 
 
 def _claim(conn: Connection, step_id: int, now: datetime, lease_until: datetime | None) -> bool:

@@ -46,6 +46,7 @@ class StepContext:
     attempt: int
     now: datetime
     tz: tzinfo
+    step_id: str = ""
 
     @property
     def run_id(self) -> int:
