@@ -52,7 +52,7 @@ class Api:
         return self.send("DELETE", path, None, headers=headers, **kw)
 
 
-def make_user(svc: Services, username: str, *, admin: bool = False, password: str = "correct horse",
+def create_user(svc: Services, username: str, *, admin: bool = False, password: str = "correct horse",
               grants: Iterable[tuple[str, Iterable[str], str]] = (), hidden: dict[str, list[str]] | None = None,
               readonly: dict[str, list[str]] | None = None, teams: Iterable[str] = ()) -> tuple[int, str]:
     """A user with a password, a role of their own holding `grants` (object, verbs, scope), and a token."""
@@ -81,9 +81,19 @@ def app(standard_pack: Services) -> Flask:
 
 
 @pytest.fixture
-def admin(app: Flask, standard_pack: Services) -> Api:
-    uid, token = make_user(standard_pack, "admin", admin=True)
-    return Api(app.test_client(), token, uid)
+def make_user(app: Flask, standard_pack: Services) -> Any:
+    """make_user(username, **create_user options) -> an Api client holding that user's token."""
+
+    def make(username: str, **kw: Any) -> Api:
+        uid, token = create_user(standard_pack, username, **kw)
+        return Api(app.test_client(), token, uid)
+
+    return make
+
+
+@pytest.fixture
+def admin(make_user: Any) -> Api:
+    return make_user("admin", admin=True)
 
 
 @pytest.fixture

@@ -34,14 +34,45 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
+def _unstorable(value: Any) -> str | None:
+    """What in a parsed document no database can store: a lone surrogate ("\\ud800", valid JSON
+    text but no Unicode string) or an integer beyond 64 bits."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return "a lone surrogate (\\ud800-\\udfff) is not text"
+        elif isinstance(item, int) and not isinstance(item, bool):
+            if not INT_MIN <= item <= INT_MAX:
+                return "an integer beyond 64 bits cannot be stored (send large numbers as strings)"
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
 def parse_json(text: str | bytes, where: str = "body") -> Any:
-    """JSON without NaN/Infinity (Python's json accepts them; JSON does not)."""
+    """JSON without NaN/Infinity (Python's json accepts them; JSON does not), lone surrogates or
+    integers beyond 64 bits."""
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        return json.loads(text, parse_constant=_no_constants)
+        value = json.loads(text, parse_constant=_no_constants)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BadRequest(f"the {where} is not valid JSON", [Problem(where, "invalid_json", str(exc)[:200])]) from None
+    problem = _unstorable(value)
+    if problem:
+        raise BadRequest(f"the {where} holds a value that cannot be stored", [Problem(where, "unstorable", problem)])
+    return value
 
 
 def json_body(expect: type | tuple[type, ...] = dict) -> Any:

@@ -14,13 +14,14 @@ from sqlalchemy import Connection
 from ..errors import Problem, ServiceUnavailable
 from ..store.definitions import Snapshot
 
+try:  # importing the engine also declares its tables before Services.init() runs
+    from ..engines import tags as _tags
+except ImportError:  # the tag engine (issue 3) is not there yet
+    _tags = None
+
 
 def _engine() -> Any:
-    try:
-        from ..engines import tags
-    except ImportError:
-        return None
-    return tags
+    return _tags
 
 
 def record_tags(conn: Connection, snap: Snapshot, object_name: str, record_id: int) -> list[str]:
@@ -31,11 +32,11 @@ def record_tags(conn: Connection, snap: Snapshot, object_name: str, record_id: i
 
 
 def add_tags(conn: Connection, snap: Snapshot, object_name: str, record_ids: Sequence[int], names: Sequence[str],
-             actor_id: int | None) -> None:
+             actor_id: int | None, source: str = "manual") -> None:
     engine = _engine()
     if engine is None:
         raise ServiceUnavailable("tags are not available", [Problem("tags", "unavailable", "no tag engine")])
-    engine.add_tags(conn, snap, object_name, list(record_ids), list(names), actor_id=actor_id)
+    engine.add_tags(conn, snap, object_name, list(record_ids), list(names), actor_id=actor_id, source=source)
 
 
 def remove_tag(conn: Connection, snap: Snapshot, object_name: str, record_id: int, name: str,
