@@ -41,7 +41,7 @@ NO_VALUE_OPS = frozenset({"is_empty", "is_not_empty", "this_month"})
 LIST_OPS = frozenset({"in", "not_in"})
 AGGREGATES = ("exists", "count", "sum", "max", "min")
 _COUNT_OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "between", "in", "not_in")
-_AGG_FIELD_OPS = frozenset({"eq", "ne", "lt", "lte", "gt", "gte", "between", "before", "after", "within_last",
+_AGG_FIELD_OPS = frozenset({"eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte", "between", "before", "after", "within_last",
                             "within_next", "on_weekday", "this_month", "is_empty", "is_not_empty"})
 _RULE_KEYS = {"all", "any", "not", "field", "op", "value", "related", "agg", "where"}
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
