@@ -54,9 +54,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import demo, metadata, records, users, workflows
+    from . import demo, metadata, records, segments, tags, users, workflows
 
-    for module in (metadata, records, demo, users, workflows):
+    for module in (metadata, records, demo, users, workflows, tags, segments):
         module.register(main)
 
 

@@ -1,0 +1,50 @@
+"""Submitting a form: the answers become a record, and chosen options set their mapped tags.
+
+The form definition maps select/multiselect options to manual tags (meta/forms.option_tags);
+the record and its tags are written in one transaction, each tag with its `tag_added` event
+(source "form"). Permissions and ownership are the caller's (the API's) business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import NotFound, Problem, ValidationError
+from ..meta.forms import field_entries, option_tags
+from ..store.services import Services
+from .tags import add_tags, record_tags
+
+
+def tags_for_answers(form: Mapping[str, Any], answers: Mapping[str, Any]) -> list[str]:
+    """The tags the chosen options map to (select: the option; multiselect: each chosen option)."""
+    out: list[str] = []
+    for field_name, mapping in option_tags(form).items():
+        value = answers.get(field_name)
+        for option in value if isinstance(value, list) else [value]:
+            if isinstance(option, str):
+                out += mapping.get(option, [])
+    return list(dict.fromkeys(out))
+
+
+def submit_form(services: Services, form_name: str, answers: Any, actor_id: int | None = None) -> dict[str, Any]:
+    """Create the form's record from `answers` and tag it; returns the record with "tags"."""
+    if not isinstance(answers, Mapping):
+        raise ValidationError("form answers are a JSON object", [Problem("", "type", "expected an object")])
+    with services.records.transaction() as conn:
+        snap = services.registry.current(conn)
+        form = snap.definitions.get("form", form_name)
+        if form is None:
+            raise NotFound(f"no form named '{form_name[:64]}'", [Problem("form", "not_found", form_name[:64])])
+        placed = {entry["field"] for _, entry in field_entries(form)}
+        unknown = [k for k in answers if k not in placed]
+        if unknown:
+            raise ValidationError("some answers are not on this form",
+                                  [Problem(str(k)[:64], "unknown_field", "is not a field of this form") for k in unknown])
+        record = services.records.create(form["object"], answers, actor_id=actor_id, conn=conn)
+        tags = tags_for_answers(form, answers)
+        if tags:
+            add_tags(conn, snap, form["object"], [record["id"]], tags, actor_id=actor_id, source="form",
+                     tz=services.settings.timezone)
+        record["tags"] = record_tags(conn, form["object"], record["id"])
+        return record
