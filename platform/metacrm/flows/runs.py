@@ -20,13 +20,13 @@ from sqlalchemy import Connection, Table, func, select
 
 from ..errors import NotFound, Problem
 from ..store.bulk import insert_many
+from ..store.definitions import Snapshot
 from ..store.system import definition_versions, definitions
 from .aftercommit import later
 from .model import Workflow
 from .tables import RunStatus, StepStatus, runs, steps
 
 if TYPE_CHECKING:
-    from ..store.definitions import Snapshot
     from ..store.services import Services
 
 ORIGIN = "metacrm.workflow.origin"
@@ -41,14 +41,14 @@ def utcnow() -> datetime:
 
 # --- workflow versions -----------------------------------------------------------------------
 
-_versions: dict[tuple[str, int], Workflow] = {}
-_current: dict[int, dict[str, Workflow]] = {}
+_versions: dict[tuple[str, str, int], Workflow] = {}
+_current: dict[int, tuple[Snapshot, dict[str, Workflow]]] = {}
 _lock = threading.Lock()
 
 
 def load_workflow(conn: Connection, name: str, version: int) -> Workflow:
-    """The workflow as it was at `version` (cached: versions never change)."""
-    key = (name, version)
+    """The workflow as it was at `version` (cached per database: versions never change)."""
+    key = (str(conn.engine.url), name, version)
     found = _versions.get(key)
     if found is not None:
         return found
@@ -65,10 +65,10 @@ def load_workflow(conn: Connection, name: str, version: int) -> Workflow:
 
 
 def current_workflows(conn: Connection, snapshot: Snapshot) -> dict[str, Workflow]:
-    """The live workflows with their version numbers, cached per metadata revision."""
-    found = _current.get(snapshot.revision)
-    if found is not None:
-        return found
+    """The live workflows with their version numbers, cached per snapshot (one per metadata revision)."""
+    found = _current.get(id(snapshot))
+    if found is not None and found[0] is snapshot:
+        return found[1]
     names = snapshot.definitions.names("workflow")
     out: dict[str, Workflow] = {}
     if names:
@@ -77,9 +77,9 @@ def current_workflows(conn: Connection, snapshot: Snapshot) -> dict[str, Workflo
         for name, doc in snapshot.definitions.items("workflow"):
             out[name] = Workflow(name, int(versions.get(name, 0)), doc)
     with _lock:
-        if len(_current) > 8:
+        if len(_current) > 16:
             _current.clear()
-        _current[snapshot.revision] = out
+        _current[id(snapshot)] = (snapshot, out)
     return out
 
 

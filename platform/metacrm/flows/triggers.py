@@ -21,13 +21,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from ..store.definitions import Snapshot
 from ..store.records import SYSTEM_FIELDS
 from .conditions import rule_matches
 from .model import Workflow
 from .runs import RunSpec, current_workflows, guard, origin_of, start_runs
 
 if TYPE_CHECKING:
-    from ..store.definitions import Snapshot
     from ..store.events import RecordEvent
 
 EVENT_TRIGGERS = {
@@ -40,15 +40,15 @@ EVENT_TRIGGERS = {
 }
 
 Index = dict[tuple[str, str], list[Workflow]]
-_indexes: dict[int, Index] = {}
+_indexes: dict[int, tuple[Snapshot, Index]] = {}
 _lock = threading.Lock()
 
 
 def trigger_index(conn: Connection, snapshot: Snapshot) -> Index:
     """(object, event kind) -> enabled workflows an event of that kind may start."""
-    found = _indexes.get(snapshot.revision)
-    if found is not None:
-        return found
+    found = _indexes.get(id(snapshot))
+    if found is not None and found[0] is snapshot:
+        return found[1]
     index: Index = {}
     for wf in current_workflows(conn, snapshot).values():
         if not wf.enabled:
@@ -57,9 +57,9 @@ def trigger_index(conn: Connection, snapshot: Snapshot) -> Index:
             if wf.trigger.get("type") in types:
                 index.setdefault((wf.object, kind), []).append(wf)
     with _lock:
-        if len(_indexes) > 8:
+        if len(_indexes) > 16:
             _indexes.clear()
-        _indexes[snapshot.revision] = index
+        _indexes[id(snapshot)] = (snapshot, index)
     return index
 
 

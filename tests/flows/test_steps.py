@@ -1,0 +1,125 @@
+"""Step behaviour: webhook retries and signatures, the loop guard, tag and segment triggers, child runs."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from metacrm.engines.tags import add_tags
+from metacrm.flows import executor, service
+from metacrm.flows.sweeper import sweep
+from metacrm.meta.kinds import kind
+
+
+def _apply(svc, *docs):
+    return svc.metadata.apply([(k, kind(k).id_of(d), d) for k, d in docs])
+
+
+def _drive(svc, until, timeout=20.0):
+    """Sweep and run until `until()` holds (retries wait for their backoff in SQL)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sweep(svc)
+        executor.wait_idle(svc, 10)
+        if until():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def pack(standard_pack):
+    yield standard_pack
+    executor.shutdown(standard_pack)
+
+
+def _hook_flow(url):
+    return {"name": "hooked", "object": "lead", "trigger": {"type": "manual"},
+            "steps": [{"id": "call", "type": "webhook", "url": url, "timeout": 3, "secret": "s3cret-key",
+                       "body": {"lead": {"field": "name"}, "note": {"template": "hi {name}"}},
+                       "retry": {"max_attempts": 4, "backoff_seconds": 0.05}}]}
+
+
+def test_webhook_retries_server_errors_then_succeeds(pack, receiver):
+    with receiver("s3cret-key", fail_first=2) as hook:
+        _apply(pack, ("workflow", _hook_flow(hook.url)))
+        lead = pack.records.create("lead", {"name": "Sun"})
+        run = service.start_workflow(pack, "hooked", lead["id"])
+        assert _drive(pack, lambda: service.get_run(pack, run["id"])["status"] == "completed")
+    [step] = service.get_run(pack, run["id"])["steps"]
+    assert step["attempts"] == 3 and step["output"] == {"status": 200}
+    assert len(set(hook.requests)) == 1 and len(hook.requests) == 3  # one idempotency key for all attempts
+    assert hook.bad_signatures == 0
+
+
+def test_webhook_client_error_fails_the_run_without_retrying(pack, receiver):
+    with receiver("s3cret-key", status_after=400) as hook:
+        _apply(pack, ("workflow", _hook_flow(hook.url)))
+        lead = pack.records.create("lead", {"name": "Zhou"})
+        run = service.start_workflow(pack, "hooked", lead["id"])
+        assert _drive(pack, lambda: service.get_run(pack, run["id"])["status"] == "failed")
+    shown = service.get_run(pack, run["id"])
+    assert shown["error"]["code"] == "webhook_status", shown["error"]
+    assert len(hook.requests) == 1
+
+
+def test_a_workflow_that_retriggers_itself_is_stopped_with_a_clear_error(pack):
+    loop = {"name": "bump_loop", "object": "lead", "trigger": {"type": "record_updated", "fields": ["score"]},
+            "limits": {"max_depth": 3},
+            "steps": [{"id": "bump", "type": "update_record", "set": {"score": {"add": [{"field": "score"}, 1]}}}]}
+    _apply(pack, ("workflow", loop))
+    lead = pack.records.create("lead", {"name": "Loop", "score": 0})
+    pack.records.update("lead", lead["id"], {"score": 1})
+    assert _drive(pack, lambda: not service.list_runs(pack, status="running"))
+    runs = sorted(service.list_runs(pack, workflow="bump_loop"), key=lambda r: r["id"])
+    assert [r["depth"] for r in runs] == [0, 1, 2, 3, 4]
+    assert [r["status"] for r in runs] == ["completed"] * 4 + ["failed"]
+    assert runs[-1]["error"]["code"] == "loop_limit" and "re-triggering itself" in runs[-1]["error"]["message"]
+    assert pack.records.get("lead", lead["id"])["score"] == 5
+
+
+def test_tag_added_and_child_workflows(pack):
+    _apply(pack, ("tag", {"name": "wf_vip", "label": {"en": "VIP"}, "objects": ["lead"]}),
+           ("workflow", {"name": "vip_child", "object": "lead", "trigger": {"type": "manual"},
+                         "steps": [{"id": "mark", "type": "update_record", "set": {"notes": "vip handled"}}]}),
+           ("workflow", {"name": "on_vip", "object": "lead", "trigger": {"type": "tag_added", "tag": "wf_vip"},
+                         "steps": [{"id": "child", "type": "start_workflow", "workflow": "vip_child"}]}))
+    lead = pack.records.create("lead", {"name": "Vip"})
+    with pack.engine.begin() as conn:
+        add_tags(conn, pack.registry.current(conn), "lead", [lead["id"]], ["wf_vip"])
+    assert _drive(pack, lambda: pack.records.get("lead", lead["id"])["notes"] == "vip handled")
+    parent = service.list_runs(pack, workflow="on_vip")[0]
+    child = service.list_runs(pack, workflow="vip_child")[0]
+    assert (child["parent_run_id"], child["depth"], child["trigger"]) == (parent["id"], 1, "start_workflow")
+
+
+def test_segment_entered_starts_a_run(pack):
+    _apply(pack, ("segment", {"name": "wf_hot_leads", "label": {"en": "Hot"}, "object": "lead", "track": True,
+                              "rule": {"field": "score", "op": "gte", "value": 80}}),
+           ("workflow", {"name": "on_hot", "object": "lead",
+                         "trigger": {"type": "segment_entered", "segment": "wf_hot_leads"},
+                         "steps": [{"id": "flag", "type": "update_record", "set": {"status": "qualified"}}]}))
+    lead = pack.records.create("lead", {"name": "Warm", "score": 50})
+    pack.records.update("lead", lead["id"], {"score": 90})
+    assert _drive(pack, lambda: pack.records.get("lead", lead["id"])["status"] == "qualified")
+    [run] = service.list_runs(pack, workflow="on_hot")
+    assert run["trigger"] == "segment_entered"
+
+
+def test_manual_start_with_a_key_starts_once_and_notifications_are_read(pack):
+    from metacrm.store.users import ensure_user
+
+    with pack.engine.begin() as conn:
+        uid = ensure_user(conn, "eve")
+    _apply(pack, ("workflow", {"name": "ping", "object": "lead", "trigger": {"type": "manual"},
+                               "steps": [{"id": "tell", "type": "notify", "to": {"user": "eve"}, "title": "Hi {name}"}]}))
+    lead = pack.records.create("lead", {"name": "Ma"})
+    first = service.start_workflow(pack, "ping", lead["id"], key="once")
+    again = service.start_workflow(pack, "ping", lead["id"], key="once")
+    assert first["id"] == again["id"]
+    assert executor.wait_idle(pack, 20)
+    inbox = service.list_notifications(pack, uid)
+    assert inbox["unread"] == 1 and inbox["items"][0]["title"] == "Hi Ma"
+    assert service.mark_read(pack, uid) == 1
+    assert service.list_notifications(pack, uid, unread=True)["items"] == []
