@@ -6,6 +6,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from . import audit, auth_routes, definitions, docs, forms, objects, openapi, records, segments, users
+from . import workflows as workflow_routes
 from .context import API_PREFIX, init_auth
 
 
@@ -19,5 +20,6 @@ class RecordIdConverter(IntegerConverter):
 def register_api(app: Flask) -> None:
     app.url_map.converters["rid"] = RecordIdConverter
     init_auth(app)
-    for module in (auth_routes, objects, records, segments, forms, definitions, users, audit, openapi, docs):
+    for module in (auth_routes, objects, records, segments, forms, definitions, users, audit, openapi, docs,
+                   workflow_routes):
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)
