@@ -123,3 +123,17 @@ def test_manual_start_with_a_key_starts_once_and_notifications_are_read(pack):
     assert inbox["unread"] == 1 and inbox["items"][0]["title"] == "Hi Ma"
     assert service.mark_read(pack, uid) == 1
     assert service.list_notifications(pack, uid, unread=True)["items"] == []
+
+
+def test_form_submitted_starts_runs_for_that_form_only(pack):
+    from metacrm.flows.triggers import form_submitted
+
+    _apply(pack, ("workflow", {"name": "on_form", "object": "lead",
+                               "trigger": {"type": "form_submitted", "form": "lead_default"},
+                               "steps": [{"id": "flag", "type": "update_record", "set": {"status": "contacted"}}]}))
+    with pack.engine.begin() as conn:
+        lead = pack.records.create("lead", {"name": "Form"}, conn=conn)
+        form_submitted(conn, pack.registry.current(conn), "lead_default", "lead", lead["id"])
+    pack.records.create("lead", {"name": "Not from a form"})
+    assert _drive(pack, lambda: pack.records.get("lead", lead["id"])["status"] == "contacted")
+    assert [r["record_id"] for r in service.list_runs(pack, workflow="on_form")] == [lead["id"]]

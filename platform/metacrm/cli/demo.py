@@ -75,9 +75,11 @@ def run_server(host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
     from ..api.app import create_app
+    from ..flows.executor import start_background
 
     app = create_app(Settings.from_env())
     app.extensions["metacrm"].init()
+    start_background(app.extensions["metacrm"])  # without Redis: workflow steps and sweeps run in-process
     click.echo(f"MetaCRM on http://{host}:{port}/  (health: http://{host}:{port}/health)")
     run_simple(host, port, app, threaded=True, use_reloader=False)
 

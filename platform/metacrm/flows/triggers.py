@@ -170,3 +170,18 @@ def on_record_events(conn: Connection, snapshot: Snapshot, events: Sequence[Reco
     specs = specs_for(conn, snapshot, events, _zones.get(id(conn.engine), UTC))
     if specs:
         start_runs(conn, specs)
+
+
+def form_submitted(conn: Connection, snapshot: Snapshot, form: str, object_name: str, record_id: int,
+                   actor_id: int | None = None) -> None:
+    """Log that a record came from a form and start the `form_submitted` runs, in the caller's transaction.
+
+    The forms API calls this right after creating the record (the create event itself cannot say
+    which form it came from).
+    """
+    from ..store.events import RecordEvent, append_events
+
+    event = RecordEvent(object_name, record_id, "form_submitted", {"before": {}, "after": {"form": form}},
+                        actor_id, datetime.now(UTC), {"form": form})
+    append_events(conn, [event])
+    on_record_events(conn, snapshot, [event])
