@@ -69,26 +69,31 @@ function Designer({ detail, initial, isNew }: { detail: ObjectDetail; initial: F
     onDragEnd: () => setDragging(null),
   });
 
-  async function missingTags(): Promise<string[]> {
+  /** Tag definitions to create or extend so every mapped tag is a manual tag of this object
+   * (an automatic tag is left alone: the server refuses mapping to it, with the reason). */
+  async function tagChanges(): Promise<{ kind: string; name: string; body: Record<string, unknown> }[]> {
     const wanted = mappedTags(draft);
     if (!wanted.length) return [];
-    let known: string[] = [];
+    let known: Record<string, unknown>[] = [];
     try {
-      known = (await api.definitions("tag")).map((d) => String(d.name));
+      known = await api.definitions("tag");
     } catch {
       return [];
     }
-    return wanted.filter((n) => !known.includes(n));
-  }
-
-  function tagDocs(names: string[]) {
-    return names.map((n) => ({ kind: "tag", name: n, body: { name: n, label: { en: n, zh: n } } as Record<string, unknown> }));
+    const out: { kind: string; name: string; body: Record<string, unknown> }[] = [];
+    for (const name of wanted) {
+      const doc = known.find((d) => d.name === name);
+      const objects = Array.isArray(doc?.objects) ? (doc.objects as string[]) : [];
+      if (!doc) out.push({ kind: "tag", name, body: { name, label: { en: name, zh: name }, objects: [draft.object] } });
+      else if (!doc.rule && !objects.includes(draft.object)) out.push({ kind: "tag", name, body: { ...doc, objects: [...objects, draft.object] } });
+    }
+    return out;
   }
 
   async function checkPlan() {
     setError(null);
     try {
-      const tags = tagDocs(await missingTags());
+      const tags = await tagChanges();
       setPlan(await api.plan([...tags, { kind: "form", name: draft.name, body: doc as unknown as Record<string, unknown> }]));
     } catch (e) {
       setError(e);
@@ -98,7 +103,7 @@ function Designer({ detail, initial, isNew }: { detail: ObjectDetail; initial: F
   async function apply() {
     setError(null);
     try {
-      for (const tag of tagDocs(await missingTags())) await api.putDefinition("tag", tag.name, tag.body);
+      for (const tag of await tagChanges()) await api.putDefinition("tag", tag.name, tag.body);
       setPlan(await api.putDefinition("form", draft.name, doc as unknown as Record<string, unknown>));
       setApplied(true);
       if (isNew) window.history.replaceState(null, "", `/designer/forms/${draft.name}`);
@@ -179,9 +184,9 @@ function Designer({ detail, initial, isNew }: { detail: ObjectDetail; initial: F
               </div>
               <ol className="entries">
                 {s.entries.map((e, ei) => (
-                  <li key={e.field} className="entry" data-field={e.field} onDragOver={(ev) => ev.preventDefault()} onDrop={drop(si, ei)}>
+                  <li key={e.field} className="entry" data-field={e.field} {...dragProps(e.field)}
+                    onDragOver={(ev) => ev.preventDefault()} onDrop={drop(si, ei)}>
                     <EntryEditor entry={e} field={byName.get(e.field)} sectionCount={draft.sections.length} section={si}
-                      dragProps={dragProps(e.field)}
                       onChange={(ne) => setEntry(si, ei, ne)}
                       onMove={(by) => change(placeEntry(draft, e.field, si, ei + by))}
                       onMoveSection={(to) => change(placeEntry(draft, e.field, to, 9999))}
@@ -219,23 +224,27 @@ function Designer({ detail, initial, isNew }: { detail: ObjectDetail; initial: F
   );
 }
 
-function EntryEditor({ entry, field, section, sectionCount, dragProps, onChange, onMove, onMoveSection, onRemove }: {
+function EntryEditor({ entry, field, section, sectionCount, onChange, onMove, onMoveSection, onRemove }: {
   entry: EntryDraft; field: FieldInfo | undefined; section: number; sectionCount: number;
-  dragProps: Record<string, unknown>;
   onChange: (e: EntryDraft) => void; onMove: (by: number) => void; onMoveSection: (to: number) => void; onRemove: () => void;
 }) {
   const { t, label } = useI18n();
   const id = (p: string) => `e-${entry.field}-${p}`;
   const widgets = WIDGETS_BY_TYPE[field?.type ?? "text"] ?? ["text"];
   const name = label(field?.label, entry.field);
+  const [open, setOpen] = useState(false);
   return (
-    <details className="entry-editor">
-      <summary>
-        <span className="drag-handle" {...dragProps} aria-hidden="true" title={t("designer.drag")}>⠿</span>
+    <div className="entry-editor">
+      <div className="entry-head">
+        <span className="drag-handle" aria-hidden="true" title={t("designer.drag")}>⠿</span>
         <span className="entry-name">{name}</span>
         {entry.widget && <span className="muted small"> · {entry.widget}</span>}
         {Object.values(entry.optionTags).some((v) => v.trim()) && <span className="chip small">{t("forms.tags_mapped")}</span>}
-      </summary>
+        <button type="button" className="link" aria-expanded={open} aria-controls={id("body")}
+          aria-label={t("forms.edit_field", { field: name })} onClick={() => setOpen((o) => !o)}>{open ? "▴" : "▾"}</button>
+      </div>
+      {open && (
+      <div id={id("body")}>
       <div className="grid-3">
         <div>
           <label htmlFor={id("widget")}>{t("forms.widget")}</label>
@@ -287,6 +296,8 @@ function EntryEditor({ entry, field, section, sectionCount, dragProps, onChange,
         )}
         <button type="button" className="link danger" onClick={onRemove}>{t("forms.remove_from_form")}</button>
       </div>
-    </details>
+      </div>
+      )}
+    </div>
   );
 }

@@ -51,6 +51,8 @@ interface Editing {
   labelEn: string;
   labelZh: string;
   object: string;
+  /** Tags: the objects whose records may carry it (the first one's fields build an automatic rule). */
+  objects: string[];
   group: string;
   color: string;
   automatic: boolean;
@@ -62,10 +64,12 @@ interface Editing {
 function editingFrom(doc: Record<string, unknown> | null, kind: "tag" | "segment"): Editing {
   const l = (doc?.label ?? {}) as Label;
   const text = (lang: string) => (typeof l === "string" ? (lang === "en" ? l : "") : l[lang] ?? "");
-  const { name, label: _l, object, group, color, rule, ...extra } = doc ?? {};
+  const { name, label: _l, object, objects, group, color, rule, ...extra } = doc ?? {};
   void _l;
+  const list = Array.isArray(objects) ? objects.map(String) : [];
   return {
-    name: String(name ?? ""), labelEn: text("en"), labelZh: text("zh"), object: String(object ?? ""),
+    name: String(name ?? ""), labelEn: text("en"), labelZh: text("zh"),
+    object: String(object ?? list[0] ?? ""), objects: list,
     group: String(group ?? ""), color: String(color ?? "#2f6fde"), automatic: kind === "segment" || !!rule,
     builder: fromRule((rule ?? null) as Rule | null), isNew: !doc, extra,
   };
@@ -76,10 +80,8 @@ function docFrom(e: Editing, kind: "tag" | "segment", fields: ObjectDetail["fiel
   if (kind === "tag") {
     if (e.group) doc.group = e.group;
     if (e.color) doc.color = e.color;
-    if (e.automatic) {
-      doc.object = e.object;
-      doc.rule = toRule(e.builder, fields) ?? { all: [] };
-    }
+    doc.objects = [...new Set([e.object, ...e.objects].filter(Boolean))];
+    if (e.automatic) doc.rule = toRule(e.builder, fields) ?? { all: [] };
   } else {
     doc.object = e.object;
     doc.rule = toRule(e.builder, fields) ?? { all: [] };
@@ -87,7 +89,9 @@ function docFrom(e: Editing, kind: "tag" | "segment", fields: ObjectDetail["fiel
   return doc;
 }
 
-function DefinitionEditor({ kind, initial, tags, onDone }: { kind: "tag" | "segment"; initial: Editing; tags: string[]; onDone: () => void }) {
+function DefinitionEditor({ kind, initial, tags, groups = [], onDone }: {
+  kind: "tag" | "segment"; initial: Editing; tags: string[]; groups?: string[]; onDone: () => void;
+}) {
   const { t } = useI18n();
   const [e, setE] = useState(initial);
   const [error, setError] = useState<unknown>(null);
@@ -118,7 +122,10 @@ function DefinitionEditor({ kind, initial, tags, onDone }: { kind: "tag" | "segm
           <>
             <div>
               <label htmlFor={`${prefix}-group`}>{t("tags.group")}</label>
-              <input id={`${prefix}-group`} list="tag-groups" value={e.group} onChange={(ev) => setE({ ...e, group: ev.target.value })} />
+              <select id={`${prefix}-group`} value={e.group} onChange={(ev) => setE({ ...e, group: ev.target.value })}>
+                <option value="">{t("tags.ungrouped")}</option>
+                {groups.map((g) => <option key={g} value={g}>{g}</option>)}
+              </select>
             </div>
             <div>
               <label htmlFor={`${prefix}-color`}>{t("tags.color")}</label>
@@ -130,7 +137,7 @@ function DefinitionEditor({ kind, initial, tags, onDone }: { kind: "tag" | "segm
             </div>
           </>
         )}
-        {(kind === "segment" || e.automatic) && (
+        {(kind === "segment" || kind === "tag") && (
           <div>
             <label htmlFor={`${prefix}-object`}>{t("admin.object")}</label>
             <ObjectPicker id={`${prefix}-object`} value={e.object} onChange={(v) => setE({ ...e, object: v, builder: fromRule(null) })} />
@@ -148,7 +155,7 @@ function DefinitionEditor({ kind, initial, tags, onDone }: { kind: "tag" | "segm
       )}
       <ErrorMessage error={error} />
       <div className="row">
-        <button type="button" className="primary" disabled={!isIdentifier(e.name) || (kind === "segment" && !e.object)}
+        <button type="button" className="primary" disabled={!isIdentifier(e.name) || !e.object}
           onClick={() => void api.putDefinition(kind, e.name, docFrom(e, kind, fields)).then(onDone, setError)}>
           {t("common.save")}
         </button>
@@ -168,22 +175,31 @@ function Count({ load }: { load: () => Promise<number> }) {
 export function TagsPanel() {
   const { t, label } = useI18n();
   const docs = useLoad(() => api.definitions("tag"), []);
+  const groupDocs = useLoad(() => api.definitions("tag_group").catch(() => []), []);
   const [editing, setEditing] = useState<Editing | null>(null);
   if (docs.error) return <ErrorMessage error={docs.error} />;
   if (!docs.data) return <Loading />;
-  const groups = [...new Set(docs.data.map((d) => String(d.group ?? "")))].sort();
+  const groupNames = (groupDocs.data ?? []).map((g) => String(g.name));
+  const groupLabel = (name: string) => {
+    const g = (groupDocs.data ?? []).find((x) => x.name === name);
+    return g ? label(g.label as Label, name) : name || t("tags.ungrouped");
+  };
+  const used = [...new Set(docs.data.map((d) => String(d.group ?? "")))].sort();
   const names = docs.data.map((d) => String(d.name));
   return (
     <div>
-      <datalist id="tag-groups">{groups.filter(Boolean).map((g) => <option key={g} value={g} />)}</datalist>
       {editing ? (
-        <DefinitionEditor kind="tag" initial={editing} tags={names} onDone={() => { setEditing(null); docs.reload(); }} />
+        <DefinitionEditor kind="tag" initial={editing} tags={names} groups={groupNames}
+          onDone={() => { setEditing(null); docs.reload(); }} />
       ) : (
-        <button type="button" className="primary" onClick={() => setEditing(editingFrom(null, "tag"))}>{t("tags.new")}</button>
+        <div className="toolbar">
+          <button type="button" className="primary" onClick={() => setEditing(editingFrom(null, "tag"))}>{t("tags.new")}</button>
+          <GroupCreator onDone={groupDocs.reload} />
+        </div>
       )}
-      {groups.map((g) => (
+      {used.map((g) => (
         <section key={g} className="card">
-          <h2>{g || t("tags.ungrouped")}</h2>
+          <h2>{groupLabel(g)}</h2>
           <ul className="tag-list">
             {docs.data!.filter((d) => String(d.group ?? "") === g).map((d) => (
               <li key={String(d.name)}>
@@ -191,9 +207,9 @@ export function TagsPanel() {
                   {label(d.label as Label, String(d.name))}
                 </span>
                 <span className="muted small">{d.rule ? t("tags.automatic") : t("tags.manual")}</span>
-                {typeof d.object === "string" && d.object && (
-                  <Count load={() => api.countWhere(String(d.object), { op: "has_tag", value: String(d.name) })} />
-                )}
+                {(Array.isArray(d.objects) ? d.objects.map(String) : []).map((o) => (
+                  <span key={o} className="small">{o}: <Count load={() => api.countWhere(o, { op: "has_tag", value: String(d.name) })} /></span>
+                ))}
                 <button type="button" className="link" onClick={() => setEditing(editingFrom(d, "tag"))}>{t("common.edit")}</button>
                 <Link to={`/designer/history/tag/${String(d.name)}`}>{t("admin.history")}</Link>
               </li>
@@ -201,6 +217,30 @@ export function TagsPanel() {
           </ul>
         </section>
       ))}
+    </div>
+  );
+}
+
+function GroupCreator({ onDone }: { onDone: () => void }) {
+  const { t } = useI18n();
+  const [open, setOpen] = useState(false);
+  const [en, setEn] = useState("");
+  const [zh, setZh] = useState("");
+  const [exclusive, setExclusive] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  if (!open) return <button type="button" onClick={() => setOpen(true)}>{t("tags.new_group")}</button>;
+  const name = slugify(en);
+  return (
+    <div className="card row">
+      <label htmlFor="group-en">{t("designer.label_en")}</label>
+      <input id="group-en" value={en} onChange={(e) => setEn(e.target.value)} />
+      <label htmlFor="group-zh">{t("designer.label_zh")}</label>
+      <input id="group-zh" value={zh} onChange={(e) => setZh(e.target.value)} />
+      <label className="inline"><input type="checkbox" checked={exclusive} onChange={(e) => setExclusive(e.target.checked)} />{t("tags.exclusive")}</label>
+      <button type="button" className="primary" disabled={!isIdentifier(name)} onClick={() => void api.putDefinition("tag_group", name, {
+        name, label: { en, zh: zh || en }, ...(exclusive ? { exclusive: true } : {}),
+      }).then(() => { setOpen(false); onDone(); }, setError)}>{t("common.save")}</button>
+      <ErrorMessage error={error} />
     </div>
   );
 }
