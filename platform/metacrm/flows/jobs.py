@@ -128,3 +128,8 @@ def run_periodic(services: Services, due: Callable[[Periodic], bool] | None = No
         except Exception:  # housekeeping must never kill the worker
             log.exception("periodic task %s failed", task.name)
     return ran
+
+
+@job("noop")
+def noop(services: Services, **kwargs: Any) -> None:
+    """Does nothing: measures the transport's ceiling (bench/workflows.py) and checks that workers answer."""
