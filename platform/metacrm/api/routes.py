@@ -5,7 +5,21 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from . import audit, auth_routes, definitions, docs, forms, objects, openapi, records, segments, users
+from . import (
+    audit,
+    auth_routes,
+    dedupe,
+    definitions,
+    docs,
+    exports,
+    forms,
+    imports,
+    objects,
+    openapi,
+    records,
+    segments,
+    users,
+)
 from . import workflows as workflow_routes
 from .context import API_PREFIX, init_auth
 
@@ -22,4 +36,6 @@ def register_api(app: Flask) -> None:
     init_auth(app)
     for module in (auth_routes, objects, records, segments, forms, definitions, users, audit, openapi, docs,
                    workflow_routes):
+        app.register_blueprint(module.bp, url_prefix=API_PREFIX)
+    for module in (imports, exports, dedupe):  # the data factory
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)

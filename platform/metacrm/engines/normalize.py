@@ -71,6 +71,11 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+def unescape_formula(text: str) -> str:
+    """Undo the apostrophe our exports put before text starting with = + - @ (so exports import back)."""
+    return text[1:] if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@") else text
+
+
 def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not clean_text(value))
 
@@ -177,14 +182,14 @@ def normalize_cell(f: FieldDef, value: Any, tz: ZoneInfo, options: Mapping[str, 
         return None
     name = f.type.name
     if name in ("text", "email", "url", "phone"):
-        text = clean_text(cell_text(value))
+        text = unescape_formula(clean_text(cell_text(value)))
         if name == "text" and f.name in PERSON_NAME_FIELDS:
             return clean_person_name(text)
         if name == "phone":
             return text.removeprefix("tel:").strip()
         return text
     if name == "textarea":
-        return clean_text(cell_text(value), multiline=True)
+        return unescape_formula(clean_text(cell_text(value), multiline=True))
     if name == "select":
         return _option(f, clean_text(cell_text(value)), options or option_lookup(f))
     if name == "multiselect":

@@ -293,10 +293,11 @@ def _import_batch(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[A
                 if record_id is None and target_row is not None:
                     fold_into[i] = target_row
             elif action == "merge" and record_id is not None:
-                shown = obj.shown(stored[i] or {})
+                row_values = stored[i] or {}
+                shown = obj.shown({n: row_values.get(n) for n in obj.fields})
                 merge = merge_records(services, conn, dd, record_id, [], actor_id=run.job["created_by"],
                                       source="import", note=f"import {job_id} row {batch[i][0]}",
-                                      incoming={k: v for k, v in shown.items() if k in (stored[i] or {})})
+                                      incoming={k: v for k, v in shown.items() if k in row_values})
                 outcomes[i] = ("merged", record_id, {**detail, "merge_id": merge["id"]})
             elif action == "merge" and target_row is not None:
                 base = inputs[target_row] or {}

@@ -1,0 +1,122 @@
+"""`/api/v1/dedupe`: scan for duplicates, the review queue (merge or dismiss), merge history and undo.
+
+Reading the queue needs `read` on the object (records come without the caller's hidden fields);
+merging needs `update` and `delete` (the merged-away records are deleted); dismissing needs
+`update`; scans and undo need `update` and `delete` as well.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from ..engines.dedupe.definition import definition
+from ..engines.dedupe.merge import get_merge, list_merges, merge_records, undo_merge
+from ..engines.dedupe.review import count_candidates, dismiss, get_candidate, list_candidates, merge_candidate
+from ..engines.dedupe.scan import scan_pool
+from ..engines.imports.jobs import start_scan
+from ..errors import Problem, ValidationError
+from ..store.db import reading
+from .access import object_for, visible
+from .context import principal, services
+from .jsonio import bool_arg, int_arg, json_body
+
+bp = Blueprint("dedupe", __name__)
+
+
+def _require(object_name: str, *verbs: str) -> Any:
+    svc, who = services(), principal()
+    snap = svc.registry.current()
+    perm = None
+    for verb in verbs:
+        obj, perm = object_for(snap, who, object_name, verb)
+    return obj, perm
+
+
+@bp.post("/dedupe/<object_name>/scan")
+def scan(object_name: str) -> Any:
+    """Queue new candidate pairs; runs as background job `dedupe.scan` (or in the request with ?wait=true)."""
+    svc = services()
+    obj, _ = _require(object_name, "update", "delete")
+    if bool_arg("wait"):
+        return jsonify(scan_pool(svc, obj.name).to_dict())
+    return jsonify({"job_id": start_scan(svc, obj.name)}), 202
+
+
+@bp.get("/dedupe/<object_name>/candidates")
+def candidates(object_name: str) -> Any:
+    """?status=pending|merged|dismissed &limit &after: pairs, best score first, with both records."""
+    svc = services()
+    obj, perm = _require(object_name, "read")
+    status = request.args.get("status", "pending")
+    if status not in ("pending", "merged", "dismissed"):
+        raise ValidationError("status is pending, merged or dismissed", [Problem("status", "enum", status)])
+    with reading(svc.engine) as conn:
+        items = list_candidates(svc, conn, obj.name, status, int_arg("limit", 50, 1, 500),
+                                int_arg("after", 0, 0, 2**63 - 1) or None)
+        counts = count_candidates(conn, obj.name)
+    for item in items:
+        for side in ("left", "right"):
+            if item.get(side) is not None:
+                item[side] = visible(item[side], perm)
+    return jsonify({"items": items, "counts": counts})
+
+
+@bp.post("/dedupe/candidates/<int:candidate_id>/merge")
+def merge_pair(candidate_id: int) -> Any:
+    """Body (optional): {"survivor_id": id}. Returns the merge (with its id for undo)."""
+    svc, who = services(), principal()
+    body = json_body() if request.data else {}
+    with reading(svc.engine) as conn:
+        item = get_candidate(conn, candidate_id)
+    _require(item["object"], "update", "delete")
+    with svc.engine.begin() as conn:
+        return jsonify(merge_candidate(svc, conn, candidate_id, body.get("survivor_id"), who.id))
+
+
+@bp.post("/dedupe/candidates/<int:candidate_id>/dismiss")
+def dismiss_pair(candidate_id: int) -> Any:
+    svc, who = services(), principal()
+    with reading(svc.engine) as conn:
+        item = get_candidate(conn, candidate_id)
+    _require(item["object"], "update")
+    with svc.engine.begin() as conn:
+        return jsonify(dismiss(conn, candidate_id, who.id))
+
+
+@bp.post("/dedupe/<object_name>/merge")
+def merge_ids(object_name: str) -> Any:
+    """Body: {"survivor_id": id, "ids": [ids merged into it]}."""
+    svc, who = services(), principal()
+    obj, _ = _require(object_name, "update", "delete")
+    body = json_body()
+    survivor, ids = body.get("survivor_id"), body.get("ids")
+    if not isinstance(survivor, int) or not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+        raise ValidationError("send survivor_id (an id) and ids (a list of ids)",
+                              [Problem("survivor_id", "type", "integer"), Problem("ids", "type", "list of integers")])
+    with svc.engine.begin() as conn:
+        dd = definition(svc.registry.current(conn).definitions, obj.name)
+        return jsonify(merge_records(svc, conn, dd, survivor, ids, actor_id=who.id, source="api"))
+
+
+@bp.get("/dedupe/<object_name>/merges")
+def merges(object_name: str) -> Any:
+    svc = services()
+    obj, _ = _require(object_name, "read")
+    record = request.args.get("record")
+    with reading(svc.engine) as conn:
+        return jsonify({"items": list_merges(conn, obj.name, int(record) if record and record.isdigit() else None,
+                                             int_arg("limit", 50, 1, 500))})
+
+
+@bp.post("/dedupe/merges/<int:merge_id>/undo")
+def undo(merge_id: int) -> Any:
+    """Body (optional): {"force": true} to undo although the survivor was edited since."""
+    svc, who = services(), principal()
+    body = json_body() if request.data else {}
+    with reading(svc.engine) as conn:
+        m = get_merge(conn, merge_id)
+    _require(m["object"], "update", "delete")
+    with svc.engine.begin() as conn:
+        return jsonify(undo_merge(svc, conn, merge_id, who.id, force=bool(body.get("force"))))

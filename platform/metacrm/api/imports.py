@@ -1,0 +1,187 @@
+"""`/api/v1/imports`: upload, preview, start, follow and resume imports; error rows; import templates.
+
+An import needs `create` on its object; columns may not be mapped to fields the caller may not
+write. Imports run as background jobs (`imports.run`); `?wait=true` runs small ones in the request.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, jsonify, request, send_file
+from werkzeug.datastructures import FileStorage
+
+from ..engines.imports.jobs import start_import
+from ..engines.imports.mapping import delete_template, list_templates, save_template
+from ..engines.imports.runner import (
+    create_import,
+    get_import,
+    job_dict,
+    list_imports,
+    outcome_rows,
+    preview,
+    run_import,
+    write_error_file,
+)
+from ..errors import PermissionDenied, Problem, ValidationError
+from ..store.db import reading
+from .access import object_for
+from .context import principal, services
+from .jsonio import bool_arg, int_arg, json_body, parse_json
+
+bp = Blueprint("imports", __name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _upload() -> tuple[FileStorage, str]:
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationError("send the spreadsheet as multipart field 'file'", [Problem("file", "required", "no file")])
+    return upload, Path(upload.filename).name
+
+
+def _form_json(name: str) -> Any:
+    raw = request.form.get(name)
+    return parse_json(raw, name) if raw else None
+
+
+def _saved(upload: FileStorage, suffix: str) -> Path:
+    handle = tempfile.NamedTemporaryFile(suffix=suffix, delete=False)  # noqa: SIM115  (removed by the caller)
+    with handle:
+        upload.save(handle)
+    return Path(handle.name)
+
+
+def _check_writable(perm: Any, fields: Any) -> None:
+    blocked = [f for f in fields if f and not perm.writable(f)]
+    if blocked:
+        raise PermissionDenied("you may not write some mapped fields",
+                               [Problem(f"mapping/{f}", "readonly", "you may not write this field") for f in blocked])
+
+
+def _job_for(job_id: int) -> dict[str, Any]:
+    who, svc = principal(), services()
+    with reading(svc.engine) as conn:
+        job = get_import(conn, job_id)
+    object_for(svc.registry.current(), who, job["object"], "create")
+    if not who.is_admin and job["created_by"] != who.id:
+        raise PermissionDenied("this import is someone else's", [Problem("import", "not_yours", str(job_id))])
+    return job
+
+
+@bp.post("/imports/preview")
+def import_preview() -> Any:
+    """Headers, first rows, row count and the suggested mapping of an upload (nothing is stored)."""
+    svc, who = services(), principal()
+    object_name = request.form.get("object", "")
+    object_for(svc.registry.current(), who, object_name, "create")
+    upload, filename = _upload()
+    path = _saved(upload, Path(filename).suffix)
+    try:
+        return jsonify(preview(svc, path, filename, object_name, request.form.get("encoding") or None,
+                               int_arg("rows", 10, 1, 100)))
+    finally:
+        path.unlink(missing_ok=True)
+
+
+@bp.post("/imports")
+def import_start() -> Any:
+    """Upload a file and start importing it: 202 with the job (or 200 with the finished job if wait=true)."""
+    svc, who = services(), principal()
+    object_name = request.form.get("object", "")
+    obj, perm = object_for(svc.registry.current(), who, object_name, "create")
+    upload, filename = _upload()
+    path = _saved(upload, Path(filename).suffix)
+    try:
+        job = create_import(svc, path, filename, obj.name, mapping=_form_json("mapping"),
+                            template=request.form.get("template") or None, constants=_form_json("constants"),
+                            encoding=request.form.get("encoding") or None, actor_id=who.id,
+                            on_duplicate=request.form.get("on_duplicate") or None)
+    finally:
+        path.unlink(missing_ok=True)
+    _check_writable(perm, [*job["mapping"].values(), *job["constants"]])
+    if bool_arg("wait"):
+        return jsonify(run_import(svc, job["id"]))
+    start_import(svc, job["id"])
+    return jsonify(job), 202
+
+
+@bp.get("/imports")
+def import_list() -> Any:
+    svc, who = services(), principal()
+    with reading(svc.engine) as conn:
+        items = list_imports(conn, request.args.get("object") or None, int_arg("limit", 50, 1, 500))
+    return jsonify({"items": [j for j in items if who.is_admin or j["created_by"] == who.id]})
+
+
+@bp.get("/imports/<int:job_id>")
+def import_status(job_id: int) -> Any:
+    """The job with its progress: rows_done / total_rows, percent, rate (rows/s), counters."""
+    return jsonify(job_dict(_job_for(job_id)))
+
+
+@bp.post("/imports/<int:job_id>/resume")
+def import_resume(job_id: int) -> Any:
+    """Continue an interrupted import after its last committed batch."""
+    svc = services()
+    job = _job_for(job_id)
+    if bool_arg("wait"):
+        return jsonify(run_import(svc, job["id"]))
+    start_import(svc, job["id"])
+    return jsonify(job_dict(job)), 202
+
+
+@bp.get("/imports/<int:job_id>/errors")
+def import_errors(job_id: int) -> Any:
+    """The failed rows as uploaded plus an error column (.xlsx, or CSV with ?format=csv), to fix and re-import."""
+    svc, who = services(), principal()
+    _job_for(job_id)
+    fmt = "csv" if request.args.get("format") == "csv" else "xlsx"
+    buffer = io.BytesIO()
+    with reading(svc.engine) as conn:
+        write_error_file(conn, job_id, buffer, request.args.get("language") or who.language, fmt)
+    buffer.seek(0)
+    return send_file(buffer, mimetype=XLSX if fmt == "xlsx" else "text/csv", as_attachment=True,
+                     download_name=f"import-{job_id}-errors.{fmt}")
+
+
+@bp.get("/imports/<int:job_id>/outcomes")
+def import_outcomes(job_id: int) -> Any:
+    """What dedupe did with rows: skipped, merged or flagged, with the matching record and rule."""
+    svc = services()
+    _job_for(job_id)
+    with reading(svc.engine) as conn:
+        return jsonify({"items": outcome_rows(conn, job_id, int_arg("limit", 1000, 1, 10000))})
+
+
+@bp.get("/import-templates")
+def template_list() -> Any:
+    svc = services()
+    principal()
+    with reading(svc.engine) as conn:
+        return jsonify({"items": list_templates(conn, request.args.get("object") or None)})
+
+
+@bp.put("/import-templates/<name>")
+def template_save(name: str) -> Any:
+    """Save {object, mapping, constants, label} as a template (needs create on the object)."""
+    svc, who = services(), principal()
+    body = json_body()
+    obj, perm = object_for(svc.registry.current(), who, str(body.get("object", "")), "create")
+    mapping, constants = body.get("mapping") or {}, body.get("constants") or {}
+    if isinstance(mapping, dict) and isinstance(constants, dict):
+        _check_writable(perm, [*mapping.values(), *constants])
+    with svc.engine.begin() as conn:
+        return jsonify(save_template(conn, name, obj, mapping, constants, body.get("label"), who.id))
+
+
+@bp.delete("/import-templates/<name>")
+def template_delete(name: str) -> Any:
+    svc, who = services(), principal()
+    who.require_admin()
+    with svc.engine.begin() as conn:
+        delete_template(conn, name)
+    return "", 204
