@@ -27,7 +27,6 @@ Semantics (the same in SQL and in memory; tests/rules/test_agreement.py checks i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import Any
@@ -66,10 +65,10 @@ _MAX_CACHED = 512
 
 
 def _key(rule: Any, obj_name: str) -> tuple[str, str] | None:
-    try:
-        return json.dumps(rule, sort_keys=True, allow_nan=False), obj_name
-    except (TypeError, ValueError):
+    """A cache key: repr() is exact for JSON values (1, 1.0 and True differ) and fast."""
+    if not isinstance(rule, dict | list):
         return None
+    return repr(rule), obj_name
 
 
 def _parse(rule: Any, obj_name: str, source: Any) -> tuple[Node | None, list[Problem]]:
