@@ -40,6 +40,7 @@ def _plan(page: Any) -> Any:
 
 
 def _count(page: Any) -> int:
+    page.wait_for_function("() => /[0-9]/.test(document.querySelector('.toolbar .count')?.textContent ?? '')")
     text = page.locator(".toolbar .count").inner_text()
     match = re.search(r"\d+", text)
     assert match, text
@@ -143,8 +144,8 @@ def test_2_business_user_fills_the_form_fixes_the_phone_and_sees_the_tag(open_pa
     screenshot(page, "trade-show-lead-list")
 
 
-def test_3_filter_with_the_rule_builder_and_save_a_segment(open_page: Any, screenshot: Any) -> None:
-    page = open_page("john.smith")
+def _filter_shanghai_beijing_high_score(page: Any) -> tuple[int, int]:
+    """Leads list: City in (Shanghai, Beijing) and Score > 50 with the rule builder -> (total, matching)."""
     page.get_by_role("link", name="Leads", exact=True).click()
     page.locator("tbody tr").first.wait_for()
     total = _count(page)
@@ -165,15 +166,37 @@ def test_3_filter_with_the_rule_builder_and_save_a_segment(open_page: Any, scree
     assert 0 < matching < total
     for city in page.locator("tbody td[data-label=City]").all_inner_texts():
         assert city in ("Shanghai", "Beijing")
-    page.get_by_label("Segment name").fill("sh_bj_high_score")
-    screenshot(page, "list", readme=True)
-    page.get_by_role("button", name="Save as segment").click()
-    page.get_by_text("Segment saved.").wait_for()
-    segment = _api(page, "/definitions/segment/sh_bj_high_score")
-    assert segment["object"] == "lead"
-    assert segment["rule"] == {"all": [{"field": "city", "op": "in", "value": ["shanghai", "beijing"]},
-                                       {"field": "score", "op": "gt", "value": 50}]}
-    assert _api(page, "/segments/sh_bj_high_score/count")["count"] == matching
+    return total, matching
+
+
+RULE = {"all": [{"field": "city", "op": "in", "value": ["shanghai", "beijing"]}, {"field": "score", "op": "gt", "value": 50}]}
+
+
+def test_3_filter_with_the_rule_builder_save_a_view_and_a_segment(open_page: Any, screenshot: Any) -> None:
+    # a business user: the filter, saved as a personal view and used again after a reload
+    page = open_page("john.smith")
+    total, matching = _filter_shanghai_beijing_high_score(page)
+    assert page.get_by_label("Segment name").count() == 0  # segments are definitions: admins only
+    page.get_by_label("View name").fill("SH+BJ high score")
+    page.get_by_role("button", name="Save as my view").click()
+    page.get_by_text("View saved.").wait_for()
+    page.reload()
+    page.locator("tbody tr").first.wait_for()
+    assert _count(page) == total
+    page.get_by_label("Views").select_option(label="SH+BJ high score")
+    page.wait_for_function("n => document.querySelector('.toolbar .count').textContent.startsWith(String(n) + ' ')",
+                           arg=matching)
+    # an admin saves the same rule as a segment, which the server counts the same
+    admin = open_page("admin")
+    assert _filter_shanghai_beijing_high_score(admin) == (total, matching)
+    admin.get_by_label("Segment name").fill("sh_bj_high_score")
+    screenshot(admin, "list", readme=True)
+    admin.get_by_role("button", name="Save as segment").click()
+    admin.get_by_text("Segment saved.").wait_for()
+    segment = _api(admin, "/definitions/segment/sh_bj_high_score")
+    assert segment["object"] == "lead" and segment["rule"] == RULE
+    assert _api(admin, "/segments/sh_bj_high_score/count")["count"] == matching
+    admin.get_by_label("Views").select_option(label="sh_bj_high_score")
 
 
 def test_4_chinese_ui_switch(open_page: Any, screenshot: Any) -> None:

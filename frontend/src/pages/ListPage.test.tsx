@@ -6,6 +6,8 @@ import { Router } from "../lib/router";
 import { XSS, leadDetail } from "../test/fixtures";
 import { ListPage } from "./ListPage";
 
+vi.mock("../session", () => ({ useSession: () => ({ me: { is_admin: true }, objects: [] }) }));
+
 vi.mock("../api/client", async (orig) => {
   const real = await orig<typeof import("../api/client")>();
   return {

@@ -12,6 +12,7 @@ import { formatValue } from "../lib/format";
 import { Link, useRouter } from "../lib/router";
 import { fromRule, toRule, type GroupNode } from "../lib/rules";
 import { deleteView, loadViews, saveView, type SavedView } from "../lib/views";
+import { useSession } from "../session";
 
 const PAGE_SIZE = 50;
 
@@ -43,6 +44,7 @@ export function ListPage({ object }: { object: string }) {
 function ListView({ detail }: { detail: ObjectDetail }) {
   const { t, label } = useI18n();
   const { search } = useRouter();
+  const { me } = useSession();
   const object = detail.name;
   const byName = useMemo(() => new Map(detail.fields.map((f) => [f.name, f])), [detail]);
   const [columns, setColumns] = useState<string[]>(() => defaultColumns(detail));
@@ -209,6 +211,7 @@ function ListView({ detail }: { detail: ObjectDetail }) {
               </button>
             )}
           </div>
+          {me?.is_admin && (
           <div className="row">
             <label htmlFor="segment-name">{t("list.segment_name")}</label>
             <input id="segment-name" value={segmentName} placeholder="vip_shanghai"
@@ -220,6 +223,7 @@ function ListView({ detail }: { detail: ObjectDetail }) {
               setSegments((await api.segments()).filter((s) => s.object === object));
             }, t("list.segment_saved"))}>{t("list.save_segment")}</button>
           </div>
+          )}
         </section>
       )}
 
