@@ -6,7 +6,10 @@ STAMP   := $(VENV)/.installed
 HOST    ?= 127.0.0.1
 PORT    ?= 5000
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test install lint bench clean frontend frontend-test chromium
+
+NODE_OK := $(shell node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' 2>/dev/null && echo yes)
+CHROMIUM ?= /usr/bin/chromium
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -18,18 +21,45 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
-demo: install
+demo: install frontend
 	$(VENV)/bin/metacrm demo --host $(HOST) --port $(PORT)
+
+# The web app: built into frontend/dist, which the server serves at /. Needs Node.js 20+.
+frontend:
+ifeq ($(NODE_OK),yes)
+	cd frontend && npm ci --no-audit --no-fund && npm run build
+else
+	@echo "*** Node.js 20 or newer is missing: the web app is NOT built; the server will show a page"
+	@echo "*** saying so (the API works). Install Node.js (Debian: apt-get install -y nodejs npm), then"
+	@echo "*** run: cd frontend && npm ci && npm run build"
+endif
+
+frontend-test: frontend
+ifeq ($(NODE_OK),yes)
+	cd frontend && npm test
+else
+	@echo "*** Node.js 20 or newer is missing: the web app's unit tests (Vitest) are SKIPPED"
+endif
+
+# Browser tests drive Debian's chromium (never a downloaded browser): install it when missing and
+# root; otherwise tests/e2e skip with the reason (fail when METACRM_REQUIRE_SERVICES=1).
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) \
+	      && echo "installed Debian chromium" || echo "*** could not install chromium: browser tests will skip"; \
+	  else echo "*** $(CHROMIUM) is missing and this is not root: browser tests (tests/e2e) will skip"; fi; \
+	fi
 
 lint: install
 	$(VENV)/bin/ruff check platform tests bench
 	$(VENV)/bin/lint-imports
 
-test: lint
+test: lint frontend-test chromium
 	$(PY) -m pytest
 
 bench: install
 	$(PY) bench/records.py --n 20000
 
 clean:
-	rm -rf $(VENV) instance build *.egg-info platform/*.egg-info
+	rm -rf $(VENV) instance build *.egg-info platform/*.egg-info frontend/dist frontend/node_modules test-output
