@@ -107,3 +107,21 @@ def test_segment_definition_checks(svc, apply_docs):
         ("segment/bad#/rule/op", "invalid_operator"), ("segment/bad#/sort/0", "unknown_field")}
     with pytest.raises(DefinitionError):
         apply_docs(svc, ("segment", {"name": "bad", "label": {"en": "x"}, "object": "martian", "rule": {"not": {}}}))
+
+
+def test_refresh_records_time_driven_changes(svc, apply_docs):
+    """Relative dates move records without writes: refresh records entered/left as events."""
+    from datetime import UTC, datetime, timedelta
+
+    apply_docs(svc, seg("fresh", {"field": "created_at", "op": "within_last", "value": {"amount": 1, "unit": "day"}},
+                    track=True))
+    a = svc.records.create("lead", {"name": "a"})["id"]
+    later = datetime.now(UTC) + timedelta(days=2)
+    with svc.records.transaction() as conn:
+        done = segments.refresh_tracked(conn, svc.registry.current(conn), names=["fresh"], now=later)
+    assert done == [{"segment": "fresh", "object": "lead", "added": 0, "removed": 1}]
+    with svc.engine.connect() as conn:
+        kinds = [e["kind"] for e in timeline(conn, "lead", a)]
+    assert kinds[:2] == ["segment_left", "segment_entered"]
+    with pytest.raises(NotFound), svc.records.transaction() as conn:
+        segments.refresh_tracked(conn, svc.registry.current(conn), names=["nope"])

@@ -62,5 +62,18 @@ def segment_has(name: str, record_id: int) -> None:
             raise SystemExit(1)
 
 
+@segment_group.command("refresh")
+@click.argument("names", nargs=-1)
+@handle_errors
+def segment_refresh(names: tuple[str, ...]) -> None:
+    """Re-evaluate tracked segments now (time-relative rules), recording entered/left events."""
+    with services() as svc, svc.records.transaction() as conn:
+        done = engine.refresh_tracked(conn, svc.registry.current(conn), names=list(names) or None,
+                                      tz=svc.settings.timezone)
+        for item in done:
+            name = item.get("segment") or item.get("tag")
+            click.echo(f"{item['object']:14} {name:28} entered {item['added']}  left {item['removed']}")
+
+
 def register(main: click.Group) -> None:
     main.add_command(segment_group)

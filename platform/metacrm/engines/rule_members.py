@@ -19,7 +19,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, Table, and_, delete, insert, literal, select, update
+from sqlalchemy import (
+    Connection,
+    String,
+    Table,
+    and_,
+    delete,
+    insert,
+    literal,
+    literal_column,
+    select,
+    update,
+)
 
 from ..errors import MetaCRMError
 from ..meta.sqltypes import UTCDateTime
@@ -144,25 +155,29 @@ def dependents(plan: MemberPlan, obj: str, tags: Iterable[str]) -> list[Member]:
 
 # --- set-based, whole object -------------------------------------------------------------------
 
-def refresh_all(conn: Connection, snap: Any, member: Member, now: datetime, tz: str) -> tuple[int, int]:
-    """Make the stored members of one rule exactly the live records it matches: (added, removed)."""
+def refresh_all(conn: Connection, snap: Any, member: Member, now: datetime, tz: str,
+                ids: bool = False) -> tuple[Any, Any]:
+    """Make the stored members of one rule exactly the live records it matches.
+
+    Returns (added, removed) as counts, or as lists of record ids with `ids` (RETURNING).
+    """
     table = snap.tables[member.object]
     store, col = _store(member.kind)
     matching = and_(table.c.deleted_at.is_(None), compile_rule(member.node, member.object, snap, now=now, tz=tz))
     mine = and_(store.c.object == member.object, store.c[col] == member.name)
-    removed = conn.execute(delete(store).where(
-        mine, ~select(literal(1)).select_from(table).where(table.c.id == store.c.record_id, matching).exists()
-    )).rowcount
+    gone = delete(store).where(
+        mine, ~select(literal_column("1")).select_from(table).where(table.c.id == store.c.record_id, matching).exists())
     values = _row(member, 0, now, None)
-    columns = [c for c in values if c != "record_id"]
+    present = [c for c in values if c != "record_id" and values[c] is not None]
     typed = {"created_at": UTCDateTime(), "since": UTCDateTime()}
-    source = select(table.c.id, *(literal(values[c], typed.get(c, String())) for c in columns if values[c] is not None))
-    present = [c for c in columns if values[c] is not None]
-    existing = select(store.c.record_id).where(mine)
-    added = conn.execute(insert(store).from_select(
-        ["record_id", *present], source.where(matching, table.c.id.not_in(existing))),
-        execution_options={"preserve_rowcount": True}).rowcount
-    return added, removed
+    source = select(table.c.id, *(literal(values[c], typed.get(c, String())) for c in present))
+    new = insert(store).from_select(
+        ["record_id", *present], source.where(matching, table.c.id.not_in(select(store.c.record_id).where(mine))))
+    if ids:
+        removed = sorted(conn.execute(gone.returning(store.c.record_id)).scalars())
+        return sorted(conn.execute(new.returning(store.c.record_id)).scalars()), removed
+    removed_n = conn.execute(gone).rowcount
+    return conn.execute(new, execution_options={"preserve_rowcount": True}).rowcount, removed_n
 
 
 # --- a set of records --------------------------------------------------------------------------
@@ -322,8 +337,12 @@ def refresh_after(conn: Connection, snap: Any, work: Mapping[str, Mapping[Member
 
 
 def refresh_members(conn: Connection, snap: Any, chosen: Sequence[Member], tz: str,
-                    now: datetime | None = None) -> list[dict[str, Any]]:
-    """Refresh members set-based, with everything that tests a refreshed tag, in dependency order."""
+                    now: datetime | None = None, events: bool = False) -> list[dict[str, Any]]:
+    """Refresh members set-based, with everything that tests a refreshed tag, in dependency order.
+
+    With `events`, tracked segments record who entered and left (segment_entered/segment_left):
+    use it when time moved records in or out (scheduled recompute), not for definition changes.
+    """
     plan = member_plan(snap)
     todo = {id(m) for m in chosen}
     for m in chosen:
@@ -332,9 +351,15 @@ def refresh_members(conn: Connection, snap: Any, chosen: Sequence[Member], tz: s
     now = now or datetime.now(UTC)
     out = []
     for m in plan.members:
-        if id(m) in todo:
+        if id(m) not in todo:
+            continue
+        if events and m.kind == "segment":
+            entered, left = refresh_all(conn, snap, m, now, tz, ids=True)
+            append_events(conn, segment_events([(m, entered, left)], now, None))
+            added, removed = len(entered), len(left)
+        else:
             added, removed = refresh_all(conn, snap, m, now, tz)
-            out.append({m.kind: m.name, "object": m.object, "added": added, "removed": removed})
+        out.append({m.kind: m.name, "object": m.object, "added": added, "removed": removed})
     return out
 
 

@@ -13,11 +13,14 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, select
 
 from ..errors import NotFound, Problem
+from ..flows.jobs import job
 from ..meta.kinds import DefinitionSet, Kind, register_kind
 from ..meta.objects import ObjectDef
 from ..rules import RowFilter, to_sql, validate_rule
 from ..rules.catalog import SYSTEM_FIELD_TYPES
 from ..store.services import Services
+from .rule_members import member_plan, refresh_members
+from .tags import recompute
 
 DEFAULT_SORT = ("-created_at",)
 
@@ -100,3 +103,31 @@ def contains(conn: Connection, snap: Any, name: str, record_id: int, *, tz: str 
     obj, query = segment_query(snap, name, tz=tz, now=now)
     table = snap.tables[obj.name]
     return conn.execute(query.with_only_columns(table.c.id).where(table.c.id == record_id)).first() is not None
+
+
+def refresh_tracked(conn: Connection, snap: Any, *, names: list[str] | None = None, tz: str = "UTC",
+                    now: datetime | None = None) -> list[dict[str, Any]]:
+    """Re-evaluate tracked segments set-based, recording segment_entered/segment_left events.
+
+    Writes keep tracked segments current; time alone moves records across relative dates
+    ("created in the last 30 days"), so schedule this (job "segments.refresh") daily or hourly.
+    """
+    for name in names or ():
+        segment(snap, name)
+    chosen = [m for m in member_plan(snap).members
+              if m.kind == "segment" and (names is None or m.name in names)]
+    return refresh_members(conn, snap, chosen, tz, now, events=True)
+
+
+@job("segments.refresh")
+def refresh_job(services: Services, names: list[str] | None = None) -> list[dict[str, Any]]:
+    with services.records.transaction() as conn:
+        return refresh_tracked(conn, services.registry.current(conn), names=names, tz=services.settings.timezone)
+
+
+@job("tags.recompute")
+def recompute_job(services: Services, object_name: str | None = None,
+                  tags: list[str] | None = None) -> list[dict[str, Any]]:
+    with services.records.transaction() as conn:
+        return recompute(conn, services.registry.current(conn), object_name=object_name, tags=tags,
+                         tz=services.settings.timezone)

@@ -241,10 +241,11 @@ def recompute(conn: Connection, snap: Any, *, object_name: str | None = None, ta
     """Set-based recompute of automatic tags (and the tags and tracked segments testing them).
 
     Returns one {"tag"|"segment", "object", "added", "removed"} per member refreshed, in order.
+    Tracked segments that change record segment_entered/segment_left events (time moved them).
     """
     plan = member_plan(snap)
     if object_name is not None:
         snap.object(object_name)
     chosen = [m for m in plan.members if m.kind == "tag" and (object_name is None or m.object == object_name)
               and (tags is None or m.name in tags)]
-    return refresh_members(conn, snap, chosen, tz, now)
+    return refresh_members(conn, snap, chosen, tz, now, events=True)

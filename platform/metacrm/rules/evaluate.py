@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, literal, select
+from sqlalchemy import Connection, literal, literal_column, select
 
 from .model import AggRef, All, AnyOf, Compare, Exists, FieldInfo, FieldRef, HasTag, Node, Not
 from .sql import RowFilter, SqlCompiler, tag_links
@@ -130,7 +130,7 @@ def _exists(node: Exists) -> Matcher:
         if ctx.conn is None:
             raise ValueError("related-record rules need a connection")
         sub, conds = ctx.compiler().related(node.relation, literal(record_id))
-        return bool(ctx.conn.execute(select(select(literal(1)).select_from(sub).where(*conds).exists())).scalar())
+        return bool(ctx.conn.execute(select(select(literal_column("1")).select_from(sub).where(*conds).exists())).scalar())
     return check
 
 

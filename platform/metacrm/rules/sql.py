@@ -21,7 +21,7 @@ from sqlalchemy import (
     column,
     false,
     func,
-    literal,
+    literal_column,
     not_,
     or_,
     select,
@@ -64,7 +64,7 @@ class SqlCompiler:
             return tbl.c.id.in_(links)
         if isinstance(node, Exists):
             sub, conds = self.related(node.relation, tbl.c.id)
-            return select(literal(1)).select_from(sub).where(*conds).correlate(tbl).exists()
+            return select(literal_column("1")).select_from(sub).where(*conds).correlate(tbl).exists()
         assert isinstance(node, Compare)
         operand, nullable = self.operand(node.operand, tbl)
         info = node.operand.field
