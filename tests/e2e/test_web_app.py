@@ -149,6 +149,13 @@ def _filter_shanghai_beijing_high_score(page: Any) -> tuple[int, int]:
     page.get_by_role("link", name="Leads", exact=True).click()
     page.locator("tbody tr").first.wait_for()
     total = _count(page)
+    columns = page.locator("details.dropdown")  # choose columns: + City, + Score, - Job title
+    columns.locator("summary").click()
+    columns.get_by_label("City").check()
+    columns.get_by_label("Score").check()
+    columns.get_by_label("Job title").uncheck()
+    columns.locator("summary").click()
+    assert page.get_by_role("columnheader").all_inner_texts()[-3:] == ["City", "Score", "Tags"]
     page.get_by_role("button", name="Filter").click()
     page.get_by_role("button", name="+ Condition").click()
     page.get_by_label("Field").select_option(label="City")
@@ -164,8 +171,9 @@ def _filter_shanghai_beijing_high_score(page: Any) -> tuple[int, int]:
     page.wait_for_function("n => !document.querySelector('.toolbar .count').textContent.includes(String(n) + ' ')", arg=total)
     matching = _count(page)
     assert 0 < matching < total
-    for city in page.locator("tbody td[data-label=City]").all_inner_texts():
-        assert city in ("Shanghai", "Beijing")
+    cities = page.locator("tbody td[data-label=City]").all_inner_texts()
+    assert cities and set(cities) <= {"Shanghai", "Beijing"}
+    assert all(int(s) > 50 for s in page.locator("tbody td[data-label=Score]").all_inner_texts())
     return total, matching
 
 

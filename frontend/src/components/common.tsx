@@ -1,7 +1,7 @@
 // Small shared pieces: error and status messages, tag chips, a hook for async loads.
 import { useCallback, useEffect, useState, type ReactNode } from "react";
-import { ApiError } from "../api/client";
-import type { ProblemItem } from "../api/types";
+import { api, ApiError } from "../api/client";
+import type { Label, ProblemItem } from "../api/types";
 import { useI18n } from "../i18n";
 
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): {
@@ -56,21 +56,52 @@ export function Loading() {
   return <p className="muted" role="status">{t("common.loading")}</p>;
 }
 
+interface TagInfo {
+  label?: Label;
+  color?: string;
+}
+
+let tagInfo: Promise<Record<string, TagInfo>> | null = null;
+
+/** Tag labels and colours, read once per page load (tags are few; names are their keys). */
+function useTagInfo(): Record<string, TagInfo> {
+  const [info, setInfo] = useState<Record<string, TagInfo>>({});
+  useEffect(() => {
+    tagInfo ??= api.definitions("tag").then(
+      (docs) => Object.fromEntries(docs.map((d) => [String(d.name), { label: d.label as Label, color: d.color as string }])),
+      () => ({}));
+    let live = true;
+    void tagInfo.then((v) => { if (live) setInfo(v); });
+    return () => { live = false; };
+  }, []);
+  return info;
+}
+
+export function resetTagInfo(): void {
+  tagInfo = null;
+}
+
 export function TagChips({ tags, onRemove }: { tags: string[]; onRemove?: (tag: string) => void }) {
-  const { t } = useI18n();
+  const { t, label } = useI18n();
+  const info = useTagInfo();
   if (!tags.length) return null;
   return (
     <span className="chips">
-      {tags.map((tag) => (
-        <span className="chip" key={tag} data-tag={tag}>
-          {tag}
-          {onRemove && (
-            <button type="button" className="chip-x" aria-label={t("tags.remove", { tag })} onClick={() => onRemove(tag)}>
-              ×
-            </button>
-          )}
-        </span>
-      ))}
+      {tags.map((tag) => {
+        const text = label(info[tag]?.label, tag);
+        const color = info[tag]?.color;
+        return (
+          <span className="chip" key={tag} data-tag={tag} title={tag}
+            style={color && /^#[0-9a-fA-F]{6}$/.test(color) ? { borderColor: color, background: color + "22" } : undefined}>
+            {text}
+            {onRemove && (
+              <button type="button" className="chip-x" aria-label={t("tags.remove", { tag: text })} onClick={() => onRemove(tag)}>
+                ×
+              </button>
+            )}
+          </span>
+        );
+      })}
     </span>
   );
 }

@@ -13,7 +13,7 @@ vi.mock("../api/client", async (orig) => {
   return {
     ...real,
     api: {
-      object: vi.fn(), listRecords: vi.fn(), segments: vi.fn(), recordTags: vi.fn(), putDefinition: vi.fn(), bulkUpdate: vi.fn(),
+      object: vi.fn(), listRecords: vi.fn(), definitions: vi.fn(async () => [{ name: "vip", label: { en: "VIP", zh: "贵宾" } }]), segments: vi.fn(), recordTags: vi.fn(), putDefinition: vi.fn(), bulkUpdate: vi.fn(),
     },
   };
 });
@@ -44,7 +44,7 @@ describe("ListPage", () => {
     await screen.findByText(XSS);
     expect(container.querySelector("tbody img")).toBeNull();
     expect(screen.getByText("Shanghai")).toBeTruthy();
-    await screen.findByText("vip");
+    await screen.findByText("VIP");
     expect(screen.getByText("2 records")).toBeTruthy();
     expect(mocked.listRecords).toHaveBeenCalledWith("lead", expect.objectContaining({ sort: "-created_at", limit: 50, cursor: null, count: true }));
   });

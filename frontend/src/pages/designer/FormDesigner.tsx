@@ -4,7 +4,7 @@
 import { useState, type DragEvent } from "react";
 import { api, ApiError } from "../../api/client";
 import type { FieldInfo, FormDoc, ObjectDetail, Plan } from "../../api/types";
-import { ErrorMessage, Loading, PageHeader, useLoad } from "../../components/common";
+import { ErrorMessage, Loading, PageHeader, resetTagInfo, useLoad } from "../../components/common";
 import { RecordForm } from "../../components/RecordForm";
 import { useI18n, type MessageKey } from "../../i18n";
 import {
@@ -104,6 +104,7 @@ function Designer({ detail, initial, isNew }: { detail: ObjectDetail; initial: F
     setError(null);
     try {
       for (const tag of await tagChanges()) await api.putDefinition("tag", tag.name, tag.body);
+      resetTagInfo();
       setPlan(await api.putDefinition("form", draft.name, doc as unknown as Record<string, unknown>));
       setApplied(true);
       if (isNew) window.history.replaceState(null, "", `/designer/forms/${draft.name}`);

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "react";
 import { api } from "../../api/client";
 import type { Label, ObjectDetail, Rule } from "../../api/types";
-import { ErrorMessage, Loading, useLoad } from "../../components/common";
+import { ErrorMessage, Loading, resetTagInfo, useLoad } from "../../components/common";
 import { RuleBuilder } from "../../components/RuleBuilder";
 import { useI18n } from "../../i18n";
 import { isIdentifier, slugify } from "../../lib/designer";
@@ -156,7 +156,7 @@ function DefinitionEditor({ kind, initial, tags, groups = [], onDone }: {
       <ErrorMessage error={error} />
       <div className="row">
         <button type="button" className="primary" disabled={!isIdentifier(e.name) || !e.object}
-          onClick={() => void api.putDefinition(kind, e.name, docFrom(e, kind, fields)).then(onDone, setError)}>
+          onClick={() => void api.putDefinition(kind, e.name, docFrom(e, kind, fields)).then(() => { resetTagInfo(); onDone(); }, setError)}>
           {t("common.save")}
         </button>
         <button type="button" className="link" onClick={onDone}>{t("common.cancel")}</button>
