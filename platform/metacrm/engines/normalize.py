@@ -22,6 +22,7 @@ from ..meta.objects import FieldDef
 # U+FF01..U+FF5E are the full-width forms of ASCII U+0021..U+007E; U+3000 is the ideographic space.
 _HALFWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_DIRTY = re.compile("[\t\r\n\u00a0\uff01-\uff5e\u3000\u200b-\u200d\u2060\ufeff]|  ")
 _SPACES = re.compile(r"[ \t\r\n\u00a0]+")
 _LINE_SPACES = re.compile(r"[ \t\u00a0]+")
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -43,6 +44,8 @@ def to_halfwidth(text: str) -> str:
 
 def clean_text(text: str, multiline: bool = False) -> str:
     """Half-width, no invisible characters, trimmed, runs of spaces collapsed (newlines kept if multiline)."""
+    if _DIRTY.search(text) is None and text[:1] != " " and text[-1:] != " ":
+        return text  # the common case, checked with one regex instead of four passes
     text = to_halfwidth(text).translate(_INVISIBLE)
     if multiline:
         return "\n".join(_LINE_SPACES.sub(" ", line).strip() for line in text.splitlines()).strip()
@@ -178,8 +181,12 @@ def normalize_cell(f: FieldDef, value: Any, tz: ZoneInfo, options: Mapping[str, 
 
     Relations are returned as given (text or id): the importer resolves names to ids per batch.
     """
-    if is_blank(value):
+    if value is None:
         return None
+    if isinstance(value, str):
+        value = clean_text(value, multiline=f.type.name == "textarea")
+        if not value:
+            return None
     name = f.type.name
     if name in ("text", "email", "url", "phone"):
         text = unescape_formula(clean_text(cell_text(value)))

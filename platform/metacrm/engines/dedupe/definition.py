@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from ...errors import NotFound, Problem
@@ -36,15 +37,15 @@ class MatchRule:
     on_import: str
     on_create: str
 
-    @property
+    @cached_property
     def exact(self) -> tuple[FieldMatch, ...]:
         return tuple(f for f in self.fields if not f.fuzzy)
 
-    @property
+    @cached_property
     def fuzzy(self) -> tuple[FieldMatch, ...]:
         return tuple(f for f in self.fields if f.fuzzy)
 
-    @property
+    @cached_property
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.field for f in self.fields)
 

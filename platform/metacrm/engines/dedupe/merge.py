@@ -46,8 +46,8 @@ def merged_values(dd: DedupeDef, obj: ObjectDef, survivor: Mapping[str, Any],
         elif policy == "keep_oldest":
             value = next((r[name] for r in oldest_first if not _empty(r.get(name))), current)
         elif policy == "union" and f.type.name == "multiselect":
-            chosen = {v for r in everyone for v in (r.get(name) or [])}
-            value = [o for o in f.options if o in chosen] or current
+            have = list(current or [])
+            value = have + [o for o in f.options if o not in have and any(o in (r.get(name) or []) for r in others)]
         elif policy == "concatenate" and f.type.name in _SEPARATOR:
             parts: list[str] = []
             for r in everyone:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Table, and_, func, select
 from ...store.db import reading
 from ...store.services import Services
 from .definition import DedupeDef, MatchRule, definition
-from .matching import PairSet, block_key, compare_block, groups, rule_values
+from .matching import PairSet, compare_block, compare_key, groups
 from .review import add_candidates
 
 _TEXTUAL = frozenset({"text", "textarea", "email", "phone", "url", "select"})
@@ -35,6 +35,8 @@ class ScanResult:
     comparisons: int = 0
     seconds: float = 0.0
     by_rule: dict[str, int] = field(default_factory=dict)
+    found: list[tuple[int, int]] = field(default_factory=list, repr=False)
+    """Every (left, right) pair found, for callers that check them (benchmarks, tests)."""
 
     def to_dict(self, max_groups: int = 100) -> dict[str, Any]:
         return {"object": self.object, "definition": self.definition, "records": self.records,
@@ -44,6 +46,11 @@ class ScanResult:
 
 
 def _ordered_rows(conn: Connection, table: Table, rule: MatchRule, textual: set[str]) -> Iterator[Any]:
+    """Live rows with every rule field set, in blocking-key order.
+
+    An exact-only rule lets the database find the repeated keys first (GROUP BY ... HAVING), so
+    only rows that have a twin are read: a unique mobile column costs one aggregate, not a pass.
+    """
     def key(name: str, prefix: int | None = None) -> Any:
         col = table.c[name]
         if prefix:
@@ -53,28 +60,34 @@ def _ordered_rows(conn: Connection, table: Table, rule: MatchRule, textual: set[
     order = [key(f.field) for f in rule.exact]
     if rule.block_prefix:
         order += [key(f.field, rule.block_prefix) for f in rule.fuzzy]
-    query = (select(table.c.id, *(table.c[n] for n in rule.field_names))
-             .where(table.c.deleted_at.is_(None), and_(*(table.c[n].is_not(None) for n in rule.field_names)))
-             .order_by(*order, table.c.id))
-    yield from conn.execution_options(yield_per=STREAM_ROWS).execute(query)
+    alive = [table.c.deleted_at.is_(None), *(table.c[n].is_not(None) for n in rule.field_names)]
+    names = [f.field for f in (*rule.exact, *rule.fuzzy)]
+    query = select(table.c.id, *(table.c[n] for n in names)).where(*alive)
+    if not rule.fuzzy:
+        labels = [k.label(f"k{i}") for i, k in enumerate(order)]
+        twins = select(*labels).where(*alive).group_by(*order).having(func.count() > 1).subquery()
+        query = query.join(twins, and_(*(k == twins.c[f"k{i}"] for i, k in enumerate(order))))
+    yield from conn.execution_options(yield_per=STREAM_ROWS).execute(query.order_by(*order, table.c.id))
 
 
 def scan_rule(conn: Connection, table: Table, rule: MatchRule, textual: set[str], pairs: PairSet) -> tuple[int, int]:
     """Pairs of one rule; return (records read, comparisons made)."""
-    names = rule.field_names
+    n_exact = len(rule.exact)
+    prefix = rule.block_prefix
     current: tuple[Any, ...] | None = None
     block: list[tuple[int, tuple[str, ...]]] = []
     read = made = 0
     for row in _ordered_rows(conn, table, rule, textual):
         read += 1
-        values = rule_values(rule, dict(zip(names, row[1:], strict=True)))
-        if values is None:
+        keys = [compare_key(v) for v in row[1:]]  # the query reads exact fields, then fuzzy ones
+        if None in keys:
             continue
-        key = block_key(rule, values)
+        fuzzy = tuple(str(k) for k in keys[n_exact:])
+        key = (*keys[:n_exact], *(s[:prefix] for s in fuzzy)) if prefix else tuple(keys[:n_exact])
         if key != current:
             made += compare_block(rule, block, pairs)
             block, current = [], key
-        block.append((int(row[0]), values[1]))
+        block.append((int(row[0]), fuzzy))
     made += compare_block(rule, block, pairs)
     return read, made
 
@@ -102,6 +115,7 @@ def scan_pool(services: Services, name: str, queue: bool = True) -> ScanResult:
             result.by_rule[rule.name] = len(pairs) - before
         result.pairs = len(pairs)
         result.groups = groups(pairs)
+        result.found = list(pairs.pairs)
     if queue:
         with services.engine.begin() as w:
             result.queued = add_candidates(w, obj.name, pairs, "scan")
