@@ -156,3 +156,27 @@ def test_groups_and_window_for_huge_blocks():
     assert len(pairs) > 0
     assert groups([type("P", (), {"left": 1, "right": 2})(), type("P", (), {"left": 2, "right": 3})(),
                    type("P", (), {"left": 7, "right": 9})()]) == [[1, 2, 3], [7, 9]]
+
+
+def test_merge_unions_manual_tags_and_undo_removes_them(standard_pack):
+    from metacrm.engines.tag_store import record_tags
+    from metacrm.engines.tags import add_tags
+
+    svc = standard_pack
+    a = _lead(svc, name="王小明", company="Acme")
+    b = _lead(svc, name="王晓明", company="Acme")
+    with svc.engine.begin() as conn:
+        snap = svc.registry.current(conn)
+        add_tags(conn, snap, "lead", [a["id"]], ["beauty_lover"])
+        add_tags(conn, snap, "lead", [b["id"]], ["lead_source_event", "beauty_lover"])
+    scan_pool(svc, "lead")
+    with svc.engine.begin() as conn:
+        [pair] = list_candidates(svc, conn, "lead")
+        merge = merge_candidate(svc, conn, pair["id"])
+    assert merge["tags_added"] == ["lead_source_event"]
+    with reading(svc.engine) as conn:
+        assert sorted(record_tags(conn, "lead", a["id"])) == ["beauty_lover", "lead_source_event"]
+    with svc.engine.begin() as conn:
+        undo_merge(svc, conn, merge["id"])
+    with reading(svc.engine) as conn:
+        assert record_tags(conn, "lead", a["id"]) == ["beauty_lover"]

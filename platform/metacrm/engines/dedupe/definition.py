@@ -60,6 +60,7 @@ class DedupeDef:
     merge_default: str
     merge_fields: Mapping[str, str]
     survivor: str
+    tags: str = "union"
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> DedupeDef:
@@ -74,7 +75,7 @@ class DedupeDef:
             for r in doc["rules"])
         merge = doc.get("merge") or {}
         return cls(doc["name"], doc["object"], rules, on_import, on_create, merge.get("default", "keep_non_empty"),
-                   dict(merge.get("fields") or {}), merge.get("survivor", "oldest"))
+                   dict(merge.get("fields") or {}), merge.get("survivor", "oldest"), merge.get("tags", "union"))
 
     @property
     def fields(self) -> tuple[str, ...]:

@@ -90,6 +90,30 @@ def repoint(services: Services, conn: Connection, obj: ObjectDef, from_ids: Sequ
     return moved
 
 
+def _union_tags(services: Services, conn: Connection, object_name: str, survivor_id: int,
+                others_ids: Sequence[int], actor_id: int | None) -> list[str]:
+    """Give the survivor the manual tags only the merged records had (automatic tags follow their rules)."""
+    if not others_ids:
+        return []
+    from ..tag_store import tags_of
+    from ..tags import add_tags
+
+    snap = services.registry.current(conn)
+    have = tags_of(conn, object_name, [survivor_id, *others_ids])
+    own = set(have.get(survivor_id, []))
+    wanted = []
+    for rid in others_ids:
+        for name in have.get(rid, []):
+            doc = snap.definitions.get("tag", name)
+            if name not in own and name not in wanted and doc and "rule" not in doc \
+                    and object_name in doc.get("objects", ()):
+                wanted.append(name)
+    if wanted:
+        add_tags(conn, snap, object_name, [survivor_id], wanted, actor_id=actor_id, source="merge",
+                 tz=services.settings.timezone)
+    return wanted
+
+
 def merge_records(services: Services, conn: Connection, dd: DedupeDef, survivor_id: int,
                   other_ids: Sequence[int], actor_id: int | None = None, source: str = "review",
                   note: str | None = None, incoming: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -105,6 +129,7 @@ def merge_records(services: Services, conn: Connection, dd: DedupeDef, survivor_
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         others.append({**incoming, "id": None, "created_at": now, "updated_at": now})
     changes = merged_values(dd, obj, survivor, others)
+    tags_added = _union_tags(services, conn, obj.name, survivor_id, others_ids, actor_id) if dd.tags == "union" else []
     for record in others[: len(others_ids)]:
         services.records.delete(obj.name, record["id"], actor_id=actor_id, conn=conn)
     if changes:
@@ -113,6 +138,7 @@ def merge_records(services: Services, conn: Connection, dd: DedupeDef, survivor_
     now_dt = datetime.now(UTC)
     row = {"object": obj.name, "survivor_id": survivor_id, "merged_ids": others_ids,
            "before": {n: survivor.get(n) for n in changes}, "after": changes, "repointed": moved,
+           "tags_added": tags_added,
            "source": source, "note": note, "actor_id": actor_id, "created_at": now_dt}
     merge_id = int(conn.execute(merges.insert().values(**row).returning(merges.c.id)).scalar_one())
     if others_ids:
@@ -174,6 +200,11 @@ def undo_merge(services: Services, conn: Connection, merge_id: int, actor_id: in
         record = services.records.get(other, rid, include_deleted=True, conn=conn)
         if record.get(field) == survivor_id and record["deleted_at"] is None:
             services.records.update(other, rid, {field: old}, actor_id=actor_id, conn=conn)
+    if m.get("tags_added"):
+        from ..tags import remove_tags
+
+        remove_tags(conn, services.registry.current(conn), obj_name, [survivor_id], m["tags_added"],
+                    actor_id=actor_id, tz=services.settings.timezone)
     now = datetime.now(UTC)
     conn.execute(update(merges).where(merges.c.id == merge_id).values(undone_at=now, undone_by=actor_id))
     conn.execute(update(candidates).where(candidates.c.merge_id == merge_id)

@@ -36,6 +36,7 @@ merges = Table(
     Column("before", JSONType, nullable=False),
     Column("after", JSONType, nullable=False),
     Column("repointed", JSONType, nullable=False),
+    Column("tags_added", JSONType, nullable=True),
     Column("source", String(32), nullable=False),
     Column("note", Text, nullable=True),
     Column("actor_id", BigInteger, nullable=True),
