@@ -225,6 +225,60 @@ def test_4_chinese_ui_switch(open_page: Any, screenshot: Any) -> None:
     page.get_by_role("button", name="Create").wait_for()
 
 
+def test_5_designer_tags_segments_live_counts_and_history(open_page: Any, screenshot: Any) -> None:
+    page = open_page("admin")
+    page.get_by_role("link", name="Designer").click()
+    page.get_by_role("tab", name="Tags").click()
+    page.get_by_role("button", name="New tag group").click()
+    page.locator("#group-en").fill("Trade show")
+    page.locator("#group-zh").fill("展会")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="New tag group").wait_for()
+    # an automatic tag: a rule over Trade show lead, counted live while it is edited
+    page.get_by_role("button", name="New tag", exact=True).click()
+    editor = page.get_by_role("region", name="Tag")
+    editor.locator("#tag-edit-label-en").fill("Expo hot auto")
+    editor.locator("#tag-edit-group").select_option("trade_show")
+    editor.get_by_label("Automatic (rule)").check()
+    editor.locator("#tag-edit-object").select_option(OBJECT)
+    editor.get_by_role("button", name="+ Condition").click()
+    editor.get_by_label("Field").select_option(label="Interest")
+    editor.get_by_label("Value").select_option(label="Hot")
+    editor.get_by_text("1 records match now").wait_for()
+    editor.get_by_role("button", name="Save").click()
+    group = page.locator("section.card", has=page.get_by_role("heading", name="Trade show"))
+    group.get_by_text("Expo hot auto").wait_for()
+    group.get_by_text(f"{OBJECT}: 1").wait_for()  # the tag engine tagged the matching record
+    # a segment with a live count
+    page.get_by_role("tab", name="Segments").click()
+    page.get_by_role("button", name="New segment").click()
+    editor = page.get_by_role("region", name="Segment")
+    editor.locator("#segment-edit-label-en").fill("Hot expo leads")
+    editor.locator("#segment-edit-object").select_option(OBJECT)
+    editor.get_by_text("records match now").wait_for()
+    editor.get_by_role("button", name="+ Tag").click()
+    editor.get_by_label("Tag name").fill("expo_hot")
+    editor.get_by_text("1 records match now").wait_for()
+    screenshot(page, "designer-segment")
+    editor.get_by_role("button", name="Save").click()
+    row = page.locator("tbody tr", has_text="Hot expo leads")
+    row.locator(".count-badge", has_text="1").wait_for()
+    # history: change the object, then see both versions and the diff
+    page.goto(page.url.split("/designer")[0] + f"/designer/objects/{OBJECT}")
+    page.locator("#new-field-type").select_option("text")
+    page.get_by_role("button", name="Add field").click()
+    page.locator("#f5-label-en").fill("Booth")
+    plan = _plan(page)
+    assert "add column booth" in plan.inner_text().lower() or "booth" in plan.inner_text()
+    page.get_by_role("button", name="Apply").click()
+    page.get_by_text("Applied.").wait_for()
+    page.get_by_role("link", name="History").click()
+    diff = page.get_by_label("Differences")
+    diff.locator(".add", has_text="booth").first.wait_for()
+    assert page.locator("tbody tr").count() == 2
+    screenshot(page, "designer-history")
+
+
 def test_kanban_board_moves_a_card_through_the_record_service(open_page: Any, screenshot: Any) -> None:
     page = open_page("john.smith")
     page.goto(page.url.split("/o/")[0] + "/o/opportunity/kanban")
