@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 
 from ..errors import MetaCRMError
 from .jobs import enqueue, job
@@ -26,6 +26,7 @@ from .model import Step, Workflow
 from .runs import ORIGIN, load_workflow, utcnow
 from .steps import DEFAULT, StepContext, StepFailed, StepResult, StepType, step_type
 from .tables import RunStatus, StepStatus, runs, steps
+from .triggers import record_dict
 
 if TYPE_CHECKING:
     from ..store.services import Services
@@ -77,65 +78,97 @@ def _claimable(now: datetime) -> Any:
                and_(s.status == StepStatus.RUNNING, s.lease_until < now))
 
 
+_RUN_COLUMNS = [c.label(f"run__{c.name}") for c in runs.c]
+
+
 def _load(conn: Connection, step_id: int, lock: bool = False) -> tuple[Mapping[str, Any], Mapping[str, Any]] | None:
-    row = conn.execute(select(steps).where(steps.c.id == step_id)).first()
-    if row is None:
-        return None
-    query = select(runs).where(runs.c.id == row.run_id)
+    """The step row and its run row, in one statement (row-locked with `lock`)."""
+    query = select(steps, *_RUN_COLUMNS).join(runs, runs.c.id == steps.c.run_id).where(steps.c.id == step_id)
     if lock:
         query = query.with_for_update()
-    run = conn.execute(query).first()
-    return (row._mapping, run._mapping) if run is not None else None
+    found = conn.execute(query).first()
+    if found is None:
+        return None
+    data = found._mapping
+    row = {c.name: data[c.name] for c in steps.c}
+    run = {c.name: data[f"run__{c.name}"] for c in runs.c}
+    return row, run
+
+
+def _is_claimable(row: Mapping[str, Any], now: datetime) -> bool:
+    if row["status"] == StepStatus.READY:
+        return bool(row["due_at"] <= now)
+    return row["status"] == StepStatus.RUNNING and row["lease_until"] is not None and row["lease_until"] < now
 
 
 def execute_step(services: Services, step_id: int, now: datetime | None = None) -> int | None:
-    """Run one step if it is claimable; return the next step's id when it is due right away."""
+    """Run one step if it is claimable; return the next step's id when it is due right away.
+
+    Database steps: claim, effect and completion in one transaction. External steps: the claim
+    (with a lease) commits here, the effect and the completion follow in `_finish_external`.
+    """
     now = now or utcnow()
-    with services.engine.connect() as conn:
-        loaded = _load(conn, step_id)
-    if loaded is None:
-        return None
-    row, run = loaded
-    if row["status"] not in StepStatus.OPEN:
-        return None
+    row: Mapping[str, Any] = {}
+    kind: StepType | None = None
     try:
-        workflow = _workflow(services, run)
-        step = workflow.step(row["step"])
-        if step is None:
-            raise StepFailed(f"step '{row['step']}' is not in {workflow.name} version {workflow.version}",
-                             retry=False, code="unknown_step")
-        kind = step_type(step.type)
-    except MetaCRMError as exc:
-        _fail(services, row, exc, now, attempts=row["attempts"] + 1, retry=False)
+        with services.engine.begin() as conn:
+            loaded = _load(conn, step_id, lock=True)
+            if loaded is None:
+                return None
+            row, run = loaded
+            if not _is_claimable(row, now):
+                return None
+            if run["status"] not in RunStatus.OPEN:
+                _cancel_step(conn, step_id, now)
+                return None
+            workflow = load_workflow(conn, run["workflow"], run["version"])
+            step = workflow.step(row["step"])
+            if step is None:
+                raise StepFailed(f"step '{row['step']}' is not in {workflow.name} version {workflow.version}",
+                                 retry=False, code="unknown_step")
+            kind = step_type(step.type)
+            external = kind.effect == "external"
+            lease = now + timedelta(seconds=services.settings.job_lease_seconds) if external else None
+            if not _claim(conn, step_id, now, lease):
+                return None
+            if not external:
+                ctx = _context(services, conn, run, workflow, row, row["attempts"] + 1, now)
+                conn.info[ORIGIN] = {"run_id": run["id"], "depth": run["depth"], "workflow": run["workflow"]}
+                try:
+                    result = kind.run(ctx, step.doc)
+                finally:
+                    conn.info.pop(ORIGIN, None)
+                return _complete(conn, run, row, workflow, step, result, now, fence=None)
+    except Exception as exc:  # the transaction rolled back (claim included): record the failed attempt
+        if not row:
+            raise
+        _fail(services, row, exc, now, attempts=row["attempts"] + 1,
+              retry=_retryable(exc) and kind is not None, kind=kind)
         return None
-    if kind.effect == "external":
-        return _run_external(services, step_id, kind, workflow, step, now)
-    return _run_in_transaction(services, step_id, kind, workflow, step, now)
+    return _finish_external(services, kind, run, workflow, step, row, now)
 
 
-def _workflow(services: Services, run: Mapping[str, Any]) -> Workflow:
-    with services.engine.connect() as conn:
-        return load_workflow(conn, run["workflow"], run["version"])
-
-
-def _context(services: Services, conn: Connection | None, read: Connection, run: Mapping[str, Any],
-             workflow: Workflow, row: Mapping[str, Any], attempt: int, now: datetime) -> StepContext:
-    snapshot = services.registry.current(read)
+def _context(services: Services, conn: Connection, run: Mapping[str, Any], workflow: Workflow,
+             row: Mapping[str, Any], attempt: int, now: datetime, external: bool = False) -> StepContext:
+    snapshot = services.registry.current(conn)
     record = None
     if run["record_id"] is not None:
-        try:
-            record = services.records.get(run["object"], run["record_id"], conn=read)
-        except MetaCRMError as exc:
-            raise StepFailed(f"{run['object']} {run['record_id']} is gone: {exc.message}", retry=False,
-                             code="record_gone") from None
-    return StepContext(services, conn, run, workflow, snapshot, record, step_key(run["id"], row["step"], row["seq"]),
-                       attempt, now, ZoneInfo(services.settings.timezone), row["step"])
+        obj = snapshot.object(run["object"])
+        table = snapshot.tables[obj.name]
+        found = conn.execute(select(table).where(table.c.id == run["record_id"])).first()
+        if found is None or found.deleted_at is not None:
+            raise StepFailed(f"{run['object']} {run['record_id']} was deleted", retry=False, code="record_gone")
+        record = record_dict(obj, found._mapping)
+    return StepContext(services, None if external else conn, run, workflow, snapshot, record,
+                       step_key(run["id"], row["step"], row["seq"]), attempt, now,
+                       ZoneInfo(services.settings.timezone), row["step"])
 
 
 def _claim(conn: Connection, step_id: int, now: datetime, lease_until: datetime | None) -> bool:
     values: dict[str, Any] = {"status": StepStatus.RUNNING, "attempts": steps.c.attempts + 1, "started_at": now,
                               "lease_until": lease_until}
-    result = conn.execute(update(steps).where(steps.c.id == step_id, _claimable(now)).values(**values))
+    # the row is locked and was checked claimable in this transaction: no condition needed here
+    result = conn.execute(update(steps).where(steps.c.id == step_id).values(**values))
     return result.rowcount == 1
 
 
@@ -144,63 +177,25 @@ def _cancel_step(conn: Connection, step_id: int, now: datetime) -> None:
                  .values(status=StepStatus.CANCELLED, finished_at=now, lease_until=None))
 
 
-def _run_in_transaction(services: Services, step_id: int, kind: StepType, workflow: Workflow, step: Step,
-                        now: datetime) -> int | None:
-    row: Mapping[str, Any] = {}
-    try:
-        with services.engine.begin() as conn:
-            loaded = _load(conn, step_id, lock=True)
-            if loaded is None:
-                return None
-            row, run = loaded
-            if run["status"] not in RunStatus.OPEN:
-                _cancel_step(conn, step_id, now)
-                return None
-            if not _claim(conn, step_id, now, None):
-                return None
-            ctx = _context(services, conn, conn, run, workflow, row, row["attempts"] + 1, now)
-            conn.info[ORIGIN] = {"run_id": run["id"], "depth": run["depth"], "workflow": run["workflow"]}
-            try:
-                result = kind.run(ctx, step.doc)
-            finally:
-                conn.info.pop(ORIGIN, None)
-            return _complete(conn, run, row, workflow, step, result, now, fence=None)
-    except Exception as exc:  # the transaction rolled back: record the failed attempt on its own
-        if not row:
-            raise
-        _fail(services, row, exc, now, attempts=row["attempts"] + 1, retry=_retryable(exc), kind=kind)
-        return None
-
-
-def _run_external(services: Services, step_id: int, kind: StepType, workflow: Workflow, step: Step,
-                  now: datetime) -> int | None:
-    lease_until = now + timedelta(seconds=services.settings.job_lease_seconds)
-    with services.engine.begin() as conn:
-        loaded = _load(conn, step_id, lock=True)
-        if loaded is None:
-            return None
-        row, run = loaded
-        if run["status"] not in RunStatus.OPEN:
-            _cancel_step(conn, step_id, now)
-            return None
-        if not _claim(conn, step_id, now, lease_until):
-            return None
+def _finish_external(services: Services, kind: StepType, run: Mapping[str, Any], workflow: Workflow, step: Step,
+                     row: Mapping[str, Any], now: datetime) -> int | None:
+    """Call out (no transaction open), then commit the completion fenced by our attempt number."""
     attempt = row["attempts"] + 1
     try:
         with services.engine.connect() as read:
-            ctx = _context(services, None, read, run, workflow, row, attempt, now)
+            ctx = _context(services, read, run, workflow, row, attempt, now, external=True)
         result = kind.run(ctx, step.doc)
     except Exception as exc:
         _fail(services, row, exc, utcnow(), attempts=attempt, retry=_retryable(exc), kind=kind, fence=attempt)
         return None
     try:
         with services.engine.begin() as conn:
-            loaded = _load(conn, step_id, lock=True)
+            loaded = _load(conn, row["id"], lock=True)
             if loaded is None:
                 return None
             return _complete(conn, loaded[1], row, workflow, step, result, utcnow(), fence=attempt)
     except Lost:
-        log.info("step %s was taken over by another worker; its completion is theirs", step_id)
+        log.info("step %s was taken over by another worker; its completion is theirs", row["id"])
         return None
 
 
@@ -244,8 +239,7 @@ def _complete(conn: Connection, run: Mapping[str, Any], row: Mapping[str, Any], 
                                  "step": step.id})
         conn.execute(update(runs).where(runs.c.id == run["id"]).values(**run_values))
         return None
-    seq = conn.execute(select(func.count()).select_from(steps).where(
-        steps.c.run_id == run["id"], steps.c.step == next_id)).scalar_one()
+    seq = steps_done  # unique within the run (it only grows), the same for every attempt
     due = result.due_at or now
     waiting = due > now
     new_id = conn.execute(steps.insert().values(
