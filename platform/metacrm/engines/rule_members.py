@@ -230,13 +230,18 @@ def _in_memory(conn: Connection, snap: Any, obj: str, ordered: list[Member], wor
     table = snap.tables[obj]
     rows = {r.id: dict(r._mapping) for r in conn.execute(select(table).where(
         is_in(table.c.id, ids, conn.dialect.name)))}
-    for rid, tags in tags_of(conn, obj, rows).items():
-        rows[rid]["tags"] = set(tags)
+    linked = {rid: set(tags) for rid, tags in tags_of(conn, obj, ids).items()}
+    for rid, row in rows.items():
+        row["tags"] = set(linked[rid])
+    members_now = _segment_members(conn, obj, [m.name for m in ordered if m.kind == "segment"], ids)
     ctx = EvalContext(obj, now, zone(tz), conn, snap.tables)
     changes: list[Change] = []
     for m in ordered:
         targets = sorted(work[m])
-        current = _current(conn, m, targets)
+        if m.kind == "tag":  # the links as they were before this refresh
+            current = {rid for rid in targets if m.name in linked.get(rid, ())}
+        else:
+            current = {rid for rid in targets if (m.name, rid) in members_now}
         entered, left = [], []
         for rid in targets:
             row = rows.get(rid)
@@ -249,6 +254,14 @@ def _in_memory(conn: Connection, snap: Any, obj: str, ordered: list[Member], wor
                 (row["tags"].add if want else row["tags"].discard)(m.name)
         changes.append((m, entered, left))
     return changes
+
+
+def _segment_members(conn: Connection, obj: str, names: list[str], ids: list[int]) -> set[tuple[str, int]]:
+    if not names:
+        return set()
+    t = segment_members
+    return {(name, rid) for name, rid in conn.execute(select(t.c.segment, t.c.record_id).where(
+        t.c.object == obj, t.c.segment.in_(names), is_in(t.c.record_id, ids, conn.dialect.name)))}
 
 
 def _write(conn: Connection, member: Member, entered: list[int], left: list[int], now: datetime) -> None:

@@ -93,8 +93,7 @@ class SqlCompiler:
 
     def related(self, rel: Relation, anchor: Any) -> tuple[Any, list[Any]]:
         self._aliases += 1
-        base = self.tables[rel.object]
-        sub = base.alias(f"rel{self._aliases}")
+        sub = _alias(self.tables[rel.object], f"rel{self._aliases}")
         conds: list[Any] = [sub.c[rel.via] == anchor, sub.c.deleted_at.is_(None)]
         if rel.where is not None:
             conds.append(self.node(rel.where, sub, rel.object))
@@ -140,6 +139,23 @@ class SqlCompiler:
         if tag == "weekday":
             return IsoWeekday(col, zone_name(self.tz) if info.kind == "datetime" else None).in_(list(p[1]))
         raise AssertionError(f"unknown primitive {tag}")
+
+
+_ALIASES: dict[tuple[int, str], tuple[Table, Any]] = {}
+
+
+def _alias(base: Table, name: str) -> Any:
+    """A reusable alias of a table: building one (its column proxies) costs far more than a query."""
+    key = (id(base), name)
+    hit = _ALIASES.get(key)
+    if hit is not None and hit[0] is base:
+        return hit[1]
+    if len(_ALIASES) > 4096:
+        _ALIASES.clear()
+    alias = base.alias(name)
+    alias.c  # noqa: B018  (build the column collection once, here)
+    _ALIASES[key] = (base, alias)
+    return alias
 
 
 def _bind(info: FieldInfo, value: Any) -> Any:
