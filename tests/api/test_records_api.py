@@ -48,14 +48,20 @@ def test_actor_is_recorded_in_timeline(admin, make_user):
     rid = admin.post("/records/lead", {"name": "A"}).json["id"]
     assert bob.patch(f"/records/lead/{rid}", {"score": 10}, version=1).status_code == 200
     events = admin.get(f"/records/lead/{rid}/timeline").json["items"]
-    assert [(e["kind"], e["actor_id"]) for e in events] == [("update", bob.user_id), ("create", admin.user_id)]
-    assert events[0]["changes"] == {"before": {"score": None}, "after": {"score": 10}}
-    page = admin.get(f"/records/lead/{rid}/timeline?limit=1").json
-    assert len(page["items"]) == 1 and page["next_cursor"]
-    rest = admin.get(f"/records/lead/{rid}/timeline?limit=1&cursor={page['next_cursor']}").json
-    assert rest["items"][0]["kind"] == "create" and rest["next_cursor"] is None
+    writes = [e for e in events if e["kind"] in ("create", "update")]  # engines add their own events
+    assert [(e["kind"], e["actor_id"]) for e in writes] == [("update", bob.user_id), ("create", admin.user_id)]
+    assert writes[0]["changes"] == {"before": {"score": None}, "after": {"score": 10}}
+    assert writes[0]["actor"]["username"] == "bob"
+    seen, cursor = [], ""
+    while cursor is not None:
+        page = admin.get(f"/records/lead/{rid}/timeline?limit=1" + (f"&cursor={cursor}" if cursor else "")).json
+        assert len(page["items"]) == 1
+        seen += page["items"]
+        cursor = page["next_cursor"]
+    assert [e["id"] for e in seen] == [e["id"] for e in events]
     audit = admin.get(f"/audit?object=lead&record_id={rid}").json["items"]
-    assert [(a["kind"], a["actor"]) for a in audit] == [("update", "bob"), ("create", "admin")]
+    assert [(a["kind"], a["actor"]) for a in audit if a["kind"] in ("create", "update")] == [
+        ("update", "bob"), ("create", "admin")]
     assert bob.get("/audit").status_code == 403
 
 

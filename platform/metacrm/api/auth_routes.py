@@ -5,15 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, session
+from sqlalchemy import update
 
 from ..auth.accounts import authenticate
 from ..auth.principal import load_principal, permissions_map
+from ..auth.tables import users
 from ..auth.tokens import create_token, list_tokens, revoke_token
-from ..errors import Problem
+from ..errors import Problem, ValidationError
 from .context import SESSION_CSRF, SESSION_USER, Unauthorized, new_csrf_token, principal, public, services
 from .jsonio import json_body
 
 bp = Blueprint("auth", __name__)
+
+LANGUAGES = ("en", "zh")
 
 
 def _iso(value: Any) -> Any:
@@ -51,6 +55,31 @@ def me() -> Any:
     csrf = session.get(SESSION_CSRF) or (new_csrf_token() if session.get(SESSION_USER) else None)
     return jsonify({**who.to_dict(), "csrf_token": csrf,
                     "permissions": permissions_map(who, sorted(snap.objects))})
+
+
+@bp.patch("/me")
+def update_me() -> Any:
+    """Change one's own language or display name (nothing else about an account is self-service)."""
+    who, svc = principal(), services()
+    body = json_body()
+    values: dict[str, Any] = {}
+    problems = []
+    for key, value in body.items():
+        if key == "language" and value in LANGUAGES:
+            values["language"] = value
+        elif key == "display_name" and isinstance(value, str) and 0 < len(value.strip()) <= 200:
+            values["display_name"] = value.strip()
+        else:
+            problems.append(Problem(str(key)[:64], "invalid", "language (en, zh) or display_name (1-200 characters)"))
+    if problems:
+        raise ValidationError("these profile changes are not possible", problems)
+    if values:
+        with svc.engine.begin() as conn:
+            conn.execute(update(users).where(users.c.id == who.id).values(**values))
+    with svc.engine.connect() as conn:
+        fresh = load_principal(conn, who.id)
+    assert fresh is not None
+    return jsonify(fresh.to_dict())
 
 
 def _token_dict(row: dict[str, Any]) -> dict[str, Any]:

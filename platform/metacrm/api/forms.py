@@ -48,7 +48,7 @@ def submit(form_name: str) -> Any:
         record = svc.records.create(obj.name, data, actor_id=who.id, conn=conn)
         tags = tags_for_answers(form, answers)
         if tags:
-            tagging.add_tags(conn, snap, obj.name, [record["id"]], tags, who.id, source="form")
+            tagging.add_tags(conn, snap, obj.name, [record["id"]], tags, who.id, svc.settings.timezone, source="form")
         out = visible(record, perm)
         out["tags"] = tagging.record_tags(conn, snap, obj.name, record["id"])
     response = jsonify(out)

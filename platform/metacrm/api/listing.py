@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Connection, Table, and_, case, false, func
 
 from ..auth.permissions import Permission
 from ..auth.principal import Principal
+from ..engines import tags as tag_engine
 from ..errors import Problem, ValidationError
 from ..meta.objects import ObjectDef
 from ..rules import to_sql, validate_rule
@@ -82,7 +83,7 @@ def parse_fields(raw: str | None, obj: ObjectDef, perm: Permission) -> tuple[str
         return None
     names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
     allowed = set(obj.fields) - perm.hidden | {"id", "created_at", "updated_at", "owner_id", "created_by",
-                                                "version", "deleted_at"}
+                                                "version", "deleted_at", "tags"}
     bad = [n for n in names if n not in allowed]
     if bad or not names:
         raise BadRequest("invalid field selection", [Problem("fields", "unknown_field", f"no field '{n[:64]}'")
@@ -209,8 +210,12 @@ def run_list(conn: Connection, records: RecordService, snap: Snapshot, obj: Obje
     more = len(rows) > q.limit
     rows = rows[:q.limit]
     items = []
+    want_tags = q.fields is None or "tags" in q.fields
+    tags = tag_engine.tags_of(conn, obj.name, [r.id for r in rows]) if want_tags and rows else {}
     for row in rows:
         record = visible(records.to_dict(obj, row._mapping), perm)
+        if want_tags:
+            record["tags"] = tags[row.id]
         if q.fields is not None:
             record = {"id": record["id"], **{n: record.get(n) for n in q.fields}}
         items.append(record)

@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import select
 
 from ..errors import Conflict, NotFound, Problem
 from ..store.events import timeline
+from ..store.system import users
 from . import tagging
 from .access import object_for, require_in_scope, require_writable, visible, with_owner
 from .context import principal, services
@@ -30,9 +32,10 @@ def _with_etag(record: dict[str, Any], status: int = 200) -> Response:
     return response
 
 
-def list_query(obj: Any, perm: Any) -> ListQuery:
+def list_query(obj: Any, perm: Any, default_sort: str | None = None) -> ListQuery:
     args = request.args
-    return ListQuery(rule=parse_rule(args.get("filter")), sort=parse_sort(args.get("sort"), obj, perm),
+    return ListQuery(rule=parse_rule(args.get("filter")),
+                     sort=parse_sort(args.get("sort") or default_sort, obj, perm),
                      fields=parse_fields(args.get("fields"), obj, perm), limit=int_arg("limit", 50, 1, MAX_LIMIT),
                      cursor=args.get("cursor") or None, count=bool_arg("count"))
 
@@ -157,6 +160,7 @@ def bulk_update(object_name: str) -> Any:
     with svc.records.transaction() as conn:
         snap = svc.registry.current(conn)
         obj, perm = object_for(snap, who, object_name, "update")
+        who.require(obj.name, "read")
         require_writable(who, obj, perm, [changes])
         for rid in dict.fromkeys(ids):
             if not 0 < rid < 2**63:
@@ -165,7 +169,7 @@ def bulk_update(object_name: str) -> Any:
             if changes:
                 svc.records.update(obj.name, rid, changes, actor_id=who.id, conn=conn)
         if tags:
-            tagging.add_tags(conn, snap, obj.name, list(dict.fromkeys(ids)), tags, who.id)
+            tagging.add_tags(conn, snap, obj.name, list(dict.fromkeys(ids)), tags, who.id, svc.settings.timezone)
     return jsonify({"updated": len(set(ids))})
 
 
@@ -179,18 +183,27 @@ def record_timeline(object_name: str, record_id: int) -> Any:
         events = timeline(conn, obj.name, record_id, limit=limit + 1, before_id=before)
         more = len(events) > limit
         events = events[:limit]
-    items = [_event(e, perm.hidden) for e in events]
+        actors = actor_names(conn, {e["actor_id"] for e in events if e["actor_id"] is not None})
+    items = [_event(e, perm.hidden, actors) for e in events]
     return jsonify({"items": items, "next_cursor": str(events[-1]["id"]) if more and events else None})
 
 
-def _event(e: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
+def actor_names(conn: Any, ids: set[int]) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
+    rows = conn.execute(select(users.c.id, users.c.username, users.c.display_name).where(users.c.id.in_(sorted(ids))))
+    return {r.id: dict(r._mapping) for r in rows}
+
+
+def _event(e: dict[str, Any], hidden: frozenset[str], actors: dict[int, dict[str, Any]]) -> dict[str, Any]:
     changes = e["changes"] or {}
     if hidden and isinstance(changes, dict):
         changes = {side: ({k: v for k, v in values.items() if k not in hidden} if isinstance(values, dict)
                           else values) for side, values in changes.items()}
     at = e["at"]
     return {"id": e["id"], "kind": e["kind"], "at": at.isoformat().replace("+00:00", "Z"),
-            "actor_id": e["actor_id"], "changes": changes, "context": e["context"]}
+            "actor_id": e["actor_id"], "actor": actors.get(e["actor_id"]), "changes": changes,
+            "context": e["context"]}
 
 
 @bp.get("/records/<object_name>/<rid:record_id>/tags")
@@ -208,7 +221,7 @@ def add_tags(object_name: str, record_id: int) -> Any:
     names = check_list(body.get("tags"), "tags", str, MAX_TAGS)
     with svc.records.transaction() as conn:
         snap, obj, _, _ = _load_visible(conn, object_name, record_id, "update")
-        tagging.add_tags(conn, snap, obj.name, [record_id], names, who.id)
+        tagging.add_tags(conn, snap, obj.name, [record_id], names, who.id, svc.settings.timezone)
         return jsonify({"tags": tagging.record_tags(conn, snap, obj.name, record_id)})
 
 
@@ -217,5 +230,5 @@ def remove_tag(object_name: str, record_id: int, tag: str) -> Any:
     svc, who = services(), principal()
     with svc.records.transaction() as conn:
         snap, obj, _, _ = _load_visible(conn, object_name, record_id, "update")
-        tagging.remove_tag(conn, snap, obj.name, record_id, tag, who.id)
+        tagging.remove_tag(conn, snap, obj.name, record_id, tag, who.id, svc.settings.timezone)
         return jsonify({"tags": tagging.record_tags(conn, snap, obj.name, record_id)})

@@ -53,6 +53,6 @@ def segment_records(name: str) -> Any:
         snap = svc.registry.current(conn)
         doc = _segment(snap, name)
         obj, perm = object_for(snap, who, doc["object"])
+        query = list_query(obj, perm, default_sort=",".join(doc.get("sort") or ["-created_at"]))
         extra = [compile_rule(doc["rule"], obj, snap, who, svc.settings.timezone, "segment")]
-        return jsonify(run_list(conn, svc.records, snap, obj, perm, who, list_query(obj, perm),
-                                svc.settings.timezone, extra))
+        return jsonify(run_list(conn, svc.records, snap, obj, perm, who, query, svc.settings.timezone, extra))
