@@ -13,6 +13,7 @@ import type {
   RecordData,
   SegmentSummary,
   TimelineEvent,
+  UserSummary,
 } from "./types";
 
 export const API_BASE = "/api/v1";
@@ -166,8 +167,8 @@ export const api = {
     if (data.csrf_token) setCsrfToken(data.csrf_token);
     return data;
   },
-  async setLanguage(language: string): Promise<void> {
-    await call("PATCH", "/me", { body: { language } });
+  async users(q = ""): Promise<UserSummary[]> {
+    return listOf<UserSummary>((await call("GET", "/users", { query: { q, limit: 500 } })).data);
   },
   async objects(): Promise<ObjectSummary[]> {
     return listOf<ObjectSummary>((await call("GET", "/objects")).data);

@@ -27,6 +27,12 @@ export interface Me {
   permissions: Record<string, ObjectPermission>;
 }
 
+export interface UserSummary {
+  id: number;
+  username: string;
+  display_name: string;
+}
+
 export interface ObjectSummary {
   name: string;
   label: Label;

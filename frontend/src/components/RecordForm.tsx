@@ -12,6 +12,7 @@ import { api, ApiError } from "../api/client";
 import type { FormDoc, ObjectDetail, ProblemItem, RecordData } from "../api/types";
 import { useI18n, type MessageKey, type Translate } from "../i18n";
 import { buildForm, problemsToErrors, type SectionLayout } from "../lib/formSchema";
+import { useUsers } from "./common";
 
 interface Props {
   detail: ObjectDetail;
@@ -86,10 +87,7 @@ function RelationWidget(props: WidgetProps) {
     }
   }
 
-  if (target === "user") {
-    return <input id={id} type="number" min={1} value={value ?? ""} disabled={disabled} readOnly={readonly}
-      onChange={(e) => onChange(e.target.value ? Number(e.target.value) : undefined)} />;
-  }
+  if (target === "user") return <UserSelect {...props} />;
   return (
     <div className="relation-widget">
       {value ? (
@@ -119,6 +117,18 @@ function RelationWidget(props: WidgetProps) {
         </>
       )}
     </div>
+  );
+}
+
+function UserSelect({ id, value, disabled, readonly, onChange }: WidgetProps) {
+  const { t } = useI18n();
+  const users = useUsers();
+  return (
+    <select id={id} value={value ?? ""} disabled={disabled || readonly}
+      onChange={(e) => onChange(e.target.value ? Number(e.target.value) : undefined)}>
+      <option value="">{t("common.choose")}</option>
+      {users.map((u) => <option key={u.id} value={u.id}>{u.display_name || u.username}</option>)}
+    </select>
   );
 }
 

@@ -1,7 +1,7 @@
 // Small shared pieces: error and status messages, tag chips, a hook for async loads.
 import { useCallback, useEffect, useState, type ReactNode } from "react";
 import { api, ApiError } from "../api/client";
-import type { Label, ProblemItem } from "../api/types";
+import type { Label, ProblemItem, UserSummary } from "../api/types";
 import { useI18n } from "../i18n";
 
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): {
@@ -67,7 +67,7 @@ let tagInfo: Promise<Record<string, TagInfo>> | null = null;
 function useTagInfo(): Record<string, TagInfo> {
   const [info, setInfo] = useState<Record<string, TagInfo>>({});
   useEffect(() => {
-    tagInfo ??= api.definitions("tag").then(
+    tagInfo ??= Promise.resolve().then(() => api.definitions("tag")).then(
       (docs) => Object.fromEntries(docs.map((d) => [String(d.name), { label: d.label as Label, color: d.color as string }])),
       () => ({}));
     let live = true;
@@ -122,4 +122,24 @@ export function displayValue(value: unknown): string {
   if (typeof value === "boolean") return value ? "✓" : "✗";
   if (typeof value === "object") return JSON.stringify(value);
   return String(value);
+}
+
+let userDirectory: Promise<UserSummary[]> | null = null;
+
+/** The user directory (owner pickers, "who changed what"), read once per page load. */
+export function useUsers(): UserSummary[] {
+  const [users, setUsers] = useState<UserSummary[]>([]);
+  useEffect(() => {
+    userDirectory ??= Promise.resolve().then(() => api.users()).catch(() => []);
+    let live = true;
+    void userDirectory.then((u) => { if (live) setUsers(u); });
+    return () => { live = false; };
+  }, []);
+  return users;
+}
+
+export function userName(users: UserSummary[], id: unknown): string {
+  if (id === null || id === undefined || id === "") return "";
+  const found = users.find((u) => u.id === Number(id));
+  return found ? found.display_name || found.username : "#" + String(id);
 }

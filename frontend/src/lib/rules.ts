@@ -134,6 +134,10 @@ export function castValue(field: FieldInfo | undefined, value: unknown): unknown
   const cast = (v: unknown): unknown => {
     if (numeric && typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return Number(v);
     if (field.type === "boolean" && typeof v === "string") return v === "true";
+    // datetime-local gives local wall time without a zone: send an instant the server can compare
+    if (field.type === "datetime" && typeof v === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(v)) {
+      return new Date(v).toISOString();
+    }
     return v;
   };
   return Array.isArray(value) ? value.map(cast) : cast(value);

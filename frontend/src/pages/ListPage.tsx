@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { api } from "../api/client";
 import type { FieldInfo, ObjectDetail, RecordData, Rule, SegmentSummary } from "../api/types";
-import { ErrorMessage, Loading, PageHeader, TagChips, useLoad } from "../components/common";
+import { ErrorMessage, Loading, PageHeader, TagChips, useLoad, useUsers } from "../components/common";
 import { RuleBuilder } from "../components/RuleBuilder";
 import { useI18n } from "../i18n";
 import { download, toCsv } from "../lib/csv";
@@ -45,6 +45,7 @@ function ListView({ detail }: { detail: ObjectDetail }) {
   const { t, label } = useI18n();
   const { search } = useRouter();
   const { me } = useSession();
+  const users = useUsers();
   const object = detail.name;
   const byName = useMemo(() => new Map(detail.fields.map((f) => [f.name, f])), [detail]);
   const [columns, setColumns] = useState<string[]>(() => defaultColumns(detail));
@@ -240,7 +241,10 @@ function ListView({ detail }: { detail: ObjectDetail }) {
             page.reload();
           }, t("list.bulk_done"))}>{t("list.apply")}</button>
           <label htmlFor="bulk-owner">{t("list.owner_id")}</label>
-          <input id="bulk-owner" type="number" min={1} value={bulkOwner} onChange={(e) => setBulkOwner(e.target.value)} />
+          <select id="bulk-owner" value={bulkOwner} onChange={(e) => setBulkOwner(e.target.value)}>
+            <option value="">{t("common.choose")}</option>
+            {users.map((u) => <option key={u.id} value={u.id}>{u.display_name || u.username}</option>)}
+          </select>
           <button type="button" disabled={!bulkOwner} onClick={() => void run(async () => {
             await api.bulkUpdate(object, [...selected], { owner_id: Number(bulkOwner) }, []);
             page.reload();

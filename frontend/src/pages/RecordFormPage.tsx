@@ -64,7 +64,7 @@ export function RecordFormPage({ object, id }: { object: string; id?: number }) 
       <PageHeader title={title} />
       {form?.description && <p className="muted">{label(form.description)}</p>}
       <RecordForm
-        key={formKey}
+        key={`${formKey}:${current?.version ?? "new"}`}
         detail={detail}
         form={form}
         initial={current ? { ...current.record } : defaultsOf(detail)}

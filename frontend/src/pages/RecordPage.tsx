@@ -2,8 +2,8 @@
 // (who changed what, from what to what), and records of other objects that point at it.
 import { useState } from "react";
 import { api } from "../api/client";
-import type { FieldInfo, ObjectDetail, RecordData, TimelineEvent } from "../api/types";
-import { ErrorMessage, Loading, PageHeader, TagChips, useLoad } from "../components/common";
+import type { FieldInfo, ObjectDetail, RecordData, TimelineEvent, UserSummary } from "../api/types";
+import { ErrorMessage, Loading, PageHeader, TagChips, useLoad, userName, useUsers } from "../components/common";
 import { useI18n } from "../i18n";
 import { formatValue } from "../lib/format";
 import { layoutOf } from "../lib/formSchema";
@@ -16,6 +16,7 @@ export function RecordPage({ object, id }: { object: string; id: number }) {
   const { navigate } = useRouter();
   const [actionError, setActionError] = useState<unknown>(null);
   const [newTag, setNewTag] = useState("");
+  const users = useUsers();
   const loaded = useLoad(async () => {
     const [detail, current] = await Promise.all([api.object(object), api.getRecord(object, id)]);
     return { detail, current };
@@ -30,6 +31,7 @@ export function RecordPage({ object, id }: { object: string; id: number }) {
   const sections = layoutOf(detail, chooseForm(detail, null), lang);
   const title = String(record[detail.title_field ?? "id"] ?? "#" + record.id);
   const tags = Array.isArray(record.tags) ? record.tags : [];
+  const owner = userName(users, record.owner_id);
 
   async function act(action: () => Promise<void>) {
     setActionError(null);
@@ -96,6 +98,7 @@ export function RecordPage({ object, id }: { object: string; id: number }) {
             <Timeline events={timeline.data ?? []} fields={byName} />
           </section>
           <section className="card muted small">
+            {owner && <p>{t("record.owner")}: {owner}</p>}
             <p>{t("record.meta", { created: String(record.created_at ?? ""), updated: String(record.updated_at ?? ""), version: String(current.version ?? "") })}</p>
           </section>
         </aside>
@@ -104,14 +107,15 @@ export function RecordPage({ object, id }: { object: string; id: number }) {
   );
 }
 
-function actorName(e: TimelineEvent): string {
+function actorName(e: TimelineEvent, users: UserSummary[]): string {
   if (typeof e.actor === "string") return e.actor;
   if (e.actor && typeof e.actor === "object") return e.actor.display_name ?? e.actor.username ?? String(e.actor.id ?? "");
-  return e.actor_id ? "#" + e.actor_id : "";
+  return userName(users, e.actor_id);
 }
 
 function Timeline({ events, fields }: { events: TimelineEvent[]; fields: Map<string, FieldInfo> }) {
   const { t, label } = useI18n();
+  const users = useUsers();
   if (!events.length) return <p className="muted">{t("record.no_events")}</p>;
   return (
     <ol className="timeline">
@@ -124,7 +128,7 @@ function Timeline({ events, fields }: { events: TimelineEvent[]; fields: Map<str
           <li key={e.id ?? i}>
             <div className="timeline-head">
               <strong>{kind}</strong> <span className="muted">{String(e.at ?? e.created_at ?? "")}</span>
-              {actorName(e) && <span className="muted"> · {actorName(e)}</span>}
+              {actorName(e, users) && <span className="muted"> · {actorName(e, users)}</span>}
             </div>
             {names.length > 0 && (
               <ul className="changes">
@@ -132,7 +136,7 @@ function Timeline({ events, fields }: { events: TimelineEvent[]; fields: Map<str
                   const f = fields.get(n);
                   return (
                     <li key={n}>
-                      <span>{label(f?.label, n)}</span>: <del>{formatValue(f, before[n], label)}</del> → <ins>{formatValue(f, after[n], label)}</ins>
+                      <span>{n === "owner_id" ? t("record.owner") : label(f?.label, n)}</span>: <del>{n === "owner_id" ? userName(users, before[n]) : formatValue(f, before[n], label)}</del> → <ins>{n === "owner_id" ? userName(users, after[n]) : formatValue(f, after[n], label)}</ins>
                     </li>
                   );
                 })}
