@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ..config import Settings
 from ..errors import Problem, ValidationError
+from ..flows.executor import abandon
 from ..store import system
 from ..store.services import Services
 from ..store.users import ensure_user
@@ -56,6 +57,7 @@ def demo(packs: tuple[Path, ...], scale: float, serve: bool, host: str, port: in
         plan = apply_packs(svc, dirs, note="demo")
         click.echo(f"standard pack: {'applied' if plan.changed else 'already up to date'}")
         counts = load_demo_data(svc, scale=scale)
+        abandon(svc)  # the runs the demo data started continue in the server process, from SQL
         click.echo("demo data: " + (", ".join(f"{k} {v}" for k, v in counts.items()) if counts
                                     else "already loaded"))
     if serve:

@@ -96,6 +96,20 @@ class ThreadTransport:
                 run_periodic(services, self._due)
             del services
 
+    def abandon(self) -> int:
+        dropped = 0
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return dropped
+            if item is None:  # keep a stop request
+                self._queue.task_done()
+                self._queue.put(None)
+                return dropped
+            dropped += 1
+            self._queue.task_done()
+
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """True once every submitted job has finished (tests and the CLI use it)."""
         end = time.monotonic() + timeout
@@ -185,8 +199,27 @@ def submit(services: Services, name: str, calls: Sequence[dict[str, Any]]) -> li
 
 
 def start_background(services: Services) -> None:
-    """Embedded mode: start the in-process thread with periodic tasks (sweepers). No-op with RQ."""
-    transport(services).start(periodic=True)
+    """Embedded mode: start the in-process thread with periodic tasks (sweepers). No-op with RQ.
+
+    A new process has an empty in-process queue, so whatever earlier processes had queued is
+    gone: the `startup` periodic hooks (the workflow sweeper's recovery) run first to take it back
+    from SQL.
+    """
+    found = transport(services)
+    if isinstance(found, ThreadTransport):
+        from .jobs import job_names
+
+        if "workflows.recover" in job_names():
+            found.submit("workflows.recover", [{}])
+        found.start(periodic=True)
+
+
+def abandon(services: Services) -> int:
+    """Drop this process's queued in-process jobs (their work is in SQL; the next process recovers it)."""
+    found = _transports.get(id(services))
+    if not isinstance(found, ThreadTransport):
+        return 0
+    return found.abandon()
 
 
 def wait_idle(services: Services, timeout: float = 10.0) -> bool:

@@ -128,10 +128,11 @@ def execute_step(services: Services, step_id: int, now: datetime | None = None) 
                                  retry=False, code="unknown_step")
             kind = step_type(step.type)
             external = kind.effect == "external"
-            lease = now + timedelta(seconds=services.settings.job_lease_seconds) if external else None
-            if not _claim(conn, step_id, now, lease):
-                return None
-            if not external:
+            if external:  # the claim (with a lease) commits before calling out
+                lease = now + timedelta(seconds=services.settings.job_lease_seconds)
+                if not _claim(conn, step_id, now, lease):
+                    return None
+            else:  # the row is locked: claim, effect and completion commit together (_complete)
                 ctx = _context(services, conn, run, workflow, row, row["attempts"] + 1, now)
                 conn.info[ORIGIN] = {"run_id": run["id"], "depth": run["depth"], "workflow": run["workflow"]}
                 try:
@@ -217,8 +218,11 @@ def _complete(conn: Connection, run: Mapping[str, Any], row: Mapping[str, Any], 
     where = [steps.c.id == row["id"]]
     if fence is not None:
         where += [steps.c.status == StepStatus.RUNNING, steps.c.attempts == fence]
-    done = conn.execute(update(steps).where(*where).values(
-        status=StepStatus.DONE, output=result.output, error=None, finished_at=now, lease_until=None))
+    values: dict[str, Any] = {"status": StepStatus.DONE, "output": result.output, "error": None,
+                               "finished_at": now, "lease_until": None}
+    if fence is None:  # a database step: this transaction is its claim too
+        values.update(attempts=steps.c.attempts + 1, started_at=now)
+    done = conn.execute(update(steps).where(*where).values(**values))
     if done.rowcount != 1:
         raise Lost(row["id"])
     if run["status"] not in RunStatus.OPEN:

@@ -32,10 +32,14 @@ def _lost_or_due(now: datetime, stale: datetime) -> object:
                and_(s.status == StepStatus.RUNNING, s.lease_until < now))
 
 
-def sweep_steps(services: Services, now: datetime | None = None) -> int:
-    """Enqueue due, lost and abandoned steps; return how many."""
+def sweep_steps(services: Services, now: datetime | None = None, stale_after: float | None = None) -> int:
+    """Enqueue due, lost and abandoned steps; return how many.
+
+    A ready step counts as lost once it was enqueued longer than the job lease ago
+    (`stale_after` seconds; 0 on recovery: every due step).
+    """
     now = now or utcnow()
-    stale = now - timedelta(seconds=services.settings.job_lease_seconds)
+    stale = now - timedelta(seconds=services.settings.job_lease_seconds if stale_after is None else stale_after)
     with services.engine.begin() as conn:
         candidates = select(steps.c.id).where(_lost_or_due(now, stale)).order_by(steps.c.due_at).limit(BATCH)
         ids = [int(i) for i in conn.execute(
@@ -72,6 +76,13 @@ def sweep(services: Services, now: datetime | None = None) -> int:
     found += sweep_steps(services, now)
     found += sweep_deliveries(services, now)
     return found
+
+
+@job("workflows.recover")
+def recover(services: Services) -> None:
+    """At the start of an in-process executor: every due step was lost with the previous process."""
+    sweep_steps(services, stale_after=0)
+    sweep_deliveries(services)
 
 
 @job("workflows.sweep_now")
