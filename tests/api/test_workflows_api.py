@@ -55,3 +55,18 @@ def test_runs_notifications_and_control(standard_pack, admin, make_user):
     assert [w["name"] for w in listed] == ["api_flow"]
     executor.wait_idle(standard_pack, 20)
     executor.shutdown(standard_pack)
+
+
+def test_form_submission_starts_form_workflows(standard_pack, admin):
+    standard_pack.metadata.apply([("workflow", "on_lead_form", {
+        "name": "on_lead_form", "object": "lead", "trigger": {"type": "form_submitted", "form": "lead_default"},
+        "steps": [{"id": "flag", "type": "update_record", "set": {"status": "contacted"}}]})])
+    submitted = admin.post("/forms/lead_default/submit", {"name": "From the form"})
+    assert submitted.status_code == 201, submitted.get_json()
+    assert executor.wait_idle(standard_pack, 20)
+    lead_id = submitted.get_json()["id"]
+    assert admin.get(f"/records/lead/{lead_id}").get_json()["status"] == "contacted"
+    timeline = admin.get(f"/records/lead/{lead_id}/timeline").get_json()
+    kinds = [e["kind"] for e in (timeline["items"] if isinstance(timeline, dict) else timeline)]
+    assert "form_submitted" in kinds
+    executor.shutdown(standard_pack)

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from ..errors import NotFound, Problem, ValidationError
+from ..flows.triggers import form_submitted
 from ..meta.forms import field_entries, option_tags
 from . import tagging
 from .access import object_for, require_writable, visible, with_owner
@@ -49,6 +50,7 @@ def submit(form_name: str) -> Any:
         tags = tags_for_answers(form, answers)
         if tags:
             tagging.add_tags(conn, snap, obj.name, [record["id"]], tags, who.id, svc.settings.timezone, source="form")
+        form_submitted(conn, snap, form_name, obj.name, record["id"], who.id)  # starts form_submitted workflows
         out = visible(record, perm)
         out["tags"] = tagging.record_tags(conn, snap, obj.name, record["id"])
     response = jsonify(out)
