@@ -94,7 +94,7 @@ def test_failing_step_fails_the_run_and_can_be_retried(pack):
     pack.metadata.apply([("workflow", "bad_update", {**bad, "steps": [
         {"id": "s", "type": "update_record", "set": {"score": 7}}]})])
     retried = service.retry_run(pack, run["id"])
-    assert retried["id"] == run["id"] and retried["error"] is None or retried["status"] == "failed"
+    assert retried["id"] == run["id"]
     assert executor.wait_idle(pack, 20)
     # the run keeps its version: the fixed definition is a new version, the old step fails again
     assert service.get_run(pack, run["id"])["status"] == "failed"

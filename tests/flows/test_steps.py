@@ -137,3 +137,56 @@ def test_form_submitted_starts_runs_for_that_form_only(pack):
     pack.records.create("lead", {"name": "Not from a form"})
     assert _drive(pack, lambda: pack.records.get("lead", lead["id"])["status"] == "contacted")
     assert [r["record_id"] for r in service.list_runs(pack, workflow="on_form")] == [lead["id"]]
+
+
+def test_messages_go_through_a_registered_adapter_with_retries(pack):
+    from sqlalchemy import select
+
+    from metacrm.flows import channels
+    from metacrm.flows.tables import outbox
+
+    sent, failures = [], [RuntimeError("gateway down")]
+
+    class Gateway:
+        name = "test_sms"
+
+        def send(self, message):
+            if failures:
+                raise failures.pop()
+            sent.append((message.recipient, message.body, message.key))
+            return "ok"
+
+    channels.register_adapter("sms", lambda settings: Gateway())
+    try:
+        _apply(pack, ("workflow", {"name": "texting", "object": "lead", "trigger": {"type": "manual"},
+                                   "steps": [{"id": "sms", "type": "send_message", "channel": "sms",
+                                              "body": "Hello {name}"}]}))
+        lead = pack.records.create("lead", {"name": "Tang", "phone": "13800138000"})
+        service.start_workflow(pack, "texting", lead["id"])
+        assert executor.wait_idle(pack, 20)
+        with pack.engine.begin() as conn:  # the first delivery failed; make its retry due now
+            row = conn.execute(select(outbox)).one()
+            assert (row.status, row.attempts, row.error) == ("pending", 1, "RuntimeError: gateway down")
+            conn.execute(outbox.update().values(next_at=row.created_at))
+        assert _drive(pack, lambda: bool(sent))
+    finally:
+        channels._factories.pop("sms", None)
+    assert sent == [("+8613800138000", "Hello Tang", row.key)]
+    with pack.engine.connect() as conn:
+        assert conn.execute(select(outbox.c.status, outbox.c.attempts)).one() == ("sent", 2)
+
+
+def test_wait_until_a_date_field_at_a_local_time(pack):
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from metacrm.flows.steps import StepContext
+    from metacrm.flows.steps.wait import due_time
+
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    ctx = StepContext(pack, None, {}, None, None, {"next_follow_up": "2026-03-10"}, "k", 1, now,
+                      ZoneInfo("Asia/Shanghai"))
+    due = due_time(ctx, {"until": {"field": "next_follow_up", "offset": {"amount": -1, "unit": "day"}, "at": "09:00"}})
+    assert due == datetime(2026, 3, 9, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai the day before
+    assert due_time(ctx, {"until": {"field": "missing"}}) is None
+    assert due_time(ctx, {"duration": {"amount": 1, "unit": "month"}}) == datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
