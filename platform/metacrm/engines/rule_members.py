@@ -394,6 +394,24 @@ def make_listener(tz: str) -> Callable[[Connection, Any, list[RecordEvent]], Non
     return on_records_written
 
 
+def _changed_fields(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> set[str] | None:
+    """Fields whose declaration changed; None for a new object (everything is new)."""
+    if old is None:
+        return None
+    before, after = old.get("properties", {}), new.get("properties", {})
+    return {k for k in set(before) | set(after) if before.get(k) != after.get(k)}
+
+
+def _reads_any(m: Member, changed: Mapping[str, set[str] | None]) -> bool:
+    """Whether an object change can change the member's answer (a field it reads was redeclared)."""
+    if m.object in changed and (changed[m.object] is None or changed[m.object] & m.reads.fields):
+        return True
+    for rel in [*m.reads.related, *m.reads.nested]:
+        if rel.object in changed and (changed[rel.object] is None or changed[rel.object] & rel.fields):
+            return True
+    return False
+
+
 def make_hook(tz: str) -> Callable[[Connection, Any, Any], None]:
     """After tags, tracked segments or objects change: recompute what they govern, set-based.
 
@@ -405,8 +423,8 @@ def make_hook(tz: str) -> Callable[[Connection, Any, Any], None]:
         changed = {(c.kind, c.name) for c in plan.changes if c.changed}
         if not any(k in ("tag", "segment", "object") for k, _ in changed):
             return
-        objects = {n for k, n in changed if k == "object"}
-        chosen = [m for m in member_plan(snap).members if (m.kind, m.name) in changed or m.object in objects]
+        fields = {c.name: _changed_fields(c.old, c.new) for c in plan.changes if c.changed and c.kind == "object"}
+        chosen = [m for m in member_plan(snap).members if (m.kind, m.name) in changed or _reads_any(m, fields)]
         refresh_members(conn, snap, chosen, tz)
         for c in plan.changes:
             if c.changed and c.old is not None and c.kind == "tag" and "rule" in c.old and "rule" not in c.new:
