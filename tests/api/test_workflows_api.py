@@ -70,3 +70,10 @@ def test_form_submission_starts_form_workflows(standard_pack, admin):
     kinds = [e["kind"] for e in (timeline["items"] if isinstance(timeline, dict) else timeline)]
     assert "form_submitted" in kinds
     executor.shutdown(standard_pack)
+
+
+def test_openapi_lists_the_workflow_paths(admin):
+    spec = admin.get("/openapi.json").get_json()
+    for path in ("/workflows", "/workflows/{name}/start", "/runs", "/runs/{run_id}", "/runs/{run_id}/retry",
+                 "/runs/{run_id}/cancel", "/notifications", "/notifications/read"):
+        assert path in spec["paths"], path

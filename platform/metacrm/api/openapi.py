@@ -25,6 +25,7 @@ from .openapi_records import (
     page_of,
     problems,
 )
+from .openapi_workflows import workflow_paths
 
 bp = Blueprint("openapi", __name__)
 
@@ -167,7 +168,7 @@ def fixed_paths() -> dict[str, Any]:
 
 def build_openapi(snap: Snapshot, who: Principal) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Problem": PROBLEM}
-    paths = fixed_paths()
+    paths = {**fixed_paths(), **workflow_paths()}
     for obj in snap.objects.values():
         perm = who.permission(obj.name)
         if not perm.read:
