@@ -190,3 +190,37 @@ def test_wait_until_a_date_field_at_a_local_time(pack):
     assert due == datetime(2026, 3, 9, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai the day before
     assert due_time(ctx, {"until": {"field": "missing"}}) is None
     assert due_time(ctx, {"duration": {"amount": 1, "unit": "month"}}) == datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
+
+
+def test_becomes_trigger_and_least_open_assignment(pack):
+    from metacrm.store.users import ensure_user
+
+    with pack.engine.begin() as conn:
+        busy, free = ensure_user(conn, "busy"), ensure_user(conn, "free")
+    for i in range(2):
+        pack.records.create("lead", {"name": f"busy {i}", "owner_id": busy, "status": "new"})
+    pack.records.create("lead", {"name": "free done", "owner_id": free, "status": "converted"})
+    _apply(pack, ("workflow", {
+        "name": "qualify", "object": "lead",
+        "trigger": {"type": "record_updated", "becomes": {"field": "score", "op": "gte", "value": 70}},
+        "steps": [{"id": "give", "type": "assign_owner", "users": ["busy", "free"], "strategy": "least_open",
+                   "open_rule": {"field": "status", "op": "not_in", "value": ["converted", "unqualified"]}}]}))
+    lead = pack.records.create("lead", {"name": "Rising", "score": 10})
+    pack.records.update("lead", lead["id"], {"score": 50})  # still below: no run
+    pack.records.update("lead", lead["id"], {"score": 80})  # becomes true: a run
+    pack.records.update("lead", lead["id"], {"score": 90})  # stays true: no run
+    assert _drive(pack, lambda: pack.records.get("lead", lead["id"])["owner_id"] is not None)
+    assert len(service.list_runs(pack, workflow="qualify")) == 1
+    assert pack.records.get("lead", lead["id"])["owner_id"] == free  # the converted lead does not count
+
+
+def test_segment_triggers_need_a_tracked_segment(pack):
+    from metacrm.errors import DefinitionError
+
+    _apply(pack, ("segment", {"name": "wf_untracked", "label": {"en": "U"}, "object": "lead",
+                              "rule": {"field": "score", "op": "gte", "value": 1}}))
+    with pytest.raises(DefinitionError) as err:
+        _apply(pack, ("workflow", {"name": "on_untracked", "object": "lead",
+                                   "trigger": {"type": "segment_left", "segment": "wf_untracked"},
+                                   "steps": [{"id": "e", "type": "end"}]}))
+    assert err.value.problems[0].code == "untracked_segment"

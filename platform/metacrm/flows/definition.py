@@ -67,6 +67,10 @@ def _trigger_problems(doc: dict[str, Any], defs: DefinitionSet, snap: Snapshot) 
         if segment is not None and segment.get("object") not in (None, obj_name):
             yield Problem("/trigger/segment", "other_object",
                           f"segment '{trigger['segment']}' is over '{segment.get('object')}', not '{obj_name}'")
+        elif segment is not None and kind in ("segment_entered", "segment_left") and not segment.get("track"):
+            yield Problem("/trigger/segment", "untracked_segment",
+                          f"segment '{trigger['segment']}' is not tracked: set \"track\": true on it so that "
+                          "records entering and leaving it are recorded")
     if "form" in trigger:
         yield from _refers(defs, "form", trigger["form"], "/trigger/form")
         form = defs.get("form", trigger["form"])
