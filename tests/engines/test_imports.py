@@ -45,7 +45,8 @@ def test_import_maps_normalizes_and_keeps_error_rows(standard_pack, xlsx):
     assert leads["+8613900139000"]["city"] == "beijing"
 
     out = io.BytesIO()
-    assert write_error_file(reading(svc.engine), job["id"], out, language="zh") == 4
+    with reading(svc.engine) as conn:
+        assert write_error_file(conn, job["id"], out, language="zh") == 4
     sheet = load_workbook(io.BytesIO(out.getvalue())).active
     rows = list(sheet.iter_rows(values_only=True))
     assert list(rows[0]) == [*HEADER, "错误"]

@@ -59,7 +59,10 @@ def clean_person_name(text: str) -> str:
     minority and transliterated names become the one interpunct U+00B7. Latin names keep their
     spaces and are otherwise only trimmed.
     """
-    text = _CJK_GAP.sub("", clean_text(text))
+    text = clean_text(text)
+    if " " not in text and _NAME_DOTS.search(text) is None:
+        return text
+    text = _CJK_GAP.sub("", text)
     if _ONLY_CJK_AND_DOTS.fullmatch(_NAME_DOTS.sub("\u00b7", text)):
         text = _NAME_DOTS.sub("\u00b7", text).strip("\u00b7")
     return text
@@ -67,6 +70,8 @@ def clean_person_name(text: str) -> str:
 
 def cell_text(value: Any) -> str:
     """A cell as text: whole floats without ".0" (spreadsheets store 13800138000 as a float)."""
+    if type(value) is str:
+        return value
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         return str(int(value))
     if isinstance(value, datetime | date | time):
@@ -183,25 +188,28 @@ def normalize_cell(f: FieldDef, value: Any, tz: ZoneInfo, options: Mapping[str, 
     """
     if value is None:
         return None
-    if isinstance(value, str):
-        value = clean_text(value, multiline=f.type.name == "textarea")
-        if not value:
-            return None
     name = f.type.name
+    if type(value) is str:
+        text = clean_text(value, multiline=name == "textarea")
+        if not text:
+            return None
+        value = text
+    else:
+        text = clean_text(cell_text(value))
     if name in ("text", "email", "url", "phone"):
-        text = unescape_formula(clean_text(cell_text(value)))
+        text = unescape_formula(text)
         if name == "text" and f.name in PERSON_NAME_FIELDS:
             return clean_person_name(text)
         if name == "phone":
             return text.removeprefix("tel:").strip()
         return text
     if name == "textarea":
-        return unescape_formula(clean_text(cell_text(value), multiline=True))
+        return unescape_formula(text)
     if name == "select":
-        return _option(f, clean_text(cell_text(value)), options or option_lookup(f))
+        return _option(f, text, options or option_lookup(f))
     if name == "multiselect":
         lookup = options or option_lookup(f)
-        items = value if isinstance(value, list) else _LIST_SPLIT.split(clean_text(cell_text(value)))
+        items = value if isinstance(value, list) else _LIST_SPLIT.split(text)
         out: list[str] = []
         for item in items:
             if item and (key := _option(f, clean_text(str(item)), lookup)) not in out:

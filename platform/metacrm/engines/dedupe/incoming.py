@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, tuple_
 
 from ...meta.objects import ObjectDef
 from ...store.bulk import is_in
@@ -37,23 +37,31 @@ class Hit:
 def _pool(conn: Connection, snap: Snapshot, obj: ObjectDef, rule: MatchRule,
           incoming: Sequence[tuple[int, Values]], rows: Sequence[Mapping[str, Any] | None],
           exclude: set[int]) -> list[tuple[int, Values]]:
+    """Pool records that may share a block with an incoming row: one query per chunk of block keys.
+
+    Exact-only rules look up their first field (an index for unique phones and emails); rules
+    with fuzzy fields look up (exact fields as stored, lower-cased prefix of each fuzzy field)
+    tuples, so the query returns the incoming rows' blocks, not every record of their companies.
+    """
     table = snap.tables[obj.name]
     cols = [table.c.id, *(table.c[n] for n in rule.field_names)]
-    if rule.exact:
+    prefix = max(rule.block_prefix, 1)
+    if not rule.fuzzy:
         name = rule.exact[0].field
-        col = table.c[name]
-        wanted = list({rows[i][name] for i, _ in incoming if rows[i] is not None and rows[i].get(name) is not None})
-        filters = [lambda part, col=col: is_in(col, part, conn.dialect.name)]
+        keys: list[Any] = list({rows[i][name] for i, _ in incoming if rows[i] is not None})
+        column: Any = table.c[name]
+        match = lambda part: is_in(column, part, conn.dialect.name)  # noqa: E731
     else:
-        name = rule.fuzzy[0].field
-        expr = func.substr(table.c[name], 1, max(rule.block_prefix, 1))
-        wanted = list({str(rows[i][name])[: max(rule.block_prefix, 1)] for i, _ in incoming
-                       if rows[i] is not None and rows[i].get(name)})
-        filters = [lambda part, expr=expr: expr.in_(part)]
+        exprs = [table.c[f.field] for f in rule.exact]
+        exprs += [func.lower(func.substr(table.c[f.field], 1, prefix)) for f in rule.fuzzy]
+        keys = list({(*(rows[i][f.field] for f in rule.exact),
+                      *(str(rows[i][f.field])[:prefix].lower() for f in rule.fuzzy))
+                     for i, _ in incoming if rows[i] is not None})
+        match = (lambda part: tuple_(*exprs).in_(part)) if len(exprs) > 1 else (
+            lambda part: exprs[0].in_([k[0] for k in part]))
     out: list[tuple[int, Values]] = []
-    for start in range(0, len(wanted), CHUNK):
-        part = wanted[start:start + CHUNK]
-        query = select(*cols).where(table.c.deleted_at.is_(None), filters[0](part))
+    for start in range(0, len(keys), CHUNK):
+        query = select(*cols).where(table.c.deleted_at.is_(None), match(keys[start:start + CHUNK]))
         for row in conn.execute(query):
             rid = int(row[0])
             if rid in exclude:
