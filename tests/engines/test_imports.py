@@ -154,3 +154,23 @@ def test_bad_mapping_is_refused(standard_pack, xlsx):
         create_import(svc, path, "t.xlsx", "lead", mapping={"a": "nope", "c": "name"})
     codes = {p.code for p in err.value.problems}
     assert codes == {"unknown_field", "unknown_column"}
+
+
+def test_sweeper_requeues_an_import_whose_worker_died(standard_pack, xlsx, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from metacrm.engines.imports import jobs
+    from metacrm.engines.imports.tables import import_jobs
+
+    svc = standard_pack
+    job = create_import(svc, xlsx([HEADER, *ROWS[:2]]), "a.xlsx", "lead")
+    with svc.engine.begin() as conn:
+        conn.execute(update(import_jobs).where(import_jobs.c.id == job["id"]).values(
+            status="running", updated_at=datetime.now(UTC) - timedelta(hours=1)))
+    started = []
+    monkeypatch.setattr(jobs, "start_import", lambda services, job_id: started.append(job_id))
+    assert jobs.sweep_stalled_imports(svc) == 1 and started == [job["id"]]
+    assert jobs.sweep_stalled_imports(svc) == 0
+    assert run_import(svc, job["id"])["created"] == 2
