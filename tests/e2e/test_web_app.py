@@ -8,6 +8,7 @@ Chinese (4). Screenshots: test-output/e2e/ and, for the README, docs/screenshots
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -149,7 +150,7 @@ def _filter_shanghai_beijing_high_score(page: Any) -> tuple[int, int]:
     page.get_by_role("link", name="Leads", exact=True).click()
     page.locator("tbody tr").first.wait_for()
     total = _count(page)
-    columns = page.locator("details.dropdown")  # choose columns: + City, + Score, - Job title
+    columns = page.locator("details.dropdown", has_text="Columns")  # choose columns: + City, + Score, - Job title
     columns.locator("summary").click()
     columns.get_by_label("City").check()
     columns.get_by_label("Score").check()
@@ -185,6 +186,11 @@ def test_3_filter_with_the_rule_builder_save_a_view_and_a_segment(open_page: Any
     page = open_page("john.smith")
     total, matching = _filter_shanghai_beijing_high_score(page)
     assert page.get_by_label("Segment name").count() == 0  # segments are definitions: admins only
+    page.locator("details.dropdown summary", has_text="Export").click()  # the server export of this view
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV").click()
+    lines = [line for line in Path(download.value.path()).read_text(encoding="utf-8-sig").splitlines() if line]
+    assert len(lines) == matching + 1 and "City" in lines[0]
     page.get_by_label("View name").fill("SH+BJ high score")
     page.get_by_role("button", name="Save as my view").click()
     page.get_by_text("View saved.").wait_for()

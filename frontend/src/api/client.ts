@@ -253,6 +253,15 @@ export const api = {
     const { data } = await call<DefinitionVersion>("GET", `/definitions/${enc(kind)}/${enc(name)}/versions/${n}`);
     return { ...data, body: docOf(data) };
   },
+  /** The server export of a list view (same filter and columns, the caller's scope, labels in `language`). */
+  exportUrl(object: string, format: "csv" | "xlsx", q: { filter?: unknown; fields?: string[]; language?: string }): string {
+    return buildUrl(`/exports/${enc(object)}`, {
+      format,
+      filter: q.filter ? JSON.stringify(q.filter) : undefined,
+      fields: q.fields?.join(","),
+      language: q.language,
+    });
+  },
   async countWhere(object: string, filter: unknown): Promise<number> {
     const page = await this.listRecords(object, { filter: filter as ListQuery["filter"], limit: 1, count: true });
     return page.count ?? page.items.length;

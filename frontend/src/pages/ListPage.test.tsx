@@ -13,7 +13,7 @@ vi.mock("../api/client", async (orig) => {
   return {
     ...real,
     api: {
-      object: vi.fn(), listRecords: vi.fn(), definitions: vi.fn(async () => [{ name: "vip", label: { en: "VIP", zh: "贵宾" } }]), segments: vi.fn(), recordTags: vi.fn(), putDefinition: vi.fn(), bulkUpdate: vi.fn(),
+      object: vi.fn(), listRecords: vi.fn(), exportUrl: vi.fn(() => "/api/v1/exports/lead?format=csv"), definitions: vi.fn(async () => [{ name: "vip", label: { en: "VIP", zh: "贵宾" } }]), segments: vi.fn(), recordTags: vi.fn(), putDefinition: vi.fn(), bulkUpdate: vi.fn(),
     },
   };
 });

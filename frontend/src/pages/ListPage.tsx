@@ -7,7 +7,6 @@ import type { FieldInfo, ObjectDetail, RecordData, Rule, SegmentSummary } from "
 import { ErrorMessage, Loading, PageHeader, TagChips, useLoad, useUsers } from "../components/common";
 import { RuleBuilder } from "../components/RuleBuilder";
 import { useI18n } from "../i18n";
-import { download, toCsv } from "../lib/csv";
 import { formatValue } from "../lib/format";
 import { Link, useRouter } from "../lib/router";
 import { fromRule, toRule, type GroupNode } from "../lib/rules";
@@ -42,7 +41,7 @@ export function ListPage({ object }: { object: string }) {
 }
 
 function ListView({ detail }: { detail: ObjectDetail }) {
-  const { t, label } = useI18n();
+  const { t, label, lang } = useI18n();
   const { search } = useRouter();
   const { me } = useSession();
   const users = useUsers();
@@ -133,18 +132,6 @@ function ListView({ detail }: { detail: ObjectDetail }) {
     setCursors([null]);
   }
 
-  async function exportCsv() {
-    const rows: RecordData[] = [];
-    let next: string | null = null;
-    do {
-      const p = await api.listRecords(object, { filter: applied, sort, fields: columns, limit: 500, cursor: next });
-      rows.push(...p.items);
-      next = p.next_cursor;
-    } while (next && rows.length < 10000);
-    const cols = [{ name: "id", title: "id" }, ...columnFields.map((f) => ({ name: f.name, title: label(f.label, f.name) }))];
-    download(`${object}.csv`, toCsv(cols, rows));
-  }
-
   const allOnPage = items.length > 0 && items.every((r) => selected.has(r.id));
   const sortDir = (name: string): "ascending" | "descending" | "none" =>
     sort === name ? "ascending" : sort === "-" + name ? "descending" : "none";
@@ -184,7 +171,17 @@ function ListView({ detail }: { detail: ObjectDetail }) {
             )}
           </select>
         </label>
-        <button type="button" onClick={() => void run(exportCsv, t("list.exported"))}>{t("list.export")}</button>
+        <details className="dropdown">
+          <summary>{t("list.export")}</summary>
+          <div className="dropdown-body">
+            <a className="button" download href={api.exportUrl(object, "xlsx", { filter: applied, fields: columns, language: lang })}>
+              {t("list.export_xlsx")}
+            </a>{" "}
+            <a className="button" download href={api.exportUrl(object, "csv", { filter: applied, fields: columns, language: lang })}>
+              {t("list.export_csv")}
+            </a>
+          </div>
+        </details>
         <span className="muted count" aria-live="polite">
           {count !== null ? t("list.count", { n: count }) : ""}
         </span>
