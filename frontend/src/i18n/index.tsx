@@ -31,11 +31,19 @@ export function pickLabel(label: Label | null | undefined, lang: Language, fallb
 
 export type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;
 
+/** A catalog message for a key built from server data ("event." + kind), or the raw value. */
+export function translateMaybe(lang: Language, prefix: string, value: string): string {
+  const key = (prefix + value) as MessageKey;
+  return key in CATALOGS[lang] ? CATALOGS[lang][key] : value;
+}
+
 interface I18nValue {
   lang: Language;
   setLang: (lang: Language) => void;
   t: Translate;
   label: (label: Label | null | undefined, fallback?: string) => string;
+  /** Server values with catalog entries (event kinds, plan actions); unknown ones shown as they are. */
+  tx: (prefix: "event." | "action.", value: string) => string;
 }
 
 const I18nContext = createContext<I18nValue | null>(null);
@@ -55,6 +63,7 @@ export function I18nProvider({ children, initial }: { children: ReactNode; initi
     setLang,
     t: (key, vars) => translate(lang, key, vars),
     label: (l, fallback) => pickLabel(l, lang, fallback),
+    tx: (prefix, value) => translateMaybe(lang, prefix, value),
   }), [lang, setLang]);
   return <I18nContext.Provider value={value}>{children}</I18nContext.Provider>;
 }

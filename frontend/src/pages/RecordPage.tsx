@@ -114,7 +114,7 @@ function actorName(e: TimelineEvent, users: UserSummary[]): string {
 }
 
 function Timeline({ events, fields }: { events: TimelineEvent[]; fields: Map<string, FieldInfo> }) {
-  const { t, label } = useI18n();
+  const { t, label, tx } = useI18n();
   const users = useUsers();
   if (!events.length) return <p className="muted">{t("record.no_events")}</p>;
   return (
@@ -127,7 +127,7 @@ function Timeline({ events, fields }: { events: TimelineEvent[]; fields: Map<str
         return (
           <li key={e.id ?? i}>
             <div className="timeline-head">
-              <strong>{kind}</strong> <span className="muted">{String(e.at ?? e.created_at ?? "")}</span>
+              <strong>{tx("event.", kind)}</strong> <span className="muted">{String(e.at ?? e.created_at ?? "")}</span>
               {actorName(e, users) && <span className="muted"> · {actorName(e, users)}</span>}
             </div>
             {names.length > 0 && (

@@ -8,7 +8,7 @@ import { diffLines, stableJson } from "../../lib/diff";
 import { Link } from "../../lib/router";
 
 export function HistoryPage({ kind, name }: { kind: string; name: string }) {
-  const { t } = useI18n();
+  const { t, tx } = useI18n();
   const versions = useLoad(() => api.versions(kind, name), [kind, name]);
   const [left, setLeft] = useState<number | null>(null);
   const [right, setRight] = useState<number | null>(null);
@@ -59,7 +59,7 @@ export function HistoryPage({ kind, name }: { kind: string; name: string }) {
             {list.map((v) => (
               <tr key={v.version}>
                 <td>{v.version}</td>
-                <td>{v.action ?? ""}</td>
+                <td>{tx("action.", v.action ?? "")}</td>
                 <td>{v.created_at ?? ""}</td>
                 <td>{v.note ?? ""}</td>
                 <td className="row">

@@ -26,14 +26,14 @@ export function ObjectDesigner({ name }: { name: string }) {
 }
 
 export function PlanView({ plan }: { plan: Plan }) {
-  const { t } = useI18n();
+  const { t, tx } = useI18n();
   return (
     <section className="card plan" aria-label={t("designer.plan")}>
       <h2>{t("designer.plan")}</h2>
       {!plan.changed && !plan.problems.length && <p>{t("designer.no_changes")}</p>}
       {plan.changes.filter((c) => c.action !== "unchanged").map((c) => (
         <div key={c.kind + c.name}>
-          <p><strong>{c.action}</strong> {c.kind} <code>{c.name}</code></p>
+          <p><strong>{tx("action.", c.action)}</strong> {c.kind} <code>{c.name}</code></p>
           <ul className="plan-lines">
             {c.diff.map((d, i) => <li key={"d" + i}><code>{d}</code></li>)}
             {c.table.map((d, i) => <li key={"t" + i} className="table-action"><code>{t("designer.table")}: {d}</code></li>)}
