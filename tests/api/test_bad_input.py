@@ -132,3 +132,16 @@ def test_bad_login_bodies(anonymous):
                  {"username": "admin", "password": "x" * 5000}):
         r = anonymous.post("/auth/login", body)
         assert r.status_code in (400, 401), r.data
+
+
+@pytest.mark.parametrize("path", ["/users?q=a%00b", "/audit?object=%00", "/definitions/object/a%00/versions",
+                                  "/records/lead?sort=na%00me", "/records/le%00ad"])
+def test_nul_in_url_is_400(admin, path):
+    problem(admin.get(path), 400)
+
+
+def test_nul_in_json_values_is_400(admin):
+    problem(admin.post("/records/lead", {"name": "a", "notes": "x\u0000"}), 400)
+    problem(admin.post("/records/customer", {"name": "a", "extra": {"k": "\u0000"}}), 400)
+    problem(admin.post("/records/lead", {"name": "a", "owner_id": 1.5}), 422)
+    assert admin.post("/records/lead", {"name": "a", "owner_id": float(admin.user_id)}).status_code == 201

@@ -79,6 +79,15 @@ def with_owner(who: Principal, obj: ObjectDef, data: Any) -> Any:
     """A new record's owner defaults to its creator."""
     if isinstance(data, Mapping) and "owner_id" not in data:
         return {**data, "owner_id": who.id}
+    return int_owner(data)
+
+
+def int_owner(data: Any) -> Any:
+    """`owner_id` 7.0 is the JSON number 7 (JSON has one number type); the database wants an int."""
+    if isinstance(data, Mapping):
+        owner = data.get("owner_id")
+        if isinstance(owner, float) and owner.is_integer() and abs(owner) < 2**63:
+            return {**data, "owner_id": int(owner)}
     return data
 
 

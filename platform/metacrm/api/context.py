@@ -19,6 +19,7 @@ from ..auth.principal import Principal, load_principal
 from ..auth.tokens import user_for_token
 from ..errors import MetaCRMError, PermissionDenied, Problem
 from ..store.services import Services
+from .jsonio import UNSTORABLE_TEXT, BadRequest
 
 API_PREFIX = "/api/v1"
 SESSION_USER = "uid"
@@ -101,7 +102,18 @@ def _authenticate() -> None:
                 "X-CSRF-Token", "csrf_failed", "send the csrf_token from login or /me in X-CSRF-Token")])
 
 
+def _check_url() -> None:
+    """A URL with U+0000 or a lone surrogate could reach a query as text the database refuses."""
+    if not request.path.startswith(API_PREFIX):
+        return
+    parts = [request.path, *request.args.keys(), *request.args.values()]
+    if any(UNSTORABLE_TEXT.search(p) for p in parts):
+        raise BadRequest("the URL holds characters that are not text",
+                         [Problem("url", "invalid_characters", "U+0000 or a lone surrogate")])
+
+
 def init_auth(app: Flask) -> None:
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.before_request(_check_url)
     app.before_request(_authenticate)

@@ -34,21 +34,22 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
 
 def _unstorable(value: Any) -> str | None:
-    """What in a parsed document no database can store: a lone surrogate ("\\ud800", valid JSON
-    text but no Unicode string) or an integer beyond 64 bits."""
+    """What in a parsed document the databases cannot store: U+0000 in text (PostgreSQL refuses it in
+    text and JSONB), a lone surrogate ("\\ud800": valid JSON text, but no Unicode string) or an
+    integer beyond 64 bits."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if _SURROGATE.search(item):
-                return "a lone surrogate (\\ud800-\\udfff) is not text"
+            if UNSTORABLE_TEXT.search(item):
+                return "text may not hold U+0000 or a lone surrogate (\\ud800-\\udfff)"
         elif isinstance(item, int) and not isinstance(item, bool):
             if not INT_MIN <= item <= INT_MAX:
                 return "an integer beyond 64 bits cannot be stored (send large numbers as strings)"
@@ -61,8 +62,8 @@ def _unstorable(value: Any) -> str | None:
 
 
 def parse_json(text: str | bytes, where: str = "body") -> Any:
-    """JSON without NaN/Infinity (Python's json accepts them; JSON does not), lone surrogates or
-    integers beyond 64 bits."""
+    """JSON without NaN/Infinity (Python's json accepts them; JSON does not) and without values the
+    databases cannot store (see `_unstorable`)."""
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")

@@ -15,7 +15,7 @@ from ..errors import Conflict, NotFound, Problem
 from ..store.events import timeline
 from ..store.system import users
 from . import tagging
-from .access import object_for, require_in_scope, require_writable, visible, with_owner
+from .access import int_owner, object_for, require_in_scope, require_writable, visible, with_owner
 from .context import principal, services
 from .jsonio import BadRequest, bool_arg, check_list, if_match_version, int_arg, json_body
 from .listing import MAX_LIMIT, ListQuery, parse_fields, parse_rule, parse_sort, run_list
@@ -87,7 +87,7 @@ def create_record(object_name: str) -> Any:
 def update_record(object_name: str, record_id: int) -> Any:
     svc, who = services(), principal()
     version = if_match_version()
-    data = json_body()
+    data = int_owner(json_body())
     with svc.records.transaction() as conn:
         _, obj, perm, _ = _load_visible(conn, object_name, record_id, "update")
         require_writable(who, obj, perm, [data])
@@ -151,7 +151,7 @@ def bulk_update(object_name: str) -> Any:
     svc, who = services(), principal()
     body = json_body()
     ids = check_list(body.get("ids"), "ids", int, svc.settings.max_bulk_records)
-    changes = body.get("set", {})
+    changes = int_owner(body.get("set", {}))
     tags = check_list(body.get("add_tags", []), "add_tags", str, MAX_TAGS)
     if not isinstance(changes, dict):
         raise BadRequest("'set' must be an object", [Problem("set", "type", "an object of field values")])
