@@ -31,7 +31,7 @@ class Limits:
     max_columns: int = 200
     max_cell_chars: int = 32_767
     max_file_bytes: int = 100 * 1024 * 1024
-    max_uncompressed_bytes: int = 500 * 1024 * 1024
+    max_uncompressed_bytes: int = 256 * 1024 * 1024
     max_zip_members: int = 10_000
     max_compression_ratio: int = 200
 
