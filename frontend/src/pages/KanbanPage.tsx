@@ -28,7 +28,7 @@ export function KanbanPage({ object }: { object: string }) {
     if (!field) return [] as { option: string; items: RecordData[]; count?: number }[];
     return Promise.all((field.options ?? []).map(async (option) => {
       const page = await api.listRecords(object, { filter: { field: field.name, op: "eq", value: option }, limit: PER_COLUMN,
-        sort: "-updated_at", count: true });
+        sort: "-id", count: true });
       return { option, items: page.items, count: page.count };
     }));
   }, [object, field?.name]);

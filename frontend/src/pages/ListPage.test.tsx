@@ -46,7 +46,7 @@ describe("ListPage", () => {
     expect(screen.getByText("Shanghai")).toBeTruthy();
     await screen.findByText("VIP");
     expect(screen.getByText("2 records")).toBeTruthy();
-    expect(mocked.listRecords).toHaveBeenCalledWith("lead", expect.objectContaining({ sort: "-created_at", limit: 50, cursor: null, count: true }));
+    expect(mocked.listRecords).toHaveBeenCalledWith("lead", expect.objectContaining({ sort: "-id", limit: 50, cursor: null, count: true }));
   });
 
   it("pages with the cursor and sorts by a column", async () => {

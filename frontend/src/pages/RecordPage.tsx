@@ -163,7 +163,7 @@ function Related({ detail, id }: { detail: ObjectDetail; id: number }) {
       }
       for (const f of d.fields) {
         if (f.type !== "relation" || f.target !== detail.name) continue;
-        const page = await api.listRecords(d.name, { filter: { field: f.name, op: "eq", value: id }, limit: 10, sort: "-created_at" });
+        const page = await api.listRecords(d.name, { filter: { field: f.name, op: "eq", value: id }, limit: 10, sort: "-id" });
         if (page.items.length) out.push({ object: d, via: f, items: page.items });
       }
     }
