@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from metacrm.engines.imports.readers import Limits, detect_encoding, open_sheet
+from metacrm.engines.imports.readers import DEFAULT_LIMITS, Limits, detect_encoding, open_sheet
 from metacrm.errors import ValidationError
 
 
-def _refused(path: Path, name: str | None = None, limits: Limits = Limits(), encoding: str | None = None) -> str:
+def _refused(path: Path, name: str | None = None, limits: Limits = DEFAULT_LIMITS, encoding: str | None = None) -> str:
     with pytest.raises(ValidationError) as err:
         open_sheet(path, name or path.name, limits, encoding)
     assert err.value.code == "invalid_file"
@@ -54,7 +54,7 @@ def test_merged_cells_and_empty_sheets(xlsx):
 def test_csv_encodings_and_limits(tmp_path):
     assert detect_encoding("名".encode("gb18030")) == "gb18030"
     assert detect_encoding("\ufeffname".encode()) == "utf-8-sig"
-    assert detect_encoding("name".encode()) == "utf-8"
+    assert detect_encoding(b"name") == "utf-8"
     bad = tmp_path / "latin.csv"
     bad.write_bytes(b"name\n\xff\xfe\xfa\n\x81")
     assert _refused(bad) == "unknown_encoding"
