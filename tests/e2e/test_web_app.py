@@ -229,6 +229,10 @@ def test_4_chinese_ui_switch(open_page: Any, screenshot: Any) -> None:
     screenshot(page, "form-zh", full_page=True)
     page.get_by_label("语言").select_option("en")
     page.get_by_role("button", name="Create").wait_for()
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("button", name="Sign in").wait_for()
+    page.goto(page.url.split("/o/")[0] + "/o/lead")  # a deep link after logout asks to sign in
+    page.get_by_role("button", name="Sign in").wait_for()
 
 
 def test_5_designer_tags_segments_live_counts_and_history(open_page: Any, screenshot: Any) -> None:

@@ -37,6 +37,8 @@ def test_serves_index_assets_and_client_routes(tmp_path, settings, services):
     api = client.get("/api/v1/no-such-thing")  # the API answers, never the app's index.html
     assert api.status_code in (401, 404) and api.mimetype == "application/problem+json"
     assert client.get("/health").get_json()["status"] == "ok"
+    assert b"id=root" not in client.get("/admin/no-such-view").data  # the admin console's, not the app's
+    assert b"id=root" in client.get("/administration-notes").data  # only whole segments are reserved
     assert client.get("/../secret_key").status_code in (200, 404)  # never a file outside dist
     assert b"id=root" in client.get("/%2e%2e/%2e%2e/pyproject.toml").data
 

@@ -17,8 +17,9 @@ bp = Blueprint("spa", __name__)
 DEFAULT_DIST = Path(__file__).resolve().parents[3] / "frontend" / "dist"
 """frontend/dist of the source tree (the package is installed editable from platform/)."""
 
-RESERVED = ("api/", "health")
-"""Paths the SPA never answers: the API and the health check keep their own 404s."""
+RESERVED = frozenset({"api", "health", "admin"})
+"""First path segments the SPA never answers: the API, the health check and the admin console
+(Flask-Admin) keep their own answers and 404s."""
 
 # ajv (form validation) compiles validators with new Function, hence 'unsafe-eval'; inline
 # scripts and event-handler attributes stay blocked, a second line of defence against XSS.
@@ -52,7 +53,7 @@ def _secure(response: Response) -> Response:
 @bp.get("/", defaults={"path": ""})
 @bp.get("/<path:path>")
 def app_page(path: str) -> Response:
-    if path.startswith(RESERVED):
+    if path.split("/", 1)[0] in RESERVED:
         abort(404)
     dist = dist_dir()
     index = dist / "index.html"
