@@ -14,6 +14,7 @@ from ..engines.wiring import build_services
 from ..errors import Problem, ServiceUnavailable
 from ..store.services import Services
 from ..web import spa
+from ..web.admin import init_admin
 from .errors import register_error_handlers
 from .routes import register_api
 
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     register_error_handlers(app)
     register_api(app)
     app.register_blueprint(spa.bp)  # the web app; registered before / below so it answers /
+    init_admin(app, services)  # the admin console at /admin
 
     @app.get("/")
     def root() -> Any:

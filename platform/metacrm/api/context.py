@@ -15,15 +15,13 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request, session
 
-from ..auth.principal import Principal, load_principal
+from ..auth.principal import SESSION_CSRF, SESSION_USER, Principal, load_principal
 from ..auth.tokens import user_for_token
 from ..errors import MetaCRMError, PermissionDenied, Problem
 from ..store.services import Services
 from .jsonio import UNSTORABLE_TEXT, BadRequest
 
 API_PREFIX = "/api/v1"
-SESSION_USER = "uid"
-SESSION_CSRF = "csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -13,6 +13,10 @@ from ..errors import PermissionDenied, Problem
 from .permissions import FULL, NONE, WILDCARD, Permission, from_row, in_scope, merge, scope_clause
 from .tables import permissions, roles, team_members, user_roles, users
 
+SESSION_USER = "uid"
+"""The session key holding the logged-in user's id (API and admin console share the login)."""
+SESSION_CSRF = "csrf"
+
 
 @dataclass(frozen=True)
 class Principal:
