@@ -287,6 +287,14 @@ def test_5_designer_tags_segments_live_counts_and_history(open_page: Any, screen
     diff.locator(".add", has_text="booth").first.wait_for()
     assert page.locator("tbody tr").count() == 2
     screenshot(page, "designer-history")
+    # a destructive change (removing an option records may hold) is refused, as the engine refuses it
+    page.get_by_role("link", name="Edit").click()
+    interest = page.locator("li.field-card", has=page.locator("#f4-label-en"))
+    interest.get_by_role("button", name="Remove option 3").click()
+    plan = _plan(page)
+    assert "Refused" in plan.inner_text() and "cold" in plan.inner_text()
+    assert page.get_by_role("button", name="Apply").is_disabled()
+    screenshot(page, "designer-refused")
 
 
 def test_kanban_board_moves_a_card_through_the_record_service(open_page: Any, screenshot: Any) -> None:

@@ -2,7 +2,7 @@
 // languages, required/unique/index, relation target, default, help), reordered by drag and drop
 // or keyboard. "Check plan" shows what the server would change in the table; "Apply" applies it,
 // and the server refuses destructive changes as the engine does.
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api, ApiError } from "../../api/client";
 import type { Plan } from "../../api/types";
 import { ErrorMessage, Loading, PageHeader, useLoad } from "../../components/common";
@@ -27,8 +27,10 @@ export function ObjectDesigner({ name }: { name: string }) {
 
 export function PlanView({ plan }: { plan: Plan }) {
   const { t, tx } = useI18n();
+  const ref = useRef<HTMLElement>(null);
+  useEffect(() => ref.current?.scrollIntoView?.({ block: "nearest" }), [plan]);
   return (
-    <section className="card plan" aria-label={t("designer.plan")}>
+    <section ref={ref} className="card plan" aria-label={t("designer.plan")} aria-live="polite">
       <h2>{t("designer.plan")}</h2>
       {!plan.changed && !plan.problems.length && <p>{t("designer.no_changes")}</p>}
       {plan.changes.filter((c) => c.action !== "unchanged").map((c) => (
