@@ -324,7 +324,7 @@ def _sweep_count(services: Services) -> int:
 
 
 def delete_queue(url: str, queue_name: str) -> int:
-    """Delete a queue's Redis keys and its jobs (tests and `metacrm worker --purge`); return keys removed."""
+    """Delete a queue's Redis keys and its jobs (tests and benchmarks with their own queue names); return keys removed."""
     connection = redis_connection(url)
     try:
         keys = list(connection.scan_iter(match=f"rq:*{queue_name}*", count=1000))
