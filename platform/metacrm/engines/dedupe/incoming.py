@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select, tuple_
+from sqlalchemy import String, and_, cast, column, func, select, tuple_, values
+from sqlalchemy.engine import Connection
 
 from ...meta.objects import ObjectDef
 from ...store.bulk import is_in
@@ -59,6 +60,8 @@ def _pool(conn: Connection, snap: Snapshot, obj: ObjectDef, rule: MatchRule,
                      for i, _ in incoming if rows[i] is not None})
         match = (lambda part: tuple_(*exprs).in_(part)) if len(exprs) > 1 else (
             lambda part: exprs[0].in_([k[0] for k in part]))
+        if conn.dialect.name == "postgresql" and len(exprs) > 1:
+            return _pool_pg(conn, table, cols, exprs, keys, rule, exclude)
     out: list[tuple[int, Values]] = []
     for start in range(0, len(keys), CHUNK):
         query = select(*cols).where(table.c.deleted_at.is_(None), match(keys[start:start + CHUNK]))
@@ -69,6 +72,26 @@ def _pool(conn: Connection, snap: Snapshot, obj: ObjectDef, rule: MatchRule,
             values = rule_values(rule, dict(zip(rule.field_names, row[1:], strict=True)))
             if values is not None:
                 out.append((rid, values))
+    return out
+
+
+def _pool_pg(conn: Connection, table: Any, cols: list[Any], exprs: list[Any], keys: list[Any], rule: MatchRule,
+             exclude: set[int]) -> list[tuple[int, Values]]:
+    """PostgreSQL: the block keys as a VALUES list joined by hash, not a row-by-row OR of tuples."""
+    out: list[tuple[int, Values]] = []
+    names = [f"k{i}" for i in range(len(exprs))]
+    for start in range(0, len(keys), CHUNK * 10):
+        part = keys[start:start + CHUNK * 10]
+        wanted = values(*(column(n, String()) for n in names), name="wanted").data(
+            [tuple(str(v) for v in k) for k in part])
+        query = select(*cols).select_from(table.join(wanted, and_(*(
+            cast(e, String()) == wanted.c[n] for e, n in zip(exprs, names, strict=True))))).where(
+            table.c.deleted_at.is_(None))
+        for row in conn.execute(query):
+            rid = int(row[0])
+            values_ = rule_values(rule, dict(zip(rule.field_names, row[1:], strict=True)))
+            if rid not in exclude and values_ is not None:
+                out.append((rid, values_))
     return out
 
 
