@@ -28,7 +28,10 @@ export function ObjectDesigner({ name }: { name: string }) {
 export function PlanView({ plan }: { plan: Plan }) {
   const { t, tx } = useI18n();
   const ref = useRef<HTMLElement>(null);
-  useEffect(() => ref.current?.scrollIntoView?.({ block: "nearest" }), [plan]);
+  useEffect(() => {
+    // a block body: newer browsers return a promise from scrollIntoView, which is no cleanup function
+    void ref.current?.scrollIntoView?.({ block: "nearest" });
+  }, [plan]);
   return (
     <section ref={ref} className="card plan" aria-label={t("designer.plan")} aria-live="polite">
       <h2>{t("designer.plan")}</h2>
