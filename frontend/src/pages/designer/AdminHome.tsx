@@ -41,7 +41,6 @@ function Definitions({ kind }: { kind: "object" | "form" }) {
   if (docs.error) return <ErrorMessage error={docs.error} />;
   if (!docs.data) return <Loading />;
   const nameOf = (d: Record<string, unknown>) => String(kind === "object" ? d.$id ?? d.name : d.name);
-  const objectNames = kind === "form" ? [] : docs.data.map(nameOf);
   return (
     <div>
       <div className="toolbar">
@@ -78,7 +77,6 @@ function Definitions({ kind }: { kind: "object" | "form" }) {
           })}
         </tbody>
       </table>
-      {objectNames.length === 0 && null}
     </div>
   );
 }
