@@ -194,7 +194,7 @@ def test_roles_merge_generously(world, standard_pack, make_user):
     me = world["user_with"]("own", ["read"], hidden={"lead": ["budget", "notes"]})
     with standard_pack.engine.begin() as conn:
         rid = accounts.ensure_role(conn, "extra")
-        accounts.grant(conn, rid, "lead", ["update"], "team", hidden=["budget"])
+        accounts.grant(conn, rid, "lead", ["read", "update"], "team", hidden=["budget"])
         accounts.assign_role(conn, me.user_id, rid)
     perm = me.get("/me").json["permissions"]["lead"]
     assert perm["read"] and perm["update"] and not perm["delete"]

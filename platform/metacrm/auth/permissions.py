@@ -4,7 +4,8 @@ A grant gives verbs (read/create/update/delete), a data scope (own: records the 
 team: records owned by anyone in the user's teams; all) and field rules (hidden: never shown nor
 written; readonly: shown, never written). A user's roles merge generously, since a role adds
 rights and never removes them: any verb any role grants, the widest scope, and a field stays
-hidden (or read-only) only when every role hides it (or keeps it read-only).
+hidden (or read-only) only when every role that grants reading (writing) hides it (keeps it
+read-only).
 """
 
 from __future__ import annotations
@@ -52,8 +53,11 @@ def merge(perms: Iterable[Permission]) -> Permission:
         return NONE
     if len(perms) == 1:
         return perms[0]
-    hidden = frozenset.intersection(*(p.hidden for p in perms))
-    readonly = frozenset.intersection(*(p.readonly | p.hidden for p in perms)) - hidden
+    # only roles that let one see (write) a field can make it visible (writable)
+    readers = [p for p in perms if p.read] or perms
+    writers = [p for p in perms if p.create or p.update] or perms
+    hidden = frozenset.intersection(*(p.hidden for p in readers))
+    readonly = frozenset.intersection(*(p.readonly | p.hidden for p in writers)) - hidden
     return Permission(
         read=any(p.read for p in perms), create=any(p.create for p in perms),
         update=any(p.update for p in perms), delete=any(p.delete for p in perms),
