@@ -242,4 +242,4 @@ def test_sql_and_memory_agree(services, apply_docs):
     check()
     assert checked["rules"] >= EXAMPLES
     assert checked["matched"] > 0
-    assert checked["split"] >= checked["rules"] // 5, checked  # most rules separate some records
+    assert checked["split"] >= checked["rules"] // 10, checked  # the rules do separate records
