@@ -193,3 +193,18 @@ def test_list_is_newest_first_and_pages_by_id(svc):
     assert [r["id"] for r in first] == [ids[4], ids[3]]
     second = svc.records.list("lead", limit=2, after_id=first[-1]["id"])
     assert [r["id"] for r in second] == [ids[2], ids[1]]
+
+
+def test_ids_given_as_whole_floats_are_integers_and_out_of_range_ids_refused(svc):
+    account = svc.records.create("account", {"name": "ACME"})
+    assert svc.records.create("lead", {"name": "a", "account": float(account["id"])})["account"] == account["id"]
+    with pytest.raises(ValidationError) as info:
+        svc.records.create("lead", {"name": "b", "account": 2**64, "owner_id": 2**70})
+    assert {(p.field, p.code) for p in info.value.problems} >= {("account", "invalid_reference"),
+                                                                ("owner_id", "invalid_reference")}
+
+
+def test_nul_characters_inside_json_fields_are_refused(svc):
+    with pytest.raises(ValidationError) as info:
+        svc.records.create("lead", {"name": "a", "extra": {"k": ["ok", "bad\x00"]}})
+    assert [(p.field, p.code) for p in info.value.problems] == [("extra", "invalid_character")]

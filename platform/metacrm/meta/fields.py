@@ -211,10 +211,30 @@ def _url(value: Any, schema: Schema, ctx: CoerceContext) -> str:
 
 
 def _relation(value: Any, schema: Schema, ctx: CoerceContext) -> int:
-    number = int(value)
-    if number <= 0:
-        raise CoercionError("invalid_reference", "must be a positive record id")
+    number = int(value)  # JSON Schema counts 7.0 as an integer; the database must get 7
+    if not 0 < number <= BIGINT_MAX:
+        raise CoercionError("invalid_reference", "must be a positive 64-bit record id")
     return number
+
+
+def coerce_owner(value: Any) -> int | None:
+    """The system field owner_id: a user id, coerced like a relation."""
+    return None if value is None else _relation(value, {}, CoerceContext())
+
+
+def _json(value: Any, schema: Schema, ctx: CoerceContext) -> Any:
+    """Any JSON, but no NUL characters anywhere (PostgreSQL's JSONB refuses them)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            _no_nul(item)
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return value
 
 
 # --- dumpers: stored Python value -> JSON ------------------------------------------------------
@@ -356,7 +376,8 @@ FIELD_TYPES: dict[str, FieldType] = {t.name: t for t in (
     FieldType("relation", ("integer",), {"type": "integer", "minimum": 1}, lambda s: BigInteger(),
               _f(mf.Integer, strict=True), CHOICE_OPS, "relation", _relation, None, _target_change,
               is_relation=True),
-    FieldType("json", ("object", "array"), {"type": ["object", "array"]}, lambda s: JSONType, _f(mf.Raw), EMPTY_OPS, "json"),
+    FieldType("json", ("object", "array"), {"type": ["object", "array"]}, lambda s: JSONType, _f(mf.Raw), EMPTY_OPS, "json",
+              _json),
 )}
 
 _STRING_KEYWORDS = frozenset({"maxLength", "minLength", "pattern", "format"})

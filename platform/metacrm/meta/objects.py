@@ -16,6 +16,7 @@ from .fields import (
     CoerceContext,
     CoercionError,
     FieldType,
+    coerce_owner,
     keyword_allowed,
     options_of,
 )
@@ -173,7 +174,12 @@ class ObjectDef:
         coercers = self._coercers
         for name, value in data.items():
             coerce = coercers.get(name)
-            if coerce is None or value is None:
+            if name == "owner_id" and value is not None and name not in failed:
+                try:
+                    stored[name] = coerce_owner(value)
+                except CoercionError as exc:
+                    problems.append(Problem(name, exc.code, exc.message))
+            elif coerce is None or value is None:
                 stored[name] = value
             elif name not in failed:
                 try:
