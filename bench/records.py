@@ -17,16 +17,14 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "platform"))
 
+from leadgen import drop_schema, pg_schema
 from metacrm.config import Settings
 from metacrm.store.services import Services
 
@@ -126,25 +124,6 @@ def run(url: str, n: int, batch: int, label: str) -> dict[str, Any]:
     return result
 
 
-def pg_url(admin_url: str) -> tuple[str, str] | None:
-    try:
-        engine = create_engine(admin_url, connect_args={"connect_timeout": 3})
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine.dispose()
-        return f"{admin_url}?options=-csearch_path%3D{schema}", schema
-    except Exception:
-        return None
-
-
-def drop_schema(admin_url: str, schema: str) -> None:
-    engine = create_engine(admin_url)
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
@@ -154,7 +133,7 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         results.append(run(f"sqlite:///{tmp}/bench.db", args.n, args.batch, "sqlite"))
-    pg = pg_url(args.pg_url)
+    pg = pg_schema(args.pg_url)
     if pg:
         try:
             results.append(run(pg[0], args.n, args.batch, "postgresql"))

@@ -19,15 +19,15 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, func, select, text
+from sqlalchemy import Connection, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "platform"))
 
+from leadgen import drop_schema, pg_schema
 from metacrm.config import Settings
 from metacrm.engines.wiring import build_services
 from metacrm.rules import EvalContext, matcher, matches, to_sql
@@ -240,25 +240,6 @@ def run(url: str, n: int, repeat: int, label: str) -> dict[str, Any]:
             "max_query_ratio": max(q["ratio"] for q in queries), **memory}
 
 
-def pg_url(admin_url: str) -> tuple[str, str] | None:
-    try:
-        engine = create_engine(admin_url, connect_args={"connect_timeout": 3})
-        schema = f"bench_{uuid.uuid4().hex[:10]}"
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine.dispose()
-        return f"{admin_url}?options=-csearch_path%3D{schema}", schema
-    except Exception:
-        return None
-
-
-def drop_schema(admin_url: str, schema: str) -> None:
-    engine = create_engine(admin_url)
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -271,7 +252,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             results.append(run(f"sqlite:///{tmp}/bench.db", args.n, args.repeat, "sqlite"))
     if args.only in (None, "postgresql"):
-        pg = pg_url(args.pg_url)
+        pg = pg_schema(args.pg_url)
         if pg:
             try:
                 results.append(run(pg[0], args.n, args.repeat, "postgresql"))
