@@ -31,7 +31,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
 
 from .model import AggRef, All, AnyOf, Compare, Exists, FieldInfo, FieldRef, HasTag, Node, Not, Relation
-from .sqlfuncs import IsoWeekday, JsonArrayHas, JsonEmpty, ascii_lower
+from .sqlfuncs import IsoWeekday, JsonArrayHas, JsonEmpty, TagLinked, ascii_lower
 from .timeutil import Prim, lower, zone_name
 
 TAG_LINK_TABLE = "sys_tag_link"
@@ -60,8 +60,11 @@ class SqlCompiler:
         if isinstance(node, Not):
             return not_(self.node(node.item, tbl, obj, not neg))
         if isinstance(node, HasTag):
-            links = select(tag_links.c.record_id).where(tag_links.c.object == obj, tag_links.c.tag == node.tag)
-            return tbl.c.id.in_(links)
+            same = (tag_links.c.object == obj, tag_links.c.tag == node.tag)
+            links = select(tag_links.c.record_id).where(*same)
+            probe = select(literal_column("1")).select_from(tag_links).where(
+                *same, tag_links.c.record_id == tbl.c.id).correlate(tbl).exists()
+            return TagLinked(tbl.c.id.in_(links), probe)
         if isinstance(node, Exists):
             sub, conds = self.related(node.relation, tbl.c.id)
             return select(literal_column("1")).select_from(sub).where(*conds).correlate(tbl).exists()
