@@ -72,4 +72,25 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(parsed, **kwargs)
+    engine = create_engine(parsed, **kwargs)
+    _postgresql_setup(engine)
+    return engine
+
+
+def _postgresql_setup(engine: Engine) -> None:
+    """Plan every statement for its own parameters (plan_cache_mode = force_custom_plan).
+
+    psycopg prepares a statement on the server after five runs, and PostgreSQL then may switch to
+    a generic plan. For `col = ANY($1)` (our batch lookups) a generic plan knows neither the
+    array's length nor its values: it cannot hash the array, so every row scanned is compared with
+    every element. An import of 20,000 rows spent 44 s of its 61 s in such lookups; with custom
+    plans they took 2 s. Planning a simple statement costs well under a millisecond.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, record: Any) -> None:
+        autocommit = dbapi_conn.autocommit
+        dbapi_conn.autocommit = True
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute("SET plan_cache_mode = force_custom_plan")
+        dbapi_conn.autocommit = autocommit
