@@ -104,9 +104,12 @@ def test_manual_tags_log_events_and_drive_dependent_tags(svc):
     assert removed == {a["id"]: ["vip"]}
     assert links(svc, a["id"]) == ["hot"]
     with svc.engine.connect() as conn:
-        kinds = [(e["kind"], e["changes"]) for e in timeline(conn, "lead", a["id"])]
-    assert kinds[:2] == [("tag_removed", {"before": {"tag": "vip"}, "after": {}}),
-                         ("tag_added", {"before": {}, "after": {"tag": "vip"}})]
+        kinds = [(e["kind"], e["changes"], (e["context"] or {}).get("source")) for e in timeline(conn, "lead", a["id"])]
+    # newest first: the automatic tag that tests vip follows it, logged as its own events (source auto)
+    assert kinds[:4] == [("tag_removed", {"before": {"tag": "hot_vip"}, "after": {}}, "auto"),
+                         ("tag_removed", {"before": {"tag": "vip"}, "after": {}}, "manual"),
+                         ("tag_added", {"before": {}, "after": {"tag": "hot_vip"}}, "auto"),
+                         ("tag_added", {"before": {}, "after": {"tag": "vip"}}, "manual")]
 
 
 def test_manual_tag_errors(svc):

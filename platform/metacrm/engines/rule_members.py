@@ -8,7 +8,10 @@ what the rule says:
 - set-based over the whole object (INSERT ... SELECT / DELETE ... WHERE) after a definition
   changes, never a Python loop over rows.
 Which members a write can change is read from the rules themselves (rules.analysis): the fields
-they read, the tags they test, and the related objects they aggregate over.
+they read, the tags they test, and the related objects they aggregate over, however deeply nested
+(a write climbs the relation chain to the records whose rule reads it, one statement per chain).
+Automatic tag changes are record events (`tag_added` / `tag_removed`, context source "auto"),
+written in the same transaction; tracked segments write `segment_entered` / `segment_left`.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from ..store.events import RecordEvent, append_events
 from .tag_store import chunks, segment_members, tag_links, tags_of
 
 RECORD_EVENTS = frozenset({"create", "update", "delete", "restore"})
+TAG_EVENTS = frozenset({"tag_added", "tag_removed"})
 IN_MEMORY_MAX = 20
 """Up to this many records per write are re-evaluated in memory; more go through SQL by id."""
 
@@ -65,6 +69,7 @@ class MemberPlan:
     members: list[Member] = field(default_factory=list)
     by_object: dict[str, list[Member]] = field(default_factory=lambda: defaultdict(list))
     related: dict[str, list[tuple[Member, RelatedRead]]] = field(default_factory=lambda: defaultdict(list))
+    """{related object: [(member, read)]}: every relation a rule reads, nested ones included."""
 
 
 def _store(kind: str) -> tuple[Table, str]:
@@ -115,13 +120,22 @@ def _build_plan(snap: Any) -> MemberPlan:
     for m in [*_tag_order(tags), *segments]:
         plan.members.append(m)
         plan.by_object[m.object].append(m)
-        for rel in m.reads.related:
+        for rel in [*m.reads.related, *m.reads.nested]:
             plan.related[rel.object].append((m, rel))
     return plan
 
 
+def _tested(m: Member) -> list[tuple[str, str]]:
+    """(object, tag) pairs the member's rule tests: its own record's tags and related records' tags."""
+    out = [(m.object, t) for t in sorted(m.reads.tags)]
+    for rel in [*m.reads.related, *m.reads.nested]:
+        out += [(rel.object, t) for t in sorted(rel.tags)]
+    return out
+
+
 def _tag_order(tags: list[Member]) -> list[Member]:
-    """Tags after the automatic tags their rules test (cycles are refused when tags are applied)."""
+    """Tags after the automatic tags their rules test, on their object or on related records
+    (cycles are refused when tags are applied)."""
     by_key = {(m.object, m.name): m for m in tags}
     done: list[Member] = []
     seen: set[int] = set()
@@ -129,8 +143,8 @@ def _tag_order(tags: list[Member]) -> list[Member]:
     def visit(m: Member, path: frozenset[int]) -> None:
         if id(m) in seen or id(m) in path:
             return
-        for tag in sorted(m.reads.tags):
-            dep = by_key.get((m.object, tag))
+        for key in _tested(m):
+            dep = by_key.get(key)
             if dep is not None:
                 visit(dep, path | {id(m)})
         seen.add(id(m))
@@ -141,15 +155,21 @@ def _tag_order(tags: list[Member]) -> list[Member]:
     return done
 
 
-def dependents(plan: MemberPlan, obj: str, tags: Iterable[str]) -> list[Member]:
-    """Members on `obj` that test any of `tags`, directly or through other automatic tags."""
-    wanted = set(tags)
+def dependents(plan: MemberPlan, obj: str, tags: Iterable[str], across: bool = False) -> list[Member]:
+    """Members on `obj` that test any of `tags` of its records, directly or through other automatic tags.
+
+    With `across`, also members of other objects whose rules test those tags on related records
+    (and what tests theirs): what a set-based refresh of the tags must refresh after them.
+    """
+    wanted = {(obj, t) for t in tags}
     out = []
-    for m in plan.by_object.get(obj, ()):
-        if m.reads.tags & wanted:
+    for m in plan.members:  # in dependency order, so one pass sees chains
+        if m.object != obj and not across:
+            continue
+        if wanted.intersection(_tested(m) if across else [(obj, t) for t in m.reads.tags]):
             out.append(m)
             if m.kind == "tag":
-                wanted.add(m.name)
+                wanted.add((m.object, m.name))
     return out
 
 
@@ -165,14 +185,15 @@ def refresh_all(conn: Connection, snap: Any, member: Member, now: datetime, tz: 
     store, col = _store(member.kind)
     matching = and_(table.c.deleted_at.is_(None), compile_rule(member.node, member.object, snap, now=now, tz=tz))
     mine = and_(store.c.object == member.object, store.c[col] == member.name)
-    gone = delete(store).where(
-        mine, ~select(literal_column("1")).select_from(table).where(table.c.id == store.c.record_id, matching).exists())
+    stale = and_(mine, ~select(literal_column("1")).select_from(table).where(
+        table.c.id == store.c.record_id, matching).exists())
+    fresh = and_(matching, table.c.id.not_in(select(store.c.record_id).where(mine)))
+    gone = delete(store).where(stale)
     values = _row(member, 0, now, None)
     present = [c for c in values if c != "record_id" and values[c] is not None]
     typed = {"created_at": UTCDateTime(), "since": UTCDateTime()}
     source = select(table.c.id, *(literal(values[c], typed.get(c, String())) for c in present))
-    new = insert(store).from_select(
-        ["record_id", *present], source.where(matching, table.c.id.not_in(select(store.c.record_id).where(mine))))
+    new = insert(store).from_select(["record_id", *present], source.where(fresh))
     if ids:
         removed = sorted(conn.execute(gone.returning(store.c.record_id)).scalars())
         return sorted(conn.execute(new.returning(store.c.record_id)).scalars()), removed
@@ -282,28 +303,40 @@ def _touches(event: RecordEvent, fields: set[str]) -> bool:
     return bool(changed & fields) or "updated_at" in fields
 
 
-def affected(conn: Connection, snap: Any, events: Sequence[RecordEvent]) -> dict[str, dict[Member, set[int]]]:
-    """{object: {member: record ids}} whose membership the events may have changed."""
+def _tags_changed(e: RecordEvent) -> set[str]:
+    return {str(e.context["tag"])} if e.kind in TAG_EVENTS and e.context and "tag" in e.context else set()
+
+
+def affected(conn: Connection, snap: Any, events: Sequence[RecordEvent],
+             related_only: bool = False) -> dict[str, dict[Member, set[int]]]:
+    """{object: {member: record ids}} whose membership the events may have changed.
+
+    Record writes touch the rules reading the written fields, of the record itself or (through
+    relations, nested or not) of the records it belongs to; tag events touch the rules testing
+    that tag, likewise. `related_only` skips rules of the events' own object (their tags were
+    refreshed with the tag that changed).
+    """
     plan = member_plan(snap)
     work: dict[str, dict[Member, set[int]]] = defaultdict(lambda: defaultdict(set))
     by_obj: dict[str, list[RecordEvent]] = defaultdict(list)
     for e in events:
-        if e.kind in RECORD_EVENTS:
+        if e.kind in RECORD_EVENTS or _tags_changed(e):
             by_obj[e.object].append(e)
     for obj, evs in by_obj.items():
-        for m in plan.by_object.get(obj, ()):
+        for m in () if related_only else plan.by_object.get(obj, ()):
             for e in evs:
-                if _touches(e, m.reads.fields):
+                if m.reads.tags & _tags_changed(e) if e.kind in TAG_EVENTS else _touches(e, m.reads.fields):
                     work[obj][m].add(e.record_id)
         for m, rel in plan.related.get(obj, ()):
-            relevant = [e for e in evs if _touches(e, rel.fields)]
+            relevant = [e for e in evs if (rel.tags & _tags_changed(e) if e.kind in TAG_EVENTS
+                                           else _touches(e, rel.fields))]
             if relevant:
-                work[m.object][m].update(_parents(conn, snap, obj, rel.via, relevant))
+                work[m.object][m].update(_climb(conn, snap, rel.up, _parents(conn, snap, obj, rel.via, relevant)))
     for obj, members in list(work.items()):
         for m in plan.by_object.get(obj, ()):  # a tag's dependents follow it
             for dep in dependents(plan, obj, [m.name]) if m.kind == "tag" and members.get(m) else ():
                 members[dep].update(members[m])
-    return work
+    return {obj: members for obj, members in work.items() if any(members.values())}
 
 
 def _parents(conn: Connection, snap: Any, obj: str, via: str, events: list[RecordEvent]) -> set[int]:
@@ -319,16 +352,43 @@ def _parents(conn: Connection, snap: Any, obj: str, via: str, events: list[Recor
         if via not in changes.get("after", {}):
             unknown.append(e.record_id)
     table = snap.tables[obj]
-    for part in chunks(unknown):
+    for part in chunks(sorted(set(unknown))):
         parents.update(v for v in conn.execute(select(table.c[via]).where(
             is_in(table.c.id, part, conn.dialect.name))).scalars() if v is not None)
     return parents
 
 
-def segment_events(changes: list[Change], now: datetime, actor_id: int | None) -> list[RecordEvent]:
+def _climb(conn: Connection, snap: Any, up: Sequence[tuple[str, str]], ids: set[int]) -> set[int]:
+    """From records of a nested relation's parent object up to the rule's object: one statement per
+    chunk of ids for the whole chain (SELECT account FROM lead WHERE id IN (SELECT lead FROM ...))."""
+    if not up or not ids:
+        return ids
+    out: set[int] = set()
+    for part in chunks(sorted(ids)):
+        query: Any = None
+        for obj, via in up:
+            table = snap.tables[obj]
+            query = select(table.c[via]).where(
+                is_in(table.c.id, part, conn.dialect.name) if query is None else table.c.id.in_(query))
+        out.update(v for v in conn.execute(query.distinct()).scalars() if v is not None)
+    return out
+
+
+def tag_event(obj: str, record_id: int, kind: str, tag: str, actor_id: int | None, now: datetime,
+              source: str) -> RecordEvent:
+    """A `tag_added` / `tag_removed` event, the same for manual, form and automatic tags."""
+    side, other = ("after", "before") if kind == "tag_added" else ("before", "after")
+    return RecordEvent(obj, record_id, kind, {other: {}, side: {"tag": tag}}, actor_id, now,
+                       {"tag": tag, "source": source})
+
+
+def member_events(changes: list[Change], now: datetime, actor_id: int | None) -> list[RecordEvent]:
+    """The events of membership changes: tag_added/tag_removed (source auto), segment_entered/left."""
     out = []
     for m, entered, left in changes:
-        if m.kind != "segment":
+        if m.kind == "tag":
+            out += [tag_event(m.object, rid, "tag_added", m.name, actor_id, now, "auto") for rid in entered]
+            out += [tag_event(m.object, rid, "tag_removed", m.name, actor_id, now, "auto") for rid in left]
             continue
         out += [RecordEvent(m.object, rid, "segment_entered", {"before": {}, "after": {"segment": m.name}},
                             actor_id, now, {"segment": m.name}) for rid in entered]
@@ -339,13 +399,35 @@ def segment_events(changes: list[Change], now: datetime, actor_id: int | None) -
 
 def refresh_after(conn: Connection, snap: Any, work: Mapping[str, Mapping[Member, set[int]]], tz: str,
                   actor_id: int | None, now: datetime | None = None) -> list[RecordEvent]:
-    """Refresh the affected members and record segment entries/exits; returns the new events."""
+    """Refresh the affected members and log their changes as events; returns the new events."""
     now = now or datetime.now(UTC)
     new: list[RecordEvent] = []
     for obj, members in work.items():
-        new += segment_events(refresh_records(conn, snap, obj, members, now, tz), now, actor_id)
+        new += member_events(refresh_records(conn, snap, obj, members, now, tz), now, actor_id)
     if new:
         append_events(conn, new)
+    return new
+
+
+def maintain(conn: Connection, snap: Any, events: Sequence[RecordEvent], tz: str,
+             actor_id: int | None) -> list[RecordEvent]:
+    """Everything `events` can change, then what those changes change in turn; returns the new events.
+
+    A round refreshes the members the events touch (with the same-object tags that test them);
+    the automatic tags it changes can change rules of other objects that test tags of related
+    records, so their events start another round, until nothing changes (tag cycles are refused,
+    so a chain is at most as long as the number of members).
+    """
+    plan = member_plan(snap)
+    now = datetime.now(UTC)
+    new: list[RecordEvent] = []
+    work = affected(conn, snap, events)
+    for _ in range(len(plan.members) + 1):
+        if not work:
+            break
+        changed = refresh_after(conn, snap, work, tz, actor_id, now)
+        new += changed
+        work = affected(conn, snap, [e for e in changed if e.kind in TAG_EVENTS], related_only=True)
     return new
 
 
@@ -360,7 +442,7 @@ def refresh_members(conn: Connection, snap: Any, chosen: Sequence[Member], tz: s
     todo = {id(m) for m in chosen}
     for m in chosen:
         if m.kind == "tag":
-            todo |= {id(d) for d in dependents(plan, m.object, [m.name])}
+            todo |= {id(d) for d in dependents(plan, m.object, [m.name], across=True)}
     now = now or datetime.now(UTC)
     out = []
     for m in plan.members:
@@ -368,7 +450,7 @@ def refresh_members(conn: Connection, snap: Any, chosen: Sequence[Member], tz: s
             continue
         if events and m.kind == "segment":
             entered, left = refresh_all(conn, snap, m, now, tz, ids=True)
-            append_events(conn, segment_events([(m, entered, left)], now, None))
+            append_events(conn, member_events([(m, entered, left)], now, None))
             added, removed = len(entered), len(left)
         else:
             added, removed = refresh_all(conn, snap, m, now, tz)
@@ -381,16 +463,14 @@ def refresh_members(conn: Connection, snap: Any, chosen: Sequence[Member], tz: s
 def make_listener(tz: str) -> Callable[[Connection, Any, list[RecordEvent]], None]:
     """Keeps automatic tags and tracked segments current inside every record write's transaction.
 
-    Segment entries/exits become record events, appended to the write's event list so listeners
-    wired after this one (workflows) see them.
+    Automatic tag changes and segment entries/exits become record events, appended to the write's
+    event list so listeners wired after this one (workflows) see them.
     """
     def on_records_written(conn: Connection, snap: Any, events: list[RecordEvent]) -> None:
         if not member_plan(snap).members:
             return
-        work = affected(conn, snap, events)
-        if work:
-            actor = next((e.actor_id for e in events if e.kind in RECORD_EVENTS), None)
-            events.extend(refresh_after(conn, snap, work, tz, actor))
+        actor = next((e.actor_id for e in events if e.kind in RECORD_EVENTS), None)
+        events.extend(maintain(conn, snap, events, tz, actor))
     return on_records_written
 
 

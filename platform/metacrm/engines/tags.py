@@ -23,7 +23,7 @@ from ..meta.kinds import DefinitionSet, Kind, kind, register_kind
 from ..rules import rule_reads, validate_rule
 from ..store.bulk import insert_many, is_in
 from ..store.events import RecordEvent, append_events
-from .rule_members import dependents, member_plan, refresh_after, refresh_members
+from .rule_members import maintain, member_plan, refresh_members, tag_event
 from .tag_store import chunks, record_tags, tag_counts, tag_links, tags_of
 
 __all__ = ["add_tags", "recompute", "record_tags", "remove_tags", "tag_counts", "tags_of"]
@@ -64,7 +64,7 @@ def _tests(name: str, defs: DefinitionSet) -> set[str]:
     out: set[str] = set()
     for obj in doc.get("objects", ()):
         with contextlib.suppress(MetaCRMError):
-            out |= rule_reads(doc["rule"], obj, defs).tags
+            out |= rule_reads(doc["rule"], obj, defs).every_tag
     return out
 
 
@@ -170,7 +170,7 @@ def add_tags(conn: Connection, snap: Any, object_name: str, record_ids: Sequence
                                   for rid, ts in added.items() for t in ts])
     events = _events(object_name, added, "tag_added", actor_id, now, source)
     events += _events(object_name, dropped, "tag_removed", actor_id, now, source)
-    _after_change(conn, snap, object_name, {**{r: t for r, t in added.items() if t}, **dropped}, events, tz, actor_id)
+    _after_change(conn, snap, events, tz, actor_id)
     return {rid: ts for rid, ts in added.items() if ts}
 
 
@@ -185,7 +185,7 @@ def remove_tags(conn: Connection, snap: Any, object_name: str, record_ids: Seque
     _unlink(conn, object_name, removed)
     now = datetime.now(UTC)
     events = _events(object_name, removed, "tag_removed", actor_id, now, "manual")
-    _after_change(conn, snap, object_name, removed, events, tz, actor_id)
+    _after_change(conn, snap, events, tz, actor_id)
     return removed
 
 
@@ -212,26 +212,16 @@ def _unlink(conn: Connection, object_name: str, links: Mapping[int, list[str]]) 
 
 def _events(object_name: str, links: Mapping[int, list[str]], kind_name: str, actor_id: int | None, now: datetime,
             source: str) -> list[RecordEvent]:
-    side = "after" if kind_name == "tag_added" else "before"
-    other = "before" if side == "after" else "after"
-    return [RecordEvent(object_name, rid, kind_name, {other: {}, side: {"tag": t}}, actor_id, now,
-                        {"tag": t, "source": source}) for rid, ts in links.items() for t in ts]
+    return [tag_event(object_name, rid, kind_name, t, actor_id, now, source) for rid, ts in links.items() for t in ts]
 
 
-def _after_change(conn: Connection, snap: Any, object_name: str, changed: Mapping[int, list[str]],
-                  events: list[RecordEvent], tz: str, actor_id: int | None) -> None:
-    """Log the tag events, then refresh automatic tags and tracked segments that test those tags."""
+def _after_change(conn: Connection, snap: Any, events: list[RecordEvent], tz: str, actor_id: int | None) -> None:
+    """Log the tag events, then refresh automatic tags and tracked segments that test those tags
+    (on these records or, through relations, on the records they belong to)."""
     if events:
         append_events(conn, events)
-    plan = member_plan(snap)
-    work: dict[Any, set[int]] = defaultdict(set)
-    for rid, names in changed.items():
-        for m in dependents(plan, object_name, names):
-            work[m].add(rid)
-    if work:
-        events = events + refresh_after(conn, snap, {object_name: work}, tz, actor_id)
-    if events:  # tag_added and segment_entered/left can start workflows, in this transaction
-        workflow_triggers(conn, snap, events)
+        events = events + maintain(conn, snap, events, tz, actor_id)
+        workflow_triggers(conn, snap, events)  # tag_added and segment_entered/left start workflows here
 
 
 # --- automatic tags in bulk ------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """What a parsed rule reads: fields of its object, tags, related objects and the clock.
 
 Engines use this to decide which writes can change a rule's answer (recompute a tag when a field
-it reads changes, or when a related record changes) and in which order dependent tags run.
+it reads changes, or when a related record changes, however deep it is nested) and in which order
+dependent tags run.
 """
 
 from __future__ import annotations
@@ -11,14 +12,25 @@ from dataclasses import dataclass, field
 from .model import AggRef, All, AnyOf, Compare, Exists, FieldRef, HasTag, Node, Not, Relation
 from .timeutil import is_relative
 
+Hop = tuple[str, str]
+"""(object, relation field): records of `object` point at their parent through that field."""
+
 
 @dataclass
 class RelatedRead:
-    """Records of `object` linked by `via`; `fields` are the fields of theirs the rule reads."""
+    """Records of `object` linked by `via`; `fields` and `tags` are what the rule reads of theirs.
+
+    `up` is empty for a relation of the rule's own object. For a relation nested in another
+    relation's `where`, `up` lists the hops from the records `via` points at up to the rule's
+    object, nearest first: in an account rule "has a lead that has a call activity", the
+    activity read has via "lead" and up (("lead", "account"),).
+    """
 
     object: str
     via: str
     fields: set[str] = field(default_factory=set)
+    tags: set[str] = field(default_factory=set)
+    up: tuple[Hop, ...] = ()
 
 
 @dataclass
@@ -30,6 +42,11 @@ class Reads:
     nested: list[RelatedRead] = field(default_factory=list)
     clock: bool = False
     """True when the answer changes with time alone (within_last, this_month, ...)."""
+
+    @property
+    def every_tag(self) -> set[str]:
+        """Tag names tested anywhere: on the record itself or on related records."""
+        return self.tags.union(*(r.tags for r in (*self.related, *self.nested)))
 
 
 def reads(node: Node) -> Reads:
@@ -45,8 +62,7 @@ def _walk(node: Node, out: Reads, into: RelatedRead | None) -> None:
     elif isinstance(node, Not):
         _walk(node.item, out, into)
     elif isinstance(node, HasTag):
-        if into is None:
-            out.tags.add(node.tag)
+        (out.tags if into is None else into.tags).add(node.tag)
     elif isinstance(node, Exists):
         _relation(node.relation, out, into, None)
     elif isinstance(node, Compare):
@@ -58,11 +74,10 @@ def _walk(node: Node, out: Reads, into: RelatedRead | None) -> None:
 
 
 def _relation(rel: Relation, out: Reads, into: RelatedRead | None, agg: AggRef | None) -> None:
-    read = RelatedRead(rel.object, rel.via, {rel.via, "deleted_at"})
+    up = () if into is None else ((into.object, into.via), *into.up)
+    read = RelatedRead(rel.object, rel.via, {rel.via, "deleted_at"}, up=up)
     if agg is not None and agg.agg != "count":
         read.fields.add(agg.field.name)
     (out.related if into is None else out.nested).append(read)
-    if into is not None:
-        into.fields.add("id")
     if rel.where is not None:
         _walk(rel.where, out, read)

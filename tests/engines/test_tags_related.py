@@ -1,0 +1,91 @@
+"""Automatic tags over related records nested two and three levels deep, tags of related records,
+automatic tag events (source auto)."""
+
+from __future__ import annotations
+
+import pytest
+
+# the objects of the property test (account <- lead <- activity <- note); pytest puts this folder on sys.path
+from test_tags_property import ACCOUNT, ACTIVITY, LEAD, NOTE, leads, tag
+
+from metacrm.engines import tags
+from metacrm.flows import executor
+from metacrm.store.events import timeline
+
+
+def activities(where):
+    return {"related": {"object": "activity", "via": "lead"}, "where": where}
+
+
+DEFS = [
+    tag("vip"),
+    tag("hot", {"field": "score", "op": "gte", "value": 80}),
+    tag("acct_called", leads(activities({"field": "type", "op": "eq", "value": "call"})), ["account"]),
+    tag("acct_urgent", leads(activities({"related": {"object": "note", "via": "activity"},
+                                         "where": {"field": "urgent", "op": "eq", "value": True}})), ["account"]),
+    tag("acct_vip_hot", leads({"all": [{"op": "has_tag", "value": "vip"}, {"op": "has_tag", "value": "hot"}]}),
+        ["account"]),
+]
+
+
+@pytest.fixture
+def svc(services, apply_docs):
+    apply_docs(services, ("object", ACCOUNT), ("object", LEAD), ("object", ACTIVITY), ("object", NOTE), *DEFS)
+    yield services
+    executor.shutdown(services)
+
+
+def account_tags(svc, conn=None):
+    if conn is None:
+        with svc.engine.connect() as c:
+            return account_tags(svc, c)
+    return tags.tags_of(conn, "account", [1, 2])
+
+
+def test_a_write_two_levels_down_retags_the_account_in_its_transaction(svc):
+    a, b = svc.records.bulk_create("account", [{"name": "a"}, {"name": "b"}]).ids
+    lead = svc.records.create("lead", {"account": a})["id"]
+    act = svc.records.create("activity", {"lead": lead, "type": "mail"})["id"]
+    assert account_tags(svc) == {a: [], b: []}
+    with pytest.raises(RuntimeError), svc.records.transaction() as conn:
+        svc.records.update("activity", act, {"type": "call"}, conn=conn)
+        assert account_tags(svc, conn) == {a: ["acct_called"], b: []}  # seen inside the write's transaction
+        raise RuntimeError("roll back")
+    assert account_tags(svc) == {a: [], b: []}
+    svc.records.update("activity", act, {"type": "call"})
+    assert account_tags(svc) == {a: ["acct_called"], b: []}
+    svc.records.update("lead", lead, {"account": b})  # the middle record moves: both accounts follow
+    assert account_tags(svc) == {a: [], b: ["acct_called"]}
+    svc.records.delete("activity", act)
+    assert account_tags(svc) == {a: [], b: []}
+
+
+def test_a_write_three_levels_down_retags_the_account(svc):
+    a = svc.records.create("account", {"name": "a"})["id"]
+    lead = svc.records.create("lead", {"account": a})["id"]
+    act = svc.records.create("activity", {"lead": lead, "type": "mail"})["id"]
+    note = svc.records.create("note", {"activity": act, "urgent": False})["id"]
+    assert account_tags(svc)[a] == []
+    svc.records.update("note", note, {"urgent": True})
+    assert account_tags(svc)[a] == ["acct_urgent"]
+    svc.records.delete("activity", act)  # the middle of the chain goes: the note no longer counts
+    assert account_tags(svc)[a] == []
+    svc.records.restore("activity", act)
+    assert account_tags(svc)[a] == ["acct_urgent"]
+
+
+def test_tags_of_related_records_and_their_events(svc):
+    a = svc.records.create("account", {"name": "a"})["id"]
+    lead = svc.records.create("lead", {"account": a, "score": 90})["id"]
+    with svc.records.transaction() as conn:
+        tags.add_tags(conn, svc.registry.current(conn), "lead", [lead], ["vip"])
+    assert account_tags(svc)[a] == ["acct_vip_hot"]
+    svc.records.update("lead", lead, {"score": 10})  # the lead's automatic tag goes, then the account's
+    assert account_tags(svc)[a] == []
+    with svc.engine.connect() as conn:
+        acct = [(e["kind"], e["context"]) for e in timeline(conn, "account", a)]
+        lead_events = [(e["kind"], e["context"]) for e in timeline(conn, "lead", lead)]
+    assert acct[:2] == [("tag_removed", {"tag": "acct_vip_hot", "source": "auto"}),
+                        ("tag_added", {"tag": "acct_vip_hot", "source": "auto"})]
+    assert lead_events[0] == ("tag_removed", {"tag": "hot", "source": "auto"})
+    assert ("tag_added", {"tag": "vip", "source": "manual"}) in lead_events
