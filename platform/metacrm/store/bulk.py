@@ -1,4 +1,4 @@
-"""Set-based inserts: plain executemany everywhere, COPY on PostgreSQL for larger batches.
+"""Set-based inserts: COPY on PostgreSQL and plain tuples on SQLite for larger batches.
 
 COPY moves rows several times faster than executemany on PostgreSQL (PERFORMANCE.md). It runs on
 the same DBAPI connection, so it belongs to the caller's transaction like any other statement.
@@ -22,10 +22,36 @@ def insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     """Insert rows (all with the same keys) in the caller's transaction."""
     if not rows:
         return
-    if conn.dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS:
+    fast = len(rows) >= COPY_MIN_ROWS and _no_python_defaults(table, rows[0])
+    if fast and conn.dialect.name == "postgresql":
         _copy(conn, table, rows)
+    elif fast and conn.dialect.name == "sqlite":
+        _executemany(conn, table, rows)
     else:
         conn.execute(table.insert(), list(rows))
+
+
+def _no_python_defaults(table: Table, row: dict[str, Any]) -> bool:
+    """True when no column left out of the rows needs a default computed by SQLAlchemy."""
+    return all(c.name in row or (c.default is None and c.onupdate is None) for c in table.columns)
+
+
+def _executemany(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """SQLite: one compiled INSERT and plain tuples through the driver's executemany.
+
+    SQLAlchemy's executemany builds a parameter dict per row and runs each value through its type
+    in a generic loop: for a batch of records and their events that was a third of the write time.
+    Here each column's bind processor (the same one SQLAlchemy would apply) is looked up once.
+    """
+    names = list(rows[0])
+    compiled = table.insert().compile(dialect=conn.dialect, column_keys=names)
+    order = [names.index(key) for key in compiled.positiontup or ()]
+    procs = [_last_value(table.c[names[i]].type.dialect_impl(conn.dialect).bind_processor(conn.dialect))
+             for i in order]
+    plan = list(zip(order, procs, strict=True))
+    params = [tuple(row[names[i]] if proc is None or row[names[i]] is None else proc(row[names[i]])
+                    for i, proc in plan) for row in rows]
+    conn.exec_driver_sql(str(compiled), params)
 
 
 def _converter(conn: Connection, column: Any) -> Any:
@@ -55,6 +81,20 @@ def _copy(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> Non
             for i, convert in converters:
                 values[i] = convert(values[i])
             copy.write_row(values)
+
+
+def _last_value(process: Any) -> Any:
+    """The processor, skipping the work when a value is the very object it last saw (a batch's `now`)."""
+    if process is None:
+        return None
+    last: list[Any] = [object(), None]
+
+    def run(value: Any) -> Any:
+        if value is not last[0]:
+            last[0], last[1] = value, process(value)
+        return last[1]
+
+    return run
 
 
 def is_in(column: Any, values: Sequence[Any], dialect_name: str) -> Any:
