@@ -1,15 +1,19 @@
 """Automatic tags over related records nested two and three levels deep, tags of related records,
-automatic tag events (source auto)."""
+automatic tag events (source auto) and the workflows they start."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from sqlalchemy import select
 
 # the objects of the property test (account <- lead <- activity <- note); pytest puts this folder on sys.path
 from test_tags_property import ACCOUNT, ACTIVITY, LEAD, NOTE, leads, tag
 
 from metacrm.engines import tags
-from metacrm.flows import executor
+from metacrm.flows import executor, service
+from metacrm.flows.tables import runs
 from metacrm.store.events import timeline
 
 
@@ -89,3 +93,50 @@ def test_tags_of_related_records_and_their_events(svc):
                         ("tag_added", {"tag": "acct_vip_hot", "source": "auto"})]
     assert lead_events[0] == ("tag_removed", {"tag": "hot", "source": "auto"})
     assert ("tag_added", {"tag": "vip", "source": "manual"}) in lead_events
+
+
+def test_definition_change_logs_tag_events_set_based(svc, apply_docs):
+    ids = svc.records.bulk_create("lead", [{"score": s} for s in (10, 50, 90)]).ids
+    apply_docs(svc, tag("hot", {"field": "score", "op": "gte", "value": 40}))
+    with svc.engine.connect() as conn:
+        got = {rid: [(e["kind"], e["changes"], e["context"]) for e in timeline(conn, "lead", rid)
+                     if e["kind"].startswith("tag_")] for rid in ids}
+    added = ("tag_added", {"before": {}, "after": {"tag": "hot"}}, {"tag": "hot", "source": "auto"})
+    assert got == {ids[0]: [], ids[1]: [added], ids[2]: [added]}
+    apply_docs(svc, tag("hot", {"field": "score", "op": "gte", "value": 60}))
+    with svc.engine.connect() as conn:
+        newest = timeline(conn, "lead", ids[1], limit=1)[0]
+    assert (newest["kind"], newest["context"]) == ("tag_removed", {"tag": "hot", "source": "auto"})
+
+
+def _settle(svc, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        executor.wait_idle(svc, 10)
+        if not service.list_runs(svc, status="running"):
+            return
+        time.sleep(0.05)
+    raise AssertionError("workflow runs did not finish")
+
+
+def test_gaining_an_automatic_tag_starts_tag_added_workflows_within_the_loop_guard(svc, apply_docs):
+    apply_docs(svc, ("workflow", {
+        "name": "cool_down", "object": "lead", "trigger": {"type": "tag_added", "tag": "hot"}, "limits": {"max_depth": 3},
+        "steps": [{"id": "cool", "type": "update_record", "set": {"score": 10}}]}))
+    lead = svc.records.create("lead", {"score": 95})["id"]
+    with svc.engine.connect() as conn:  # started in the write's transaction, with the tag event
+        started = conn.execute(select(runs.c.workflow, runs.c.trigger, runs.c.record_id)).all()
+    assert [tuple(r) for r in started] == [("cool_down", "tag_added", lead)]
+    _settle(svc)
+    assert svc.records.get("lead", lead)["score"] == 10
+    with svc.engine.connect() as conn:
+        assert tags.record_tags(conn, "lead", lead) == []
+    # a pair that re-adds the tag forever is stopped by the workflows' loop guard
+    apply_docs(svc, ("workflow", {
+        "name": "heat_up", "object": "lead", "limits": {"max_depth": 3},
+        "trigger": {"type": "record_updated", "fields": ["score"], "when": {"field": "score", "op": "lt", "value": 50}},
+        "steps": [{"id": "heat", "type": "update_record", "set": {"score": 95}}]}))
+    svc.records.update("lead", lead, {"score": 20})
+    _settle(svc)
+    done = sorted(service.list_runs(svc), key=lambda r: r["id"])
+    assert len(done) < 10 and done[-1]["status"] == "failed" and done[-1]["error"]["code"] == "loop_limit"

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     String,
     Table,
@@ -36,7 +37,7 @@ from sqlalchemy import (
 )
 
 from ..errors import MetaCRMError
-from ..meta.sqltypes import UTCDateTime
+from ..meta.sqltypes import JSONType, UTCDateTime
 from ..rules import EvalContext, Reads, RelatedRead, compile_rule, parse_rule
 from ..rules.analysis import reads as rule_reads
 from ..rules.evaluate import Matcher, build
@@ -44,6 +45,7 @@ from ..rules.model import Node
 from ..rules.timeutil import zone
 from ..store.bulk import insert_many, is_in
 from ..store.events import RecordEvent, append_events
+from ..store.system import record_events
 from .tag_store import chunks, segment_members, tag_links, tags_of
 
 RECORD_EVENTS = frozenset({"create", "update", "delete", "restore"})
@@ -179,7 +181,8 @@ def refresh_all(conn: Connection, snap: Any, member: Member, now: datetime, tz: 
                 ids: bool = False) -> tuple[Any, Any]:
     """Make the stored members of one rule exactly the live records it matches.
 
-    Returns (added, removed) as counts, or as lists of record ids with `ids` (RETURNING).
+    Returns (added, removed) as counts, or as lists of record ids with `ids` (RETURNING). An
+    automatic tag also logs each link it adds or removes as a record event, set-based.
     """
     table = snap.tables[member.object]
     store, col = _store(member.kind)
@@ -188,6 +191,9 @@ def refresh_all(conn: Connection, snap: Any, member: Member, now: datetime, tz: 
     stale = and_(mine, ~select(literal_column("1")).select_from(table).where(
         table.c.id == store.c.record_id, matching).exists())
     fresh = and_(matching, table.c.id.not_in(select(store.c.record_id).where(mine)))
+    if member.kind == "tag":  # events first: they select the same rows the link changes will
+        _log_links(conn, member, "tag_removed", store.c.record_id, stale, now)
+        _log_links(conn, member, "tag_added", table.c.id, fresh, now)
     gone = delete(store).where(stale)
     values = _row(member, 0, now, None)
     present = [c for c in values if c != "record_id" and values[c] is not None]
@@ -199,6 +205,15 @@ def refresh_all(conn: Connection, snap: Any, member: Member, now: datetime, tz: 
         return sorted(conn.execute(new.returning(store.c.record_id)).scalars()), removed
     removed_n = conn.execute(gone).rowcount
     return conn.execute(new, execution_options={"preserve_rowcount": True}).rowcount, removed_n
+
+
+def _log_links(conn: Connection, member: Member, kind: str, record_id: Any, where: Any, now: datetime) -> None:
+    """INSERT INTO sys_record_event ... SELECT: one tag event per selected record, no rows in Python."""
+    sample = tag_event(member.object, 0, kind, member.name, None, now, "auto").row()
+    typed = {"changes": JSONType, "context": JSONType, "at": UTCDateTime(), "actor_id": BigInteger()}
+    cols = [c for c in sample if c != "record_id"]
+    source = select(record_id, *(literal(sample[c], typed.get(c, String())) for c in cols)).where(where)
+    conn.execute(insert(record_events).from_select(["record_id", *cols], source))
 
 
 # --- a set of records --------------------------------------------------------------------------
