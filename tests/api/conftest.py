@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from metacrm.api.app import create_app
 from metacrm.auth import accounts
 from metacrm.auth.tokens import create_token
+from metacrm.flows.executor import shutdown
 from metacrm.store.services import Services
 from metacrm.store.users import ensure_user
 
@@ -74,10 +75,12 @@ def create_user(svc: Services, username: str, *, admin: bool = False, password: 
 
 
 @pytest.fixture
-def app(standard_pack: Services) -> Flask:
+def app(standard_pack: Services) -> Iterator[Flask]:
     app = create_app(standard_pack.settings, standard_pack)
     app.config["TESTING"] = True
-    return app
+    yield app
+    # jobs a request queued (202: imports, scans, workflow steps) finish before the database goes
+    shutdown(standard_pack, 30)
 
 
 @pytest.fixture

@@ -15,14 +15,19 @@ from ..engines.dedupe.definition import definition
 from ..engines.dedupe.merge import get_merge, list_merges, merge_records, undo_merge
 from ..engines.dedupe.review import count_candidates, dismiss, get_candidate, list_candidates, merge_candidate
 from ..engines.dedupe.scan import scan_pool
-from ..engines.imports.jobs import start_scan
 from ..errors import Problem, ValidationError
+from ..flows.jobs import enqueue_many
 from ..store.db import reading
 from .access import object_for, visible
 from .context import principal, services
-from .jsonio import bool_arg, int_arg, json_body
+from .jsonio import INT_MAX, bool_arg, int_arg, json_body
 
 bp = Blueprint("dedupe", __name__)
+
+
+def _is_id(value: Any) -> bool:
+    """A record id in a body: a JSON integer (not true/false) a table can hold."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= INT_MAX
 
 
 def _require(object_name: str, *verbs: str) -> Any:
@@ -41,7 +46,8 @@ def scan(object_name: str) -> Any:
     obj, _ = _require(object_name, "update", "delete")
     if bool_arg("wait"):
         return jsonify(scan_pool(svc, obj.name).to_dict())
-    return jsonify({"job_id": start_scan(svc, obj.name)}), 202
+    # not engines.imports.jobs.start_scan: it passes `name=` to enqueue(services, name, ...), a TypeError
+    return jsonify({"job_id": enqueue_many(svc, "dedupe.scan", [{"name": obj.name}])[0]}), 202
 
 
 @bp.get("/dedupe/<object_name>/candidates")
@@ -54,7 +60,7 @@ def candidates(object_name: str) -> Any:
         raise ValidationError("status is pending, merged or dismissed", [Problem("status", "enum", status)])
     with reading(svc.engine) as conn:
         items = list_candidates(svc, conn, obj.name, status, int_arg("limit", 50, 1, 500),
-                                int_arg("after", 0, 0, 2**63 - 1) or None)
+                                int_arg("after", 0, 0, INT_MAX) or None)
         counts = count_candidates(conn, obj.name)
     for item in items:
         for side in ("left", "right"):
@@ -63,19 +69,22 @@ def candidates(object_name: str) -> Any:
     return jsonify({"items": items, "counts": counts})
 
 
-@bp.post("/dedupe/candidates/<int:candidate_id>/merge")
+@bp.post("/dedupe/candidates/<rid:candidate_id>/merge")
 def merge_pair(candidate_id: int) -> Any:
     """Body (optional): {"survivor_id": id}. Returns the merge (with its id for undo)."""
     svc, who = services(), principal()
     body = json_body() if request.data else {}
+    survivor = body.get("survivor_id")
+    if survivor is not None and not _is_id(survivor):
+        raise ValidationError("survivor_id is a record id", [Problem("survivor_id", "type", "integer")])
     with reading(svc.engine) as conn:
         item = get_candidate(conn, candidate_id)
     _require(item["object"], "update", "delete")
     with svc.engine.begin() as conn:
-        return jsonify(merge_candidate(svc, conn, candidate_id, body.get("survivor_id"), who.id))
+        return jsonify(merge_candidate(svc, conn, candidate_id, survivor, who.id))
 
 
-@bp.post("/dedupe/candidates/<int:candidate_id>/dismiss")
+@bp.post("/dedupe/candidates/<rid:candidate_id>/dismiss")
 def dismiss_pair(candidate_id: int) -> Any:
     svc, who = services(), principal()
     with reading(svc.engine) as conn:
@@ -92,7 +101,7 @@ def merge_ids(object_name: str) -> Any:
     obj, _ = _require(object_name, "update", "delete")
     body = json_body()
     survivor, ids = body.get("survivor_id"), body.get("ids")
-    if not isinstance(survivor, int) or not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+    if not _is_id(survivor) or not isinstance(ids, list) or not all(_is_id(i) for i in ids):
         raise ValidationError("send survivor_id (an id) and ids (a list of ids)",
                               [Problem("survivor_id", "type", "integer"), Problem("ids", "type", "list of integers")])
     with svc.engine.begin() as conn:
@@ -104,13 +113,12 @@ def merge_ids(object_name: str) -> Any:
 def merges(object_name: str) -> Any:
     svc = services()
     obj, _ = _require(object_name, "read")
-    record = request.args.get("record")
+    record = int_arg("record", 0, 1, INT_MAX) or None
     with reading(svc.engine) as conn:
-        return jsonify({"items": list_merges(conn, obj.name, int(record) if record and record.isdigit() else None,
-                                             int_arg("limit", 50, 1, 500))})
+        return jsonify({"items": list_merges(conn, obj.name, record, int_arg("limit", 50, 1, 500))})
 
 
-@bp.post("/dedupe/merges/<int:merge_id>/undo")
+@bp.post("/dedupe/merges/<rid:merge_id>/undo")
 def undo(merge_id: int) -> Any:
     """Body (optional): {"force": true} to undo although the survivor was edited since."""
     svc, who = services(), principal()

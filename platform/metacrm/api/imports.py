@@ -30,22 +30,42 @@ from ..errors import PermissionDenied, Problem, ValidationError
 from ..store.db import reading
 from .access import object_for
 from .context import principal, services
-from .jsonio import bool_arg, int_arg, json_body, parse_json
+from .jsonio import UnsupportedMediaType, bool_arg, int_arg, json_body, parse_json
 
 bp = Blueprint("imports", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def _upload_object() -> str:
+    """The object an upload goes into (checked first: without multipart there is no form to read it from)."""
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaType("send the file as multipart/form-data",
+                                   [Problem("Content-Type", "unsupported_media_type", request.mimetype or "none")])
+    return request.form.get("object", "")
+
+
 def _upload() -> tuple[FileStorage, str]:
+    encoding = request.form.get("encoding") or ""
+    if len(encoding) > 32:
+        raise ValidationError("no such encoding", [Problem("encoding", "unknown_encoding", encoding[:32])])
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise ValidationError("send the spreadsheet as multipart field 'file'", [Problem("file", "required", "no file")])
     return upload, Path(upload.filename).name
 
 
-def _form_json(name: str) -> Any:
+def _form_json(name: str) -> dict[str, Any] | None:
     raw = request.form.get(name)
-    return parse_json(raw, name) if raw else None
+    return _mapping_shape(name, parse_json(raw, name)) if raw else None
+
+
+def _mapping_shape(name: str, value: Any) -> dict[str, Any]:
+    """`mapping` is {header: field or null}, `constants` {field: value}: anything else is a 422, not a crash."""
+    if not isinstance(value, dict) or (name == "mapping" and not all(
+            v is None or isinstance(v, str) for v in value.values())):
+        kind = "{column header: field name}" if name == "mapping" else "{field name: value}"
+        raise ValidationError(f"{name} must be a JSON object {kind}", [Problem(name, "type", kind)])
+    return value
 
 
 def _saved(upload: FileStorage, suffix: str) -> Path:
@@ -76,7 +96,7 @@ def _job_for(job_id: int) -> dict[str, Any]:
 def import_preview() -> Any:
     """Headers, first rows, row count and the suggested mapping of an upload (nothing is stored)."""
     svc, who = services(), principal()
-    object_name = request.form.get("object", "")
+    object_name = _upload_object()
     object_for(svc.registry.current(), who, object_name, "create")
     upload, filename = _upload()
     path = _saved(upload, Path(filename).suffix)
@@ -91,7 +111,7 @@ def import_preview() -> Any:
 def import_start() -> Any:
     """Upload a file and start importing it: 202 with the job (or 200 with the finished job if wait=true)."""
     svc, who = services(), principal()
-    object_name = request.form.get("object", "")
+    object_name = _upload_object()
     obj, perm = object_for(svc.registry.current(), who, object_name, "create")
     upload, filename = _upload()
     path = _saved(upload, Path(filename).suffix)
@@ -117,13 +137,13 @@ def import_list() -> Any:
     return jsonify({"items": [j for j in items if who.is_admin or j["created_by"] == who.id]})
 
 
-@bp.get("/imports/<int:job_id>")
+@bp.get("/imports/<rid:job_id>")
 def import_status(job_id: int) -> Any:
     """The job with its progress: rows_done / total_rows, percent, rate (rows/s), counters."""
     return jsonify(job_dict(_job_for(job_id)))
 
 
-@bp.post("/imports/<int:job_id>/resume")
+@bp.post("/imports/<rid:job_id>/resume")
 def import_resume(job_id: int) -> Any:
     """Continue an interrupted import after its last committed batch."""
     svc = services()
@@ -134,7 +154,7 @@ def import_resume(job_id: int) -> Any:
     return jsonify(job_dict(job)), 202
 
 
-@bp.get("/imports/<int:job_id>/errors")
+@bp.get("/imports/<rid:job_id>/errors")
 def import_errors(job_id: int) -> Any:
     """The failed rows as uploaded plus an error column (.xlsx, or CSV with ?format=csv), to fix and re-import."""
     svc, who = services(), principal()
@@ -148,7 +168,7 @@ def import_errors(job_id: int) -> Any:
                      download_name=f"import-{job_id}-errors.{fmt}")
 
 
-@bp.get("/imports/<int:job_id>/outcomes")
+@bp.get("/imports/<rid:job_id>/outcomes")
 def import_outcomes(job_id: int) -> Any:
     """What dedupe did with rows: skipped, merged or flagged, with the matching record and rule."""
     svc = services()
@@ -159,10 +179,11 @@ def import_outcomes(job_id: int) -> Any:
 
 @bp.get("/import-templates")
 def template_list() -> Any:
-    svc = services()
-    principal()
+    """Templates of the objects the caller may import into (a template names the fields it fills)."""
+    svc, who = services(), principal()
     with reading(svc.engine) as conn:
-        return jsonify({"items": list_templates(conn, request.args.get("object") or None)})
+        items = list_templates(conn, request.args.get("object") or None)
+    return jsonify({"items": [t for t in items if who.permission(t["object"]).create]})
 
 
 @bp.put("/import-templates/<name>")
@@ -171,11 +192,14 @@ def template_save(name: str) -> Any:
     svc, who = services(), principal()
     body = json_body()
     obj, perm = object_for(svc.registry.current(), who, str(body.get("object", "")), "create")
-    mapping, constants = body.get("mapping") or {}, body.get("constants") or {}
-    if isinstance(mapping, dict) and isinstance(constants, dict):
-        _check_writable(perm, [*mapping.values(), *constants])
+    mapping = _mapping_shape("mapping", body.get("mapping") or {})
+    constants = _mapping_shape("constants", body.get("constants") or {})
+    label = body.get("label")
+    if label is not None and (not isinstance(label, str) or len(label) > 200):
+        raise ValidationError("label is text of at most 200 characters", [Problem("label", "type", "text, <= 200")])
+    _check_writable(perm, [*mapping.values(), *constants])
     with svc.engine.begin() as conn:
-        return jsonify(save_template(conn, name, obj, mapping, constants, body.get("label"), who.id))
+        return jsonify(save_template(conn, name, obj, mapping, constants, label, who.id))
 
 
 @bp.delete("/import-templates/<name>")

@@ -93,7 +93,7 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not re.fullmatch(r"[0-9]{1,9}", raw) or not low <= int(raw) <= high:
+    if not re.fullmatch(r"[0-9]{1,19}", raw) or not low <= int(raw) <= high:
         raise BadRequest(f"'{name}' must be a whole number from {low} to {high}",
                          [Problem(name, "invalid_parameter", f"a whole number from {low} to {high}")])
     return int(raw)

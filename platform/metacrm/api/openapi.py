@@ -15,15 +15,15 @@ from .. import __version__
 from ..auth.principal import Principal
 from ..store.definitions import Snapshot
 from .context import API_PREFIX, principal, services
+from .openapi_data_factory import data_factory_paths
 from .openapi_records import (
     EVENT,
     LIST_PARAMS,
-    json_content,
     object_components,
     object_paths,
     ok,
+    operation,
     page_of,
-    problems,
 )
 from .openapi_workflows import workflow_paths
 
@@ -72,68 +72,54 @@ def _path(name: str, description: str = "") -> dict[str, Any]:
             "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
 
 
-def _op(op_id: str, tag: str, summary: str, response: dict[str, Any], errors: tuple[int, ...],
-        body: dict[str, Any] | None = None, params: list[dict[str, Any]] | None = None,
-        public: bool = False, status: str = "200") -> dict[str, Any]:
-    out: dict[str, Any] = {"operationId": op_id, "tags": [tag], "summary": summary,
-                           "responses": {status: response, **problems(*errors)}}
-    if body is not None:
-        out["requestBody"] = {"required": True, "content": json_content(body)}
-    if params:
-        out["parameters"] = params
-    if public:
-        out["security"] = []
-    return out
-
-
 def fixed_paths() -> dict[str, Any]:
     kind, name = _path("kind", "A definition kind: object, form, tag, segment, ..."), _path("name")
     return {
-        "/auth/login": {"post": _op(
+        "/auth/login": {"post": operation(
             "login", "auth", "Log in (sets the session cookie)",
             ok("Logged in", {"type": "object", "required": ["user", "csrf_token"],
                              "properties": {"user": USER, "csrf_token": {"type": "string"}}}),
             (400, 401, 415), {"type": "object", "required": ["username", "password"], "properties": {
                 "username": {"type": "string"}, "password": {"type": "string"}}}, public=True)},
-        "/auth/logout": {"post": _op("logout", "auth", "Log out", ok("Logged out", ANY_OBJECT), (), public=True)},
-        "/me": {"get": _op("me", "auth", "The caller, their roles and permissions per object", ok("Me", {
+        "/auth/logout": {"post": operation("logout", "auth", "Log out", ok("Logged out", ANY_OBJECT), (), public=True)},
+        "/me": {"get": operation("me", "auth", "The caller, their roles and permissions per object", ok("Me", {
             **USER, "properties": {**USER["properties"], "csrf_token": {"type": ["string", "null"]},
                                    "permissions": {"type": "object", "additionalProperties": PERMISSION}}}),
             (401,))},
         "/auth/tokens": {
-            "get": _op("list_tokens", "auth", "My API tokens", ok("Tokens", ITEMS), (401,)),
-            "post": _op("create_token", "auth", "Create an API token (shown once)", ok("Created", TOKEN),
+            "get": operation("list_tokens", "auth", "My API tokens", ok("Tokens", ITEMS), (401,)),
+            "post": operation("create_token", "auth", "Create an API token (shown once)", ok("Created", TOKEN),
                         (400, 401, 403, 415, 422), {"type": "object", "required": ["name"], "properties": {
                             "name": {"type": "string", "minLength": 1, "maxLength": 100}}}, status="201")},
-        "/auth/tokens/{token_id}": {"delete": _op(
+        "/auth/tokens/{token_id}": {"delete": operation(
             "revoke_token", "auth", "Revoke one of my tokens", ok("Revoked", ANY_OBJECT), (401, 403, 404),
             params=[{"name": "token_id", "in": "path", "required": True,
                      "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}])},
-        "/objects": {"get": _op("list_objects", "objects", "Objects I may read",
+        "/objects": {"get": operation("list_objects", "objects", "Objects I may read",
                                 ok("Objects", {"type": "array", "items": OBJECT_SUMMARY}), (401,))},
-        "/objects/{object}": {"get": _op(
+        "/objects/{object}": {"get": operation(
             "get_object", "objects", "An object's schema, fields and forms", ok("Object", {
                 **OBJECT_SUMMARY, "required": ["name", "schema", "fields", "forms"],
                 "properties": {**OBJECT_SUMMARY["properties"], "schema": ANY_OBJECT,
                                "fields": {"type": "array"}, "forms": {"type": "array"},
                                "default_form": {"type": ["string", "null"]}}}),
             (401, 403, 404), params=[_path("object")])},
-        "/segments": {"get": _op("list_segments", "segments", "Segments over objects I may read",
+        "/segments": {"get": operation("list_segments", "segments", "Segments over objects I may read",
                                  ok("Segments", ITEMS), (401,))},
-        "/segments/{name}/count": {"get": _op(
+        "/segments/{name}/count": {"get": operation(
             "segment_count", "segments", "How many records I may see are in the segment",
             ok("Count", {"type": "object", "required": ["count"], "properties": {
                 "segment": {"type": "string"}, "object": {"type": "string"}, "count": {"type": "integer"}}}),
             (401, 403, 404, 422), params=[name])},
-        "/segments/{name}/records": {"get": _op(
+        "/segments/{name}/records": {"get": operation(
             "segment_records", "segments", "Records in the segment (same parameters as a record list)",
             ok("Records", page_of(ANY_OBJECT)), (400, 401, 403, 404, 422),
             params=[name, *LIST_PARAMS])},
-        "/forms/{name}/submit": {"post": _op(
+        "/forms/{name}/submit": {"post": operation(
             "submit_form", "forms", "Submit answers: creates the record, sets option tags",
             ok("Created", ANY_OBJECT), (400, 401, 403, 404, 409, 415, 422), ANY_OBJECT,
             params=[name], status="201")},
-        "/definitions/plan": {"post": _op(
+        "/definitions/plan": {"post": operation(
             "plan_definitions", "definitions", "What applying these definitions would change (admins)",
             ok("Plan", PLAN), (400, 401, 403, 404, 409, 415, 422), {
                 "type": "object", "required": ["definitions"], "properties": {"definitions": {
@@ -141,34 +127,34 @@ def fixed_paths() -> dict[str, Any]:
                                                "properties": {"kind": {"type": "string"},
                                                               "name": {"type": "string"},
                                                               "body": ANY_OBJECT}}}}})},
-        "/definitions/{kind}": {"get": _op("list_definitions", "definitions", "Definitions of one kind",
+        "/definitions/{kind}": {"get": operation("list_definitions", "definitions", "Definitions of one kind",
                                            ok("Definitions", ITEMS), (401, 404), params=[kind])},
         "/definitions/{kind}/{name}": {
-            "get": _op("get_definition", "definitions", "One definition", ok("Definition", ANY_OBJECT),
+            "get": operation("get_definition", "definitions", "One definition", ok("Definition", ANY_OBJECT),
                        (401, 404), params=[kind, name]),
-            "put": _op("put_definition", "definitions", "Create or change a definition (admins)",
+            "put": operation("put_definition", "definitions", "Create or change a definition (admins)",
                        ok("Applied plan", PLAN), (400, 401, 403, 404, 409, 415, 422), ANY_OBJECT,
                        params=[kind, name, {"name": "force", "in": "query", "schema": {"type": "boolean"}}])},
-        "/definitions/{kind}/{name}/versions": {"get": _op(
+        "/definitions/{kind}/{name}/versions": {"get": operation(
             "definition_versions", "definitions", "Version history", ok("Versions", ITEMS), (401, 404),
             params=[kind, name])},
-        "/definitions/{kind}/{name}/versions/{version}": {"get": _op(
+        "/definitions/{kind}/{name}/versions/{version}": {"get": operation(
             "definition_version", "definitions", "One version with its body", ok("Version", VERSION),
             (401, 404), params=[kind, name, {"name": "version", "in": "path", "required": True,
                                              "schema": {"type": "integer", "minimum": 1, "maximum": 10**9}}])},
-        "/users": {"get": _op("list_users", "users", "Active users (owner pickers)", ok("Users", ITEMS),
+        "/users": {"get": operation("list_users", "users", "Active users (owner pickers)", ok("Users", ITEMS),
                               (400, 401), params=[{"name": "q", "in": "query", "schema": {"type": "string"}},
                                                   {"name": "limit", "in": "query", "schema": {
                                                       "type": "integer", "minimum": 1, "maximum": 500}}])},
-        "/audit": {"get": _op("audit", "audit", "Who changed what, when, from what to what (admins)",
+        "/audit": {"get": operation("audit", "audit", "Who changed what, when, from what to what (admins)",
                               ok("Events", page_of(EVENT)), (400, 401, 403, 404), params=AUDIT_PARAMS)},
-        "/openapi.json": {"get": _op("openapi", "docs", "This document", ok("OpenAPI", ANY_OBJECT), (401,))},
+        "/openapi.json": {"get": operation("openapi", "docs", "This document", ok("OpenAPI", ANY_OBJECT), (401,))},
     }
 
 
 def build_openapi(snap: Snapshot, who: Principal) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Problem": PROBLEM}
-    paths = {**fixed_paths(), **workflow_paths()}
+    paths = {**fixed_paths(), **workflow_paths(), **data_factory_paths(snap, who)}
     for obj in snap.objects.values():
         perm = who.permission(obj.name)
         if not perm.read:

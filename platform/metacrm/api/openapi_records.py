@@ -49,6 +49,23 @@ def problems(*codes: int) -> dict[str, Any]:
     return out
 
 
+def operation(op_id: str, tag: str, summary: str, response: dict[str, Any], errors: tuple[int, ...],
+              body: dict[str, Any] | None = None, params: list[dict[str, Any]] | None = None,
+              public: bool = False, status: str = "200", content: dict[str, Any] | None = None,
+              body_required: bool = True, more: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One operation of a fixed path: a JSON `body` schema (or a whole request `content` map), the
+    success `response` under `status` (plus `more` successes) and problem+json for `errors`."""
+    out: dict[str, Any] = {"operationId": op_id, "tags": [tag], "summary": summary,
+                           "responses": {status: response, **(more or {}), **problems(*errors)}}
+    if body is not None or content is not None:
+        out["requestBody"] = {"required": body_required, "content": content or json_content(body or {})}
+    if params:
+        out["parameters"] = params
+    if public:
+        out["security"] = []
+    return out
+
+
 def read_schema(obj: ObjectDef, perm: Permission) -> dict[str, Any]:
     """What a record of this object looks like when read (values as stored, so loosely typed)."""
     props: dict[str, Any] = {"id": SYSTEM_READ["id"]}

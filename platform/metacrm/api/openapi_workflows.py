@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..flows.tables import RunStatus
-from .openapi_records import json_content, ok, problems
+from .openapi_records import ok, operation
 
 ID = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
 STEP = {"type": "object", "required": ["id", "step", "type", "status", "attempts"], "properties": {
@@ -32,13 +32,7 @@ def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
 def _op(op_id: str, summary: str, response: dict[str, Any], errors: tuple[int, ...],
         body: dict[str, Any] | None = None, params: list[dict[str, Any]] | None = None,
         status: str = "200", tag: str = "workflows") -> dict[str, Any]:
-    out: dict[str, Any] = {"operationId": op_id, "tags": [tag], "summary": summary,
-                           "responses": {status: response, **problems(*errors)}}
-    if body is not None:
-        out["requestBody"] = {"required": True, "content": json_content(body)}
-    if params:
-        out["parameters"] = params
-    return out
+    return operation(op_id, tag, summary, response, errors, body, params, status=status)
 
 
 def workflow_paths() -> dict[str, Any]:
