@@ -53,6 +53,9 @@ class Settings:
     """smtp://user:password@host:587?from=crm@example.com&tls=starttls: workflow e-mail goes out over SMTP."""
     bulk_batch_size: int = 1000
     max_bulk_records: int = 10_000
+    maintenance_cron: str = "15 3 * * *"
+    """When (cron, in `timezone`) the sweeper starts the daily pass over rules that read the clock
+    (automatic tags and tracked segments with relative dates); "" turns it off."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -70,4 +73,17 @@ class Settings:
             queue_name=env.get(ENV_PREFIX + "QUEUE", "metacrm"),
             job_lease_seconds=int(env.get(ENV_PREFIX + "JOB_LEASE_SECONDS", "300")),
             smtp_url=env.get(ENV_PREFIX + "SMTP_URL") or None,
+            maintenance_cron=_cron(env.get(ENV_PREFIX + "MAINTENANCE_CRON", "15 3 * * *")),
         )
+
+
+def _cron(value: str) -> str:
+    """A cron expression, or "" (off): refused at start rather than failing in every sweep."""
+    from croniter import croniter
+
+    value = value.strip()
+    if value.lower() in ("", "off", "none"):
+        return ""
+    if not croniter.is_valid(value):
+        raise ValueError(f"{ENV_PREFIX}MAINTENANCE_CRON is not a cron expression: {value!r}")
+    return value

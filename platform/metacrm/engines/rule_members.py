@@ -450,7 +450,8 @@ def refresh_members(conn: Connection, snap: Any, chosen: Sequence[Member], tz: s
                     now: datetime | None = None, events: bool = False) -> list[dict[str, Any]]:
     """Refresh members set-based, with everything that tests a refreshed tag, in dependency order.
 
-    With `events`, tracked segments record who entered and left (segment_entered/segment_left):
+    Automatic tags always log their link changes (tag_added/tag_removed, set-based). With
+    `events`, tracked segments also record who entered and left (segment_entered/segment_left):
     use it when time moved records in or out (scheduled recompute), not for definition changes.
     """
     plan = member_plan(snap)

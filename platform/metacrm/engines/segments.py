@@ -6,6 +6,7 @@ record `segment_entered` / `segment_left` events (rule_members); this module ans
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import Connection, Select, func, select
 
 from ..errors import NotFound, Problem
 from ..flows.jobs import job
+from ..flows.schedules import on_maintenance
 from ..meta.kinds import DefinitionSet, Kind, register_kind
 from ..meta.objects import ObjectDef
 from ..rules import RowFilter, to_sql, validate_rule
@@ -23,6 +25,7 @@ from .rule_members import member_plan, refresh_members
 from .tags import recompute
 
 DEFAULT_SORT = ("-created_at",)
+log = logging.getLogger(__name__)
 
 
 def check_segment(doc: Mapping[str, Any], defs: DefinitionSet) -> Iterator[Problem]:
@@ -110,7 +113,8 @@ def refresh_tracked(conn: Connection, snap: Any, *, names: list[str] | None = No
     """Re-evaluate tracked segments set-based, recording segment_entered/segment_left events.
 
     Writes keep tracked segments current; time alone moves records across relative dates
-    ("created in the last 30 days"), so schedule this (job "segments.refresh") daily or hourly.
+    ("created in the last 30 days"): the daily maintenance pass (`maintenance`) does that for the
+    segments whose rules read the clock; this refreshes any, on demand.
     """
     for name in names or ():
         segment(snap, name)
@@ -131,3 +135,25 @@ def recompute_job(services: Services, object_name: str | None = None,
     with services.records.transaction() as conn:
         return recompute(conn, services.registry.current(conn), object_name=object_name, tags=tags,
                          tz=services.settings.timezone)
+
+
+def refresh_clock(conn: Connection, snap: Any, *, tz: str = "UTC", now: datetime | None = None) -> list[dict[str, Any]]:
+    """Re-evaluate, set-based, the automatic tags and tracked segments whose rules read the clock
+    (within_last, this_month, ...), with what tests those tags, logging the changes as events.
+
+    Only time moves these between writes; every other rule is kept current by the writes themselves.
+    """
+    chosen = [m for m in member_plan(snap).members if m.reads.clock]
+    return refresh_members(conn, snap, chosen, tz, now, events=True)
+
+
+@job("rules.maintenance")
+def maintenance(services: Services, fired_at: str | None = None) -> list[dict[str, Any]]:
+    """The daily pass the sweeper starts at METACRM_MAINTENANCE_CRON (flows/schedules.py)."""
+    with services.records.transaction() as conn:
+        done = refresh_clock(conn, services.registry.current(conn), tz=services.settings.timezone)
+    log.info("maintenance fired at %s: %s", fired_at, [d for d in done if d["added"] or d["removed"]])
+    return done
+
+
+on_maintenance("rules.maintenance")

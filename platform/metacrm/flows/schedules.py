@@ -5,6 +5,12 @@ by the sweeper. Firing claims the row with a conditional update (so one sweeper 
 many run) and starts one run per record in the segment in the same transaction; each run's key
 (`sched-<workflow>-<fire time>-<record>`) makes a fire start a record's run at most once. After
 downtime a missed fire runs once, not once per missed time.
+
+The daily maintenance pass (`Settings.maintenance_cron`, in the installation's time zone) is one
+more row, `@maintenance` (not a workflow name: those are identifiers), claimed the same way; its
+fire enqueues, after commit, the jobs engines registered with `on_maintenance` (flows imports no
+engine). Losing that enqueue (a crash right after the commit) skips one day's pass: the next fire
+or `metacrm tags recompute` catches up, since the pass is a set-based recompute.
 """
 
 from __future__ import annotations
@@ -16,14 +22,24 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from sqlalchemy import Connection, delete, select, update
 
+from .aftercommit import later
 from .conditions import rule_sql, segment_rule
 from .model import Workflow
 from .runs import RunSpec, current_workflows, start_runs, utcnow
 from .tables import schedules
 
 if TYPE_CHECKING:
+    from ..config import Settings
     from ..store.definitions import Snapshot
     from ..store.services import Services
+
+MAINTENANCE = "@maintenance"
+_maintenance: dict[str, dict[str, Any]] = {}
+
+
+def on_maintenance(job_name: str, **kwargs: Any) -> None:
+    """Have every maintenance fire enqueue the background job `job_name(fired_at=..., **kwargs)`."""
+    _maintenance[job_name] = kwargs
 
 
 def next_fire(cron: str, timezone: str, after: datetime) -> datetime:
@@ -32,12 +48,14 @@ def next_fire(cron: str, timezone: str, after: datetime) -> datetime:
     return croniter(cron, local).get_next(datetime).astimezone(UTC)
 
 
-def _wanted(workflows: dict[str, Workflow], default_tz: str) -> dict[str, tuple[str, str]]:
+def _wanted(workflows: dict[str, Workflow], settings: Settings) -> dict[str, tuple[str, str]]:
     out = {}
     for name, wf in workflows.items():
         trigger = wf.trigger
         if wf.enabled and trigger.get("type") == "schedule":
-            out[name] = (str(trigger["cron"]), str(trigger.get("timezone") or default_tz))
+            out[name] = (str(trigger["cron"]), str(trigger.get("timezone") or settings.timezone))
+    if _maintenance and settings.maintenance_cron:
+        out[MAINTENANCE] = (settings.maintenance_cron, settings.timezone)
     return out
 
 
@@ -55,11 +73,11 @@ def _sync(conn: Connection, wanted: dict[str, tuple[str, str]], have: dict[str, 
 
 
 def fire_due_schedules(services: Services, now: datetime | None = None) -> int:
-    """Bring schedules in line with the definitions and fire the due ones; return runs started."""
+    """Bring schedules in line with the definitions and settings, fire the due ones; return runs started."""
     now = now or utcnow()
     with services.engine.connect() as conn:
         snapshot = services.registry.current(conn)
-        wanted = _wanted(current_workflows(conn, snapshot), services.settings.timezone)
+        wanted = _wanted(current_workflows(conn, snapshot), services.settings)
         have = {r.workflow: r for r in conn.execute(select(schedules))}
     in_step = all(n in have and (have[n].cron, have[n].timezone) == v for n, v in wanted.items()) \
         and set(have) <= set(wanted)
@@ -75,7 +93,12 @@ def fire_due_schedules(services: Services, now: datetime | None = None) -> int:
             claimed = conn.execute(update(schedules).where(
                 schedules.c.workflow == row.workflow, schedules.c.next_at == row.next_at).values(
                 next_at=next_fire(row.cron, row.timezone, now), last_at=row.next_at))
-            if claimed.rowcount == 1:
+            if claimed.rowcount != 1:
+                continue
+            if row.workflow == MAINTENANCE:
+                for job_name, kwargs in _maintenance.items():
+                    later(conn, job_name, fired_at=row.next_at.isoformat(), **kwargs)
+            else:
                 started += fire(conn, snapshot, workflows[row.workflow], row.next_at, now,
                                 ZoneInfo(services.settings.timezone))
     return started
