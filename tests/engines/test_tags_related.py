@@ -140,3 +140,16 @@ def test_gaining_an_automatic_tag_starts_tag_added_workflows_within_the_loop_gua
     _settle(svc)
     done = sorted(service.list_runs(svc), key=lambda r: r["id"])
     assert len(done) < 10 and done[-1]["status"] == "failed" and done[-1]["error"]["code"] == "loop_limit"
+
+
+def test_tags_testing_each_other_across_objects_are_a_cycle(svc, apply_docs):
+    from metacrm.errors import DefinitionError
+
+    apply_docs(svc, ("object", {**ACCOUNT, "properties": {
+        **ACCOUNT["properties"], "primary_lead": {"x-field": "relation", "x-target": "lead"}}}))
+    lead_side = tag("lead_of_key_account", {"related": {"object": "account", "via": "primary_lead"},
+                                            "where": {"op": "has_tag", "value": "key_account"}})
+    account_side = tag("key_account", leads({"op": "has_tag", "value": "lead_of_key_account"}), ["account"])
+    with pytest.raises(DefinitionError) as info:
+        apply_docs(svc, lead_side, account_side)
+    assert {p.code for p in info.value.problems} == {"tag_cycle"}
