@@ -1,9 +1,11 @@
-"""Set-based automatic tag recompute after a definition change: the cost of logging every link
-it adds or removes as a tag_added / tag_removed record event (INSERT ... SELECT).
+"""Automatic tag upkeep: set-based after a definition change, and per write through a relation chain.
 
-Loads --n leads (bench/segments.py's data), then applies a tag whose rule matches about half of
-them (adds), and changes it to match about a fifth (removes), each time with the events logged and,
-on a fresh copy of the tag, with the event statements switched off, and prints both and the ratio.
+1. Set-based: loads --n leads (bench/segments.py's data), applies a tag whose rule matches about
+   half of them (adds), then changes it to match about a fifth (removes), once with the
+   tag_added / tag_removed events logged (INSERT ... SELECT) and once, on another tag, with the
+   event statements switched off; prints the times.
+2. Per write: 1,000 accounts, 5,000 leads, 20,000 activities; times 500 single activity updates
+   with and without an account tag two levels up ("has a lead that has a call activity").
 
 usage: python bench/tag_recompute.py [--n 1000000] [--pg-url URL] [--only sqlite|postgresql]
 """
@@ -57,6 +59,50 @@ def run(url: str, n: int) -> None:
     svc.close()
 
 
+ACCOUNT = {"$id": "account", "type": "object", "properties": {"name": {"x-field": "text"}}}
+CHAIN_LEAD = {"$id": "lead", "type": "object", "properties": {
+    "score": {"x-field": "integer"}, "account": {"x-field": "relation", "x-target": "account"}}}
+CHAIN_ACTIVITY = {"$id": "activity", "type": "object", "properties": {
+    "lead": {"x-field": "relation", "x-target": "lead"}, "type": {"x-field": "select", "enum": ["call", "mail"]}}}
+CALLED = {"name": "acct_called", "label": {"en": "Called"}, "objects": ["account"],
+          "rule": {"related": {"object": "lead", "via": "account"}, "where": {
+              "related": {"object": "activity", "via": "lead"}, "where": {"field": "type", "op": "eq", "value": "call"}}}}
+
+
+def per_write(url: str, chained: bool, writes: int = 500) -> None:
+    svc = build_services(Settings(database_url=url, secret_key="bench", instance_dir=Path(tempfile.mkdtemp())))
+    svc.init()
+    docs = [("object", "account", ACCOUNT), ("object", "lead", CHAIN_LEAD), ("object", "activity", CHAIN_ACTIVITY)]
+    svc.metadata.apply(docs + ([("tag", "acct_called", CALLED)] if chained else []))
+    accounts = svc.records.bulk_create("account", [{"name": "a"} for _ in range(1000)]).ids
+    leads = [i for k in range(5) for i in svc.records.bulk_create(
+        "lead", [{"score": 1, "account": accounts[j % 1000]} for j in range(1000)]).ids]
+    acts = [i for k in range(4) for i in svc.records.bulk_create(
+        "activity", [{"lead": leads[(k * 5000 + j) % 5000], "type": "mail"} for j in range(5000)]).ids]
+    started = time.perf_counter()
+    for k in range(writes):
+        svc.records.update("activity", acts[k * 37 % len(acts)], {"type": "call" if k % 2 else "mail"})
+    took = (time.perf_counter() - started) / writes * 1000
+    print(f"  {svc.engine.dialect.name:10} activity update, {'with' if chained else 'without'} the 2-level account tag: "
+          f"{took:5.2f} ms", flush=True)
+    svc.close()
+
+
+def on_both(only: str | None, pg_url: str, fn: Any) -> None:
+    if only != "postgresql":
+        fn(f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}")
+    if only != "sqlite":
+        found = pg_schema(pg_url)
+        if found is None:
+            print("  postgresql: does not answer, skipped")
+            return
+        url, schema = found
+        try:
+            fn(url)
+        finally:
+            drop_schema(pg_url, schema)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -64,18 +110,10 @@ def main() -> None:
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     args = parser.parse_args()
     print(f"tag recompute after a definition change, {args.n:,} leads")
-    if args.only != "postgresql":
-        run(f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}", args.n)
-    if args.only != "sqlite":
-        found = pg_schema(args.pg_url)
-        if found is None:
-            print("  postgresql: does not answer, skipped")
-            return
-        url, schema = found
-        try:
-            run(url, args.n)
-        finally:
-            drop_schema(args.pg_url, schema)
+    on_both(args.only, args.pg_url, lambda url: run(url, args.n))
+    print("per write, through account <- lead <- activity")
+    for chained in (False, True):
+        on_both(args.only, args.pg_url, lambda url, c=chained: per_write(url, c))
 
 
 if __name__ == "__main__":

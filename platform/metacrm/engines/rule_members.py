@@ -346,7 +346,7 @@ def affected(conn: Connection, snap: Any, events: Sequence[RecordEvent],
             relevant = [e for e in evs if (rel.tags & _tags_changed(e) if e.kind in TAG_EVENTS
                                            else _touches(e, rel.fields))]
             if relevant:
-                work[m.object][m].update(_climb(conn, snap, rel.up, _parents(conn, snap, obj, rel.via, relevant)))
+                work[m.object][m].update(_parents(conn, snap, obj, rel, relevant))
     for obj, members in list(work.items()):
         for m in plan.by_object.get(obj, ()):  # a tag's dependents follow it
             for dep in dependents(plan, obj, [m.name]) if m.kind == "tag" and members.get(m) else ():
@@ -354,28 +354,29 @@ def affected(conn: Connection, snap: Any, events: Sequence[RecordEvent],
     return {obj: members for obj, members in work.items() if any(members.values())}
 
 
-def _parents(conn: Connection, snap: Any, obj: str, via: str, events: list[RecordEvent]) -> set[int]:
-    """The records that related records point at, before and after the events."""
-    parents: set[int] = set()
-    unknown: list[int] = []
+def _parents(conn: Connection, snap: Any, obj: str, rel: RelatedRead, events: list[RecordEvent]) -> set[int]:
+    """The rule's records above the related records the events wrote.
+
+    A parent the event names (before and after a move) climbs the chain above it; a record whose
+    event does not name its parent climbs from itself, so its current parent is read in the same
+    statement as the hops above it.
+    """
+    named: set[int] = set()
+    unnamed: set[int] = set()
     for e in events:
         changes = e.changes or {}
         for side in ("before", "after"):
-            value = changes.get(side, {}).get(via)
+            value = changes.get(side, {}).get(rel.via)
             if isinstance(value, int):
-                parents.add(value)
-        if via not in changes.get("after", {}):
-            unknown.append(e.record_id)
-    table = snap.tables[obj]
-    for part in chunks(sorted(set(unknown))):
-        parents.update(v for v in conn.execute(select(table.c[via]).where(
-            is_in(table.c.id, part, conn.dialect.name))).scalars() if v is not None)
-    return parents
+                named.add(value)
+        if rel.via not in changes.get("after", {}):
+            unnamed.add(e.record_id)
+    return _climb(conn, snap, rel.up, named) | _climb(conn, snap, ((obj, rel.via), *rel.up), unnamed)
 
 
 def _climb(conn: Connection, snap: Any, up: Sequence[tuple[str, str]], ids: set[int]) -> set[int]:
-    """From records of a nested relation's parent object up to the rule's object: one statement per
-    chunk of ids for the whole chain (SELECT account FROM lead WHERE id IN (SELECT lead FROM ...))."""
+    """Follow `up` (hops, nearest first) from `ids` to the rule's object: one statement per chunk
+    of ids for the whole chain (SELECT account FROM lead WHERE id IN (SELECT lead FROM ...))."""
     if not up or not ids:
         return ids
     out: set[int] = set()
