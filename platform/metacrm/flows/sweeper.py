@@ -4,7 +4,8 @@ Every couple of seconds, in every worker process (and the in-process thread), it
 queue: steps that are due and were never enqueued (waits, retries after backoff), steps enqueued
 longer ago than the job lease and still not taken (their job was lost: Redis flushed, enqueue
 failed), and steps whose worker's lease ran out (the worker was killed mid-step). It also fires
-due schedules and retries pending message deliveries. Handing a step out twice is harmless: a
+due schedules (workflow schedules and the daily maintenance pass, schedules.py) and retries
+pending message deliveries. Handing a step out twice is harmless: a
 step is claimed with a conditional update, so only one worker runs it.
 """
 
