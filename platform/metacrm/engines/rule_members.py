@@ -181,8 +181,9 @@ def refresh_all(conn: Connection, snap: Any, member: Member, now: datetime, tz: 
                 ids: bool = False) -> tuple[Any, Any]:
     """Make the stored members of one rule exactly the live records it matches.
 
-    Returns (added, removed) as counts, or as lists of record ids with `ids` (RETURNING). An
-    automatic tag also logs each link it adds or removes as a record event, set-based.
+    Returns (added, removed) as counts; for a segment with `ids`, as lists of record ids
+    (RETURNING), for the caller's events. An automatic tag logs each link it adds or removes as
+    a record event itself, set-based.
     """
     table = snap.tables[member.object]
     store, col = _store(member.kind)
@@ -191,15 +192,15 @@ def refresh_all(conn: Connection, snap: Any, member: Member, now: datetime, tz: 
     stale = and_(mine, ~select(literal_column("1")).select_from(table).where(
         table.c.id == store.c.record_id, matching).exists())
     fresh = and_(matching, table.c.id.not_in(select(store.c.record_id).where(mine)))
-    if member.kind == "tag":  # events first: they select the same rows the link changes will
-        _log_links(conn, member, "tag_removed", store.c.record_id, stale, now)
-        _log_links(conn, member, "tag_added", table.c.id, fresh, now)
     gone = delete(store).where(stale)
     values = _row(member, 0, now, None)
     present = [c for c in values if c != "record_id" and values[c] is not None]
     typed = {"created_at": UTCDateTime(), "since": UTCDateTime()}
     source = select(table.c.id, *(literal(values[c], typed.get(c, String())) for c in present))
     new = insert(store).from_select(["record_id", *present], source.where(fresh))
+    if member.kind == "tag":
+        removed_n = _logged(conn, member, gone, "tag_removed", store.c.record_id, stale, now)
+        return _logged(conn, member, new, "tag_added", table.c.id, fresh, now), removed_n
     if ids:
         removed = sorted(conn.execute(gone.returning(store.c.record_id)).scalars())
         return sorted(conn.execute(new.returning(store.c.record_id)).scalars()), removed
@@ -207,13 +208,27 @@ def refresh_all(conn: Connection, snap: Any, member: Member, now: datetime, tz: 
     return conn.execute(new, execution_options={"preserve_rowcount": True}).rowcount, removed_n
 
 
-def _log_links(conn: Connection, member: Member, kind: str, record_id: Any, where: Any, now: datetime) -> None:
-    """INSERT INTO sys_record_event ... SELECT: one tag event per selected record, no rows in Python."""
+def _logged(conn: Connection, member: Member, change: Any, kind: str, record_id: Any, where: Any,
+            now: datetime) -> int:
+    """Run a set-based link change and log one tag event per link it changes; returns how many.
+
+    INSERT INTO sys_record_event ... SELECT, no rows through Python. On PostgreSQL the change's
+    RETURNING feeds the events (WITH changed AS (DELETE ... RETURNING) INSERT ... SELECT FROM
+    changed: one pass, exactly the rows changed); SQLite has no DML inside WITH, so there the
+    events select the same rows (`record_id` where `where`) just before the change, under its
+    one write lock.
+    """
     sample = tag_event(member.object, 0, kind, member.name, None, now, "auto").row()
     typed = {"changes": JSONType, "context": JSONType, "at": UTCDateTime(), "actor_id": BigInteger()}
     cols = [c for c in sample if c != "record_id"]
-    source = select(record_id, *(literal(sample[c], typed.get(c, String())) for c in cols)).where(where)
-    conn.execute(insert(record_events).from_select(["record_id", *cols], source))
+    consts = [literal(sample[c], typed.get(c, String())) for c in cols]
+    counted = {"preserve_rowcount": True}
+    if conn.dialect.name == "postgresql":
+        changed = change.returning(tag_links.c.record_id).cte("changed")
+        log = insert(record_events).from_select(["record_id", *cols], select(changed.c.record_id, *consts))
+        return int(conn.execute(log.add_cte(changed), execution_options=counted).rowcount)
+    conn.execute(insert(record_events).from_select(["record_id", *cols], select(record_id, *consts).where(where)))
+    return int(conn.execute(change, execution_options=counted).rowcount)
 
 
 # --- a set of records --------------------------------------------------------------------------
