@@ -21,13 +21,13 @@ from sqlalchemy import ColumnElement, Connection, Table, and_, case, false, func
 from ..auth.permissions import Permission
 from ..auth.principal import Principal
 from ..engines import tags as tag_engine
-from ..errors import Problem, ValidationError
+from ..errors import BadRequest, Problem, ValidationError
 from ..meta.objects import ObjectDef
 from ..rules import to_sql, validate_rule
 from ..store.definitions import Snapshot
 from ..store.records import RecordService
 from .access import hidden_in_rule, row_filter, visible
-from .jsonio import BadRequest, parse_json
+from .jsonio import parse_json
 
 SYSTEM_SORTABLE = ("id", "created_at", "updated_at", "owner_id", "created_by", "version")
 NOT_NULL = frozenset({"id", "created_at", "updated_at", "version"})
@@ -160,7 +160,14 @@ def _after(table: Table, sort: tuple[tuple[str, bool], ...], values: list[Any]) 
             continue
         equal = [e.is_(None) if v is None else e == v for e, v, _ in parts[:i]]
         ors.append(and_(*equal, expr < value if desc else expr > value))
-    return or_(*ors) if ors else false()
+    if not ors:
+        return false()
+    first, value, desc = parts[0]
+    if sort[0][0] in NOT_NULL:
+        # The same set, plus a plain range on the leading column: the OR above alone is not a
+        # range an index can seek to, so deep pages sorted by created_at scanned from the top.
+        return and_(first <= value if desc else first >= value, or_(*ors))
+    return or_(*ors)
 
 
 def _order_by(table: Table, sort: tuple[tuple[str, bool], ...]) -> list[Any]:
