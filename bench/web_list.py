@@ -6,7 +6,7 @@ through the record service, then times GET /api/v1/records/{object} (limit 50, t
 size) for the first page and for a page 90% deep, unfiltered and with a rule filter (city in two
 of eight values), through the Flask app in-process (no network). Median of --repeat runs,
 interleaved. The ratio is the worst deep / first for sort -id, the app's "newest first"; sort
--created_at is timed too, for information (object tables have no created_at index).
+-created_at is timed too, for information.
 
 usage: python bench/web_list.py [--n 1000000] [--repeat 15] [--pg-url URL]
 """
