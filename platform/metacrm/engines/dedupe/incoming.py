@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, and_, cast, column, func, select, tuple_, values
+from sqlalchemy import String, and_, bindparam, cast, func, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from ...meta.objects import ObjectDef
@@ -77,13 +78,16 @@ def _pool(conn: Connection, snap: Snapshot, obj: ObjectDef, rule: MatchRule,
 
 def _pool_pg(conn: Connection, table: Any, cols: list[Any], exprs: list[Any], keys: list[Any], rule: MatchRule,
              exclude: set[int]) -> list[tuple[int, Values]]:
-    """PostgreSQL: the block keys as a VALUES list joined by hash, not a row-by-row OR of tuples."""
+    """PostgreSQL: the block keys as parallel arrays unnested into a table and joined, not a
+    row-by-row OR of tuples. One array parameter per key part keeps the statement the same for
+    every batch (compiled once); a VALUES list of bound rows took a sixth of an import to compile.
+    """
     out: list[tuple[int, Values]] = []
     names = [f"k{i}" for i in range(len(exprs))]
     for start in range(0, len(keys), CHUNK * 10):
         part = keys[start:start + CHUNK * 10]
-        wanted = values(*(column(n, String()) for n in names), name="wanted").data(
-            [tuple(str(v) for v in k) for k in part])
+        arrays = [bindparam(n, [str(k[i]) for k in part], type_=ARRAY(String())) for i, n in enumerate(names)]
+        wanted = func.unnest(*arrays).table_valued(*names).render_derived(name="wanted")
         query = select(*cols).select_from(table.join(wanted, and_(*(
             cast(e, String()) == wanted.c[n] for e, n in zip(exprs, names, strict=True))))).where(
             table.c.deleted_at.is_(None))
