@@ -46,6 +46,34 @@ class MetaCRMError(Exception):
         return "\n".join(lines)
 
 
+class BadRequest(MetaCRMError):
+    """A request the API cannot read: malformed JSON, a bad query argument, characters that are not text."""
+
+    code = "bad_request"
+    status = 400
+
+
+class Unauthorized(MetaCRMError):
+    """No valid login or API token."""
+
+    code = "unauthorized"
+    status = 401
+
+
+class UnsupportedMediaType(MetaCRMError):
+    """A body in a content type the endpoint does not take (JSON, or multipart for uploads)."""
+
+    code = "unsupported_media_type"
+    status = 415
+
+
+class PreconditionRequired(MetaCRMError):
+    """A write that must name the version it changes (If-Match) did not."""
+
+    code = "precondition_required"
+    status = 428
+
+
 class ValidationError(MetaCRMError):
     """Input that breaks a schema or a rule: nothing was written."""
 

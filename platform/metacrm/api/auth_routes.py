@@ -11,8 +11,8 @@ from ..auth.accounts import authenticate
 from ..auth.principal import load_principal, permissions_map
 from ..auth.tables import users
 from ..auth.tokens import create_token, list_tokens, revoke_token
-from ..errors import Problem, ValidationError
-from .context import SESSION_CSRF, SESSION_USER, Unauthorized, new_csrf_token, principal, public, services
+from ..errors import Problem, Unauthorized, ValidationError
+from .context import SESSION_CSRF, SESSION_USER, new_csrf_token, principal, public, services
 from .jsonio import json_body
 
 bp = Blueprint("auth", __name__)

@@ -17,19 +17,14 @@ from flask import Flask, current_app, g, request, session
 
 from ..auth.principal import SESSION_CSRF, SESSION_USER, Principal, load_principal
 from ..auth.tokens import user_for_token
-from ..errors import MetaCRMError, PermissionDenied, Problem
+from ..errors import BadRequest, PermissionDenied, Problem, Unauthorized
 from ..store.services import Services
-from .jsonio import UNSTORABLE_TEXT, BadRequest
+from .jsonio import UNSTORABLE_TEXT
 
 API_PREFIX = "/api/v1"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Unauthorized(MetaCRMError):
-    code = "unauthorized"
-    status = 401
 
 
 def public(view: F) -> F:

@@ -8,11 +8,11 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from ..errors import NotFound, Problem, ValidationError
+from ..errors import BadRequest, NotFound, Problem, ValidationError
 from ..meta.kinds import KINDS
 from ..store import system
 from .context import principal, services
-from .jsonio import BadRequest, bool_arg, json_body
+from .jsonio import bool_arg, json_body
 
 bp = Blueprint("definitions", __name__)
 

@@ -26,11 +26,11 @@ from ..engines.imports.runner import (
     run_import,
     write_error_file,
 )
-from ..errors import PermissionDenied, Problem, ValidationError
+from ..errors import PermissionDenied, Problem, UnsupportedMediaType, ValidationError
 from ..store.db import reading
 from .access import object_for
 from .context import principal, services
-from .jsonio import UnsupportedMediaType, bool_arg, int_arg, json_body, parse_json
+from .jsonio import bool_arg, int_arg, json_body, parse_json
 
 bp = Blueprint("imports", __name__)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

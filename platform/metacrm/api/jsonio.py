@@ -12,22 +12,7 @@ from typing import Any
 
 from flask import request
 
-from ..errors import MetaCRMError, Problem
-
-
-class BadRequest(MetaCRMError):
-    code = "bad_request"
-    status = 400
-
-
-class PreconditionRequired(MetaCRMError):
-    code = "precondition_required"
-    status = 428
-
-
-class UnsupportedMediaType(MetaCRMError):
-    code = "unsupported_media_type"
-    status = 415
+from ..errors import BadRequest, PreconditionRequired, Problem, UnsupportedMediaType
 
 
 def _no_constants(name: str) -> Any:

@@ -11,13 +11,13 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
-from ..errors import Conflict, NotFound, Problem
+from ..errors import BadRequest, Conflict, NotFound, Problem
 from ..store.events import timeline
 from ..store.system import users
 from . import tagging
 from .access import int_owner, object_for, require_in_scope, require_writable, visible, with_owner
 from .context import principal, services
-from .jsonio import BadRequest, bool_arg, check_list, if_match_version, int_arg, json_body
+from .jsonio import bool_arg, check_list, if_match_version, int_arg, json_body
 from .listing import MAX_LIMIT, ListQuery, parse_fields, parse_rule, parse_sort, run_list
 
 bp = Blueprint("records", __name__)

@@ -11,12 +11,12 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from ..errors import NotFound, Problem, ValidationError
+from ..errors import BadRequest, NotFound, Problem, ValidationError
 from ..flows import service
 from ..flows.tables import RunStatus
 from .access import require_in_scope
 from .context import principal, services
-from .jsonio import BadRequest, int_arg, json_body
+from .jsonio import int_arg, json_body
 
 bp = Blueprint("workflows", __name__)
 
