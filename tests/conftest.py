@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from sqlalchemy import create_engine, text
 
 from metacrm.config import Settings
@@ -100,6 +101,27 @@ def apply_docs():
     would find whichever was loaded first.
     """
     return _apply_docs
+
+
+@pytest.fixture
+def run(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """`run(*args, code=0)`: the `metacrm` command in the repo root on this test's database; asserts
+    the exit code and returns click's result (`.output`)."""
+    from click.testing import CliRunner
+
+    from metacrm.cli import main
+
+    monkeypatch.setenv("METACRM_DATABASE_URL", db_url)
+    monkeypatch.setenv("METACRM_INSTANCE_DIR", str(tmp_path / "instance"))
+    monkeypatch.chdir(ROOT)
+    runner = CliRunner()
+
+    def invoke(*args: object, code: int = 0) -> Result:
+        result = runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result
+
+    return invoke
 
 
 @pytest.fixture

@@ -1,55 +1,33 @@
 """`metacrm import / imports / export / dedupe` over the shipped sample file (the README walkthrough)."""
 
-from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
 from openpyxl import load_workbook
-
-from metacrm.cli import main
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def run(db_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("METACRM_DATABASE_URL", db_url)
-    monkeypatch.setenv("METACRM_INSTANCE_DIR", str(tmp_path / "instance"))
-    monkeypatch.chdir(ROOT)
-    runner = CliRunner()
-
-    def invoke(*args, code=0):
-        result = runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result.output
-
-    return invoke
 
 
 def test_readme_walkthrough(run, tmp_path):
     run("init")
     run("metadata", "apply", "metadata")
     errors = tmp_path / "errors.xlsx"
-    out = run("import", "samples/leads_sample.xlsx", "--object", "lead", "--errors", errors, "--language", "zh")
+    out = run("import", "samples/leads_sample.xlsx", "--object", "lead", "--errors", errors, "--language", "zh").output
     assert "42/42 rows, 35 created, 5 failed, 2 skipped as duplicates, 0 merged, 2 flagged" in out
     book = load_workbook(errors)
     sheet = book.active
     assert sheet.max_row == 6 and sheet.cell(1, sheet.max_column).value == "错误"
     sheet["A2"], sheet["B3"], sheet["C4"], sheet["F5"], sheet["H6"] = "钱七", "13912345679", "zq@example.com", "杭州", 99
     book.save(tmp_path / "fixed.xlsx")
-    assert "5 created, 0 failed" in run("import", tmp_path / "fixed.xlsx", "--object", "lead")
-    assert "42 already imported" in run("import", "samples/leads_sample.xlsx", "--object", "lead")
-    assert "37 skipped" in run("import", "samples/leads_sample_gb18030.csv", "--object", "lead")
-    review = run("dedupe", "review", "lead")
+    assert "5 created, 0 failed" in run("import", tmp_path / "fixed.xlsx", "--object", "lead").output
+    assert "42 already imported" in run("import", "samples/leads_sample.xlsx", "--object", "lead").output
+    assert "37 skipped" in run("import", "samples/leads_sample_gb18030.csv", "--object", "lead").output
+    review = run("dedupe", "review", "lead").output
     assert review.startswith("2 pending") and "刘晓芳" in review
-    assert '"merged_ids"' in run("dedupe", "merge", "1")
+    assert '"merged_ids"' in run("dedupe", "merge", "1").output
     run("dedupe", "dismiss", "2")
-    assert "0 new for review" in run("dedupe", "scan", "lead")
+    assert "0 new for review" in run("dedupe", "scan", "lead").output
     run("dedupe", "undo", "1")
-    assert "1 pending" in run("dedupe", "review", "lead")
-    assert "40 record(s)" in run("export", "lead", tmp_path / "leads.csv", "--language", "zh", "--hide", "phone")
+    assert "1 pending" in run("dedupe", "review", "lead").output
+    assert "40 record(s)" in run("export", "lead", tmp_path / "leads.csv", "--language", "zh", "--hide", "phone").output
     assert "手机号" not in (tmp_path / "leads.csv").read_text(encoding="utf-8-sig")
-    assert "import 1 done" in run("imports", "list")
+    assert "import 1 done" in run("imports", "list").output
     run("imports", "save-template", "booth", "--object", "lead", "--mapping", '{"姓名": "name"}')
-    assert '"booth"' in run("imports", "templates")
+    assert '"booth"' in run("imports", "templates").output
     run("dedupe", "undo", "1", code=2)  # already undone: a clear error, not a traceback

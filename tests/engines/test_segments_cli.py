@@ -1,29 +1,6 @@
 """`metacrm tags ...` and `metacrm segment ...` over the standard pack."""
 
 import json
-from pathlib import Path
-
-import pytest
-from click.testing import CliRunner
-
-from metacrm.cli import main
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def run(db_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("METACRM_DATABASE_URL", db_url)
-    monkeypatch.setenv("METACRM_INSTANCE_DIR", str(tmp_path / "instance"))
-    monkeypatch.chdir(ROOT)
-    runner = CliRunner()
-
-    def invoke(*args, code=0):
-        result = runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        return result
-
-    return invoke
 
 
 def test_tags_and_segments_commands(run):
