@@ -33,7 +33,10 @@ def test_users_tokens_roles(cli, services):
     out = cli("role", "list")
     assert "read,update" in out and "hidden=budget" in out and "(1 users)" in out
     cli("team", "add", "east", "ada")
-    assert "east" in cli("team", "list")
+    cli("team", "create", "west")
+    cli("role", "create", "idle")
+    assert cli("team", "list").splitlines() == ["east (east): 1 members", "west (west): 0 members"]
+    assert "idle (0 users)" in cli("role", "list")
     assert "unknown_verb" in cli("role", "grant", "sales", "lead", "--verbs", "fly", code=2)
     assert "no user named" in cli("token", "create", "ghost", "--name", "x", code=2)
     cli("token", "revoke", "1")

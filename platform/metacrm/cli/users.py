@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import click
-from sqlalchemy import select
+from sqlalchemy import Column, Connection, Row, Table, func, select
 
 from ..auth import accounts
 from ..auth.permissions import SCOPES, VERBS
@@ -15,6 +18,14 @@ from . import handle_errors, services
 
 def _names(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def _with_members(conn: Connection, table: Table, link: Column[Any]) -> Iterator[tuple[Row[Any], int]]:
+    """Rows of a named group table (roles, teams) by name, each with how many users `link` puts in it
+    (two queries, not one count per group)."""
+    counts = {int(k): int(n) for k, n in conn.execute(select(link, func.count()).group_by(link))}
+    for row in conn.execute(select(table).order_by(table.c.name)):
+        yield row, counts.get(int(row.id), 0)
 
 
 @click.group()
@@ -145,9 +156,8 @@ def role_assign(username: str, role_name: str, remove: bool) -> None:
 @handle_errors
 def role_list() -> None:
     with services() as svc, svc.engine.connect() as conn:
-        for r in conn.execute(select(roles).order_by(roles.c.name)):
-            n = conn.execute(select(user_roles.c.user_id).where(user_roles.c.role_id == r.id)).all()
-            click.echo(f"{r.name} ({len(n)} users) {r.description}")
+        for r, n in _with_members(conn, roles, user_roles.c.role_id):
+            click.echo(f"{r.name} ({n} users) {r.description}")
             for p in conn.execute(select(permissions).where(permissions.c.role_id == r.id)):
                 verbs = ",".join(v for v in VERBS if getattr(p, f"can_{v}"))
                 extra = "".join(f" {k}={','.join(getattr(p, k + '_fields'))}" for k in ("hidden", "readonly")
@@ -185,9 +195,8 @@ def team_add(team_name: str, usernames: tuple[str, ...]) -> None:
 @handle_errors
 def team_list() -> None:
     with services() as svc, svc.engine.connect() as conn:
-        for t in conn.execute(select(teams).order_by(teams.c.name)):
-            members = conn.execute(select(team_members.c.user_id).where(team_members.c.team_id == t.id)).all()
-            click.echo(f"{t.name} ({t.label}): {len(members)} members")
+        for t, n in _with_members(conn, teams, team_members.c.team_id):
+            click.echo(f"{t.name} ({t.label}): {n} members")
 
 
 def register(main: click.Group) -> None:
