@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
+from ..store.db import reading
 from ..store.system import record_events, users
 from .context import principal, services
 from .jsonio import int_arg
@@ -38,7 +39,7 @@ def audit() -> Any:
     if before:
         query = query.where(e.c.id < before)
     limit = int_arg("limit", 50, 1, 500)
-    with services().engine.connect() as conn:
+    with reading(services().engine) as conn:
         rows = conn.execute(query.limit(limit + 1)).mappings().all()
     items = [{"id": r["id"], "object": r["object"], "record_id": r["record_id"], "kind": r["kind"],
               "at": r["at"].isoformat().replace("+00:00", "Z"), "actor_id": r["actor_id"],

@@ -12,7 +12,7 @@ from ..auth.principal import load_principal, permissions_map
 from ..auth.tables import users
 from ..auth.tokens import create_token, list_tokens, revoke_token
 from ..errors import Problem, Unauthorized, ValidationError
-from .context import SESSION_CSRF, SESSION_USER, new_csrf_token, principal, public, services
+from .context import SESSION_CSRF, SESSION_USER, new_csrf_token, principal, public, services, snapshot
 from .jsonio import json_body
 
 bp = Blueprint("auth", __name__)
@@ -50,8 +50,7 @@ def logout() -> Any:
 @bp.get("/me")
 def me() -> Any:
     who = principal()
-    svc = services()
-    snap = svc.registry.current()
+    snap = snapshot()
     csrf = session.get(SESSION_CSRF) or (new_csrf_token() if session.get(SESSION_USER) else None)
     return jsonify({**who.to_dict(), "csrf_token": csrf,
                     "permissions": permissions_map(who, sorted(snap.objects))})

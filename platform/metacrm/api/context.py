@@ -14,10 +14,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request, session
+from sqlalchemy import Connection
 
 from ..auth.principal import SESSION_CSRF, SESSION_USER, Principal, load_principal
 from ..auth.tokens import user_for_token
 from ..errors import BadRequest, PermissionDenied, Problem, Unauthorized
+from ..store.db import reading
+from ..store.definitions import Snapshot
 from ..store.services import Services
 from .jsonio import UNSTORABLE_TEXT
 
@@ -35,6 +38,15 @@ def public(view: F) -> F:
 
 def services() -> Services:
     return current_app.extensions["metacrm"]
+
+
+def snapshot(conn: Connection | None = None) -> Snapshot:
+    """The live metadata for this request: the registry checks its revision once per request, not once
+    per call (a request that changes definitions asks the registry itself afterwards)."""
+    found = g.get("snapshot")
+    if found is None:
+        found = g.snapshot = services().registry.current(conn)
+    return found
 
 
 def principal() -> Principal:
@@ -78,7 +90,7 @@ def _authenticate() -> None:
         return
     uid = session.get(SESSION_USER)
     if isinstance(uid, int):
-        with svc.engine.connect() as conn:
+        with reading(svc.engine) as conn:
             g.principal = load_principal(conn, uid)
         if g.principal is None:
             session.clear()

@@ -19,7 +19,7 @@ from ..errors import Problem, ValidationError
 from ..flows.jobs import enqueue_many
 from ..store.db import reading
 from .access import object_for, visible
-from .context import principal, services
+from .context import principal, services, snapshot
 from .jsonio import INT_MAX, bool_arg, int_arg, json_body
 
 bp = Blueprint("dedupe", __name__)
@@ -31,8 +31,8 @@ def _is_id(value: Any) -> bool:
 
 
 def _require(object_name: str, *verbs: str) -> Any:
-    svc, who = services(), principal()
-    snap = svc.registry.current()
+    who = principal()
+    snap = snapshot()
     perm = None
     for verb in verbs:
         obj, perm = object_for(snap, who, object_name, verb)
@@ -105,7 +105,7 @@ def merge_ids(object_name: str) -> Any:
         raise ValidationError("send survivor_id (an id) and ids (a list of ids)",
                               [Problem("survivor_id", "type", "integer"), Problem("ids", "type", "list of integers")])
     with svc.engine.begin() as conn:
-        dd = definition(svc.registry.current(conn).definitions, obj.name)
+        dd = definition(snapshot(conn).definitions, obj.name)
         return jsonify(merge_records(svc, conn, dd, survivor, ids, actor_id=who.id, source="api"))
 
 

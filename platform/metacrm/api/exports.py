@@ -15,7 +15,7 @@ from flask import Blueprint, Response, request
 from ..engines.exports import export_records
 from ..errors import NotFound, Problem, ValidationError
 from .access import object_for
-from .context import principal, services
+from .context import principal, services, snapshot
 from .jsonio import int_arg
 from .listing import base_where, compile_rule, parse_rule
 
@@ -31,7 +31,7 @@ def export(object_name: str) -> Any:
     fmt = request.args.get("format", "xlsx")
     if fmt not in MIMETYPES:
         raise ValidationError("format is xlsx or csv", [Problem("format", "enum", fmt)])
-    snap = svc.registry.current()
+    snap = snapshot()
     obj, perm = object_for(snap, who, object_name)
     table = snap.tables[obj.name]
     where = base_where(obj, table, who)

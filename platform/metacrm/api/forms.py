@@ -11,7 +11,7 @@ from ..flows.triggers import form_submitted
 from ..meta.forms import field_entries, option_tags
 from . import tagging
 from .access import object_for, require_writable, visible, with_owner
-from .context import principal, services
+from .context import principal, services, snapshot
 from .jsonio import json_body
 
 bp = Blueprint("forms", __name__)
@@ -34,7 +34,7 @@ def submit(form_name: str) -> Any:
     svc, who = services(), principal()
     answers = json_body()
     with svc.records.transaction() as conn:
-        snap = svc.registry.current(conn)
+        snap = snapshot(conn)
         form = snap.definitions.get("form", form_name)
         if form is None:
             raise NotFound(f"no form named '{form_name[:64]}'", [Problem("form", "not_found", form_name[:64])])

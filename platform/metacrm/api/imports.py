@@ -29,7 +29,7 @@ from ..engines.imports.runner import (
 from ..errors import PermissionDenied, Problem, UnsupportedMediaType, ValidationError
 from ..store.db import reading
 from .access import object_for
-from .context import principal, services
+from .context import principal, services, snapshot
 from .jsonio import bool_arg, int_arg, json_body, parse_json
 
 bp = Blueprint("imports", __name__)
@@ -86,7 +86,7 @@ def _job_for(job_id: int) -> dict[str, Any]:
     who, svc = principal(), services()
     with reading(svc.engine) as conn:
         job = get_import(conn, job_id)
-    object_for(svc.registry.current(), who, job["object"], "create")
+    object_for(snapshot(), who, job["object"], "create")
     if not who.is_admin and job["created_by"] != who.id:
         raise PermissionDenied("this import is someone else's", [Problem("import", "not_yours", str(job_id))])
     return job
@@ -97,7 +97,7 @@ def import_preview() -> Any:
     """Headers, first rows, row count and the suggested mapping of an upload (nothing is stored)."""
     svc, who = services(), principal()
     object_name = _upload_object()
-    object_for(svc.registry.current(), who, object_name, "create")
+    object_for(snapshot(), who, object_name, "create")
     upload, filename = _upload()
     path = _saved(upload, Path(filename).suffix)
     try:
@@ -112,7 +112,7 @@ def import_start() -> Any:
     """Upload a file and start importing it: 202 with the job (or 200 with the finished job if wait=true)."""
     svc, who = services(), principal()
     object_name = _upload_object()
-    obj, perm = object_for(svc.registry.current(), who, object_name, "create")
+    obj, perm = object_for(snapshot(), who, object_name, "create")
     upload, filename = _upload()
     path = _saved(upload, Path(filename).suffix)
     try:
@@ -191,7 +191,7 @@ def template_save(name: str) -> Any:
     """Save {object, mapping, constants, label} as a template (needs create on the object)."""
     svc, who = services(), principal()
     body = json_body()
-    obj, perm = object_for(svc.registry.current(), who, str(body.get("object", "")), "create")
+    obj, perm = object_for(snapshot(), who, str(body.get("object", "")), "create")
     mapping = _mapping_shape("mapping", body.get("mapping") or {})
     constants = _mapping_shape("constants", body.get("constants") or {})
     label = body.get("label")

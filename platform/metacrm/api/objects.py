@@ -10,7 +10,7 @@ from ..auth.permissions import Permission
 from ..meta.objects import ObjectDef
 from ..store.definitions import Snapshot
 from .access import object_for
-from .context import principal, services
+from .context import principal, snapshot
 
 bp = Blueprint("objects", __name__)
 
@@ -51,13 +51,13 @@ def describe(snap: Snapshot, obj: ObjectDef, perm: Permission) -> dict[str, Any]
 @bp.get("/objects")
 def list_objects() -> Any:
     who = principal()
-    snap = services().registry.current()
+    snap = snapshot()
     return jsonify([summary(o) for o in snap.objects.values() if who.permission(o.name).read])
 
 
 @bp.get("/objects/<object_name>")
 def get_object(object_name: str) -> Any:
     who = principal()
-    snap = services().registry.current()
+    snap = snapshot()
     obj, perm = object_for(snap, who, object_name)
     return jsonify(describe(snap, obj, perm))

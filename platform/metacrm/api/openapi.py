@@ -14,7 +14,7 @@ from flask import Blueprint, jsonify
 from .. import __version__
 from ..auth.principal import Principal
 from ..store.definitions import Snapshot
-from .context import API_PREFIX, principal, services
+from .context import API_PREFIX, principal, snapshot
 from .openapi_data_factory import data_factory_paths
 from .openapi_records import (
     EVENT,
@@ -178,4 +178,4 @@ def build_openapi(snap: Snapshot, who: Principal) -> dict[str, Any]:
 @bp.get("/openapi.json")
 def openapi_json() -> Any:
     who = principal()
-    return jsonify(build_openapi(services().registry.current(), who))
+    return jsonify(build_openapi(snapshot(), who))

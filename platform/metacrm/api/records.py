@@ -12,11 +12,12 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
 from ..errors import BadRequest, Conflict, NotFound, Problem
+from ..store.db import reading
 from ..store.events import timeline
 from ..store.system import users
 from . import tagging
 from .access import int_owner, object_for, require_in_scope, require_writable, visible, with_owner
-from .context import principal, services
+from .context import principal, services, snapshot
 from .jsonio import bool_arg, check_list, if_match_version, int_arg, json_body
 from .listing import MAX_LIMIT, ListQuery, parse_fields, parse_rule, parse_sort, run_list
 
@@ -43,8 +44,8 @@ def list_query(obj: Any, perm: Any, default_sort: str | None = None) -> ListQuer
 @bp.get("/records/<object_name>")
 def list_records(object_name: str) -> Any:
     svc, who = services(), principal()
-    with svc.engine.connect() as conn:
-        snap = svc.registry.current(conn)
+    with reading(svc.engine) as conn:
+        snap = snapshot(conn)
         obj, perm = object_for(snap, who, object_name)
         return jsonify(run_list(conn, svc.records, snap, obj, perm, who, list_query(obj, perm),
                                 svc.settings.timezone))
@@ -53,7 +54,7 @@ def list_records(object_name: str) -> Any:
 def _load_visible(conn: Any, object_name: str, record_id: int, verb: str,
                   include_deleted: bool = False) -> tuple[Any, Any, Any, dict[str, Any]]:
     svc, who = services(), principal()
-    snap = svc.registry.current(conn)
+    snap = snapshot(conn)
     obj, perm = object_for(snap, who, object_name, verb)
     if verb != "read":
         who.require(obj.name, "read")
@@ -65,7 +66,7 @@ def _load_visible(conn: Any, object_name: str, record_id: int, verb: str,
 @bp.get("/records/<object_name>/<rid:record_id>")
 def get_record(object_name: str, record_id: int) -> Any:
     svc = services()
-    with svc.engine.connect() as conn:
+    with reading(svc.engine) as conn:
         snap, obj, perm, record = _load_visible(conn, object_name, record_id, "read")
         out = visible(record, perm)
         out["tags"] = tagging.record_tags(conn, snap, obj.name, record_id)
@@ -75,7 +76,7 @@ def get_record(object_name: str, record_id: int) -> Any:
 @bp.post("/records/<object_name>")
 def create_record(object_name: str) -> Any:
     svc, who = services(), principal()
-    snap = svc.registry.current()
+    snap = snapshot()
     obj, perm = object_for(snap, who, object_name, "create")
     data = with_owner(who, obj, json_body())
     require_writable(who, obj, perm, [data])
@@ -126,7 +127,7 @@ def restore_record(object_name: str, record_id: int) -> Any:
 @bp.post("/records/<object_name>/bulk")
 def bulk_create(object_name: str) -> Any:
     svc, who = services(), principal()
-    snap = svc.registry.current()
+    snap = snapshot()
     obj, perm = object_for(snap, who, object_name, "create")
     body = json_body()
     rows = body.get("records")
@@ -158,7 +159,7 @@ def bulk_update(object_name: str) -> Any:
     if not ids:
         raise BadRequest("'ids' must not be empty", [Problem("ids", "min_items", "at least one id")])
     with svc.records.transaction() as conn:
-        snap = svc.registry.current(conn)
+        snap = snapshot(conn)
         obj, perm = object_for(snap, who, object_name, "update")
         who.require(obj.name, "read")
         require_writable(who, obj, perm, [changes])
@@ -178,7 +179,7 @@ def record_timeline(object_name: str, record_id: int) -> Any:
     svc = services()
     limit = int_arg("limit", 50, 1, 500)
     before = int_arg("cursor", 0, 0, 2**62) or None
-    with svc.engine.connect() as conn:
+    with reading(svc.engine) as conn:
         _, obj, perm, _ = _load_visible(conn, object_name, record_id, "read", include_deleted=True)
         events = timeline(conn, obj.name, record_id, limit=limit + 1, before_id=before)
         more = len(events) > limit
@@ -209,7 +210,7 @@ def _event(e: dict[str, Any], hidden: frozenset[str], actors: dict[int, dict[str
 @bp.get("/records/<object_name>/<rid:record_id>/tags")
 def get_tags(object_name: str, record_id: int) -> Any:
     svc = services()
-    with svc.engine.connect() as conn:
+    with reading(svc.engine) as conn:
         snap, obj, _, _ = _load_visible(conn, object_name, record_id, "read")
         return jsonify({"tags": tagging.record_tags(conn, snap, obj.name, record_id)})
 

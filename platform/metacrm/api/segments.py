@@ -8,8 +8,9 @@ from flask import Blueprint, jsonify
 from sqlalchemy import func, select
 
 from ..errors import NotFound, Problem
+from ..store.db import reading
 from .access import object_for
-from .context import principal, services
+from .context import principal, services, snapshot
 from .listing import base_where, compile_rule, run_list
 from .records import list_query
 
@@ -26,7 +27,7 @@ def _segment(snap: Any, name: str) -> dict[str, Any]:
 @bp.get("/segments")
 def list_segments() -> Any:
     who = principal()
-    snap = services().registry.current()
+    snap = snapshot()
     items = [doc for _, doc in snap.definitions.items("segment")
              if doc.get("object") in snap.objects and who.permission(doc["object"]).read]
     return jsonify({"items": items})
@@ -35,8 +36,8 @@ def list_segments() -> Any:
 @bp.get("/segments/<name>/count")
 def segment_count(name: str) -> Any:
     svc, who = services(), principal()
-    with svc.engine.connect() as conn:
-        snap = svc.registry.current(conn)
+    with reading(svc.engine) as conn:
+        snap = snapshot(conn)
         doc = _segment(snap, name)
         obj, _ = object_for(snap, who, doc["object"])
         table = snap.tables[obj.name]
@@ -49,8 +50,8 @@ def segment_count(name: str) -> Any:
 @bp.get("/segments/<name>/records")
 def segment_records(name: str) -> Any:
     svc, who = services(), principal()
-    with svc.engine.connect() as conn:
-        snap = svc.registry.current(conn)
+    with reading(svc.engine) as conn:
+        snap = snapshot(conn)
         doc = _segment(snap, name)
         obj, perm = object_for(snap, who, doc["object"])
         query = list_query(obj, perm, default_sort=",".join(doc.get("sort") or ["-created_at"]))

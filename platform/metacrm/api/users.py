@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from sqlalchemy import or_, select
 
+from ..store.db import reading
 from ..store.system import users
 from .context import principal, services
 from .jsonio import int_arg
@@ -25,5 +26,5 @@ def list_users() -> Any:
         query = query.where(or_(users.c.username.ilike(like, escape="\\"),
                                 users.c.display_name.ilike(like, escape="\\")))
     query = query.order_by(users.c.username).limit(int_arg("limit", 50, 1, 500))
-    with services().engine.connect() as conn:
+    with reading(services().engine) as conn:
         return jsonify({"items": [dict(r._mapping) for r in conn.execute(query)]})

@@ -15,7 +15,7 @@ from ..errors import BadRequest, NotFound, Problem, ValidationError
 from ..flows import service
 from ..flows.tables import RunStatus
 from .access import require_in_scope
-from .context import principal, services
+from .context import principal, services, snapshot
 from .jsonio import int_arg, json_body
 
 bp = Blueprint("workflows", __name__)
@@ -30,7 +30,7 @@ def _check_record_access(object_name: str, record_id: int | None, verb: str = "r
         who.require_admin()
     svc = services()
     who.require(object_name, verb)
-    snap = svc.registry.current()
+    snap = snapshot()
     record = svc.records.get(object_name, int(record_id))
     require_in_scope(who, snap.object(object_name), record)
 
@@ -39,7 +39,7 @@ def _check_record_access(object_name: str, record_id: int | None, verb: str = "r
 def list_workflows() -> Any:
     principal().require_admin()
     svc = services()
-    snap = svc.registry.current()
+    snap = snapshot()
     counts = {name: service.count_runs(svc, workflow=name) for name in snap.definitions.names("workflow")}
     items = [{"name": name, "label": doc.get("label"), "object": doc["object"], "trigger": doc["trigger"],
               "enabled": doc.get("enabled", True), "steps": len(doc.get("steps", ())), "runs": counts[name]}
@@ -57,7 +57,7 @@ def start(name: str) -> Any:
     if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 200):
         raise ValidationError("key must be a text of 1 to 200 characters", [Problem("key", "type", "string")])
     svc = services()
-    doc = svc.registry.current().definitions.get("workflow", name)
+    doc = snapshot().definitions.get("workflow", name)
     if doc is None:
         raise NotFound(f"no workflow named '{name[:64]}'", [Problem("workflow", "not_found", name[:64])])
     _check_record_access(doc["object"], record_id, "update")
