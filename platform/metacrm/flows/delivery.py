@@ -1,4 +1,9 @@
-"""Delivering outbox messages through their channel's adapter, with retries and backoff."""
+"""Delivering outbox messages through their channel's adapter, with retries and backoff.
+
+A temporary failure (network, 4xx) is retried up to MAX_ATTEMPTS with exponential backoff; a
+permanent one (an adapter's `DeliveryError(permanent=True)`, e.g. SMTP 5xx) fails the message at
+once, so a bad address costs one attempt, not a retry storm. The outbox row keeps the last error.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
-from .channels import Message, adapter_for
+from .channels import DeliveryError, Message, adapter_for
 from .jobs import job
 from .runs import utcnow
 from .tables import outbox
@@ -42,9 +47,11 @@ def deliver(services: Services, message_id: int) -> None:
             adapter.send(Message(row.id, row.channel, row.recipient, row.subject, row.body, row.key or f"msg-{row.id}"))
             values = {"status": "sent", "sent_at": utcnow(), "next_at": None, "error": None}
         except Exception as exc:  # any adapter failure: retry later, then give up with the error kept
-            log.warning("delivering message %s failed: %s", message_id, exc)
-            failed = row.attempts >= MAX_ATTEMPTS
-            values = {"status": "failed" if failed else "pending", "error": f"{type(exc).__name__}: {exc}",
+            permanent = isinstance(exc, DeliveryError) and exc.permanent
+            error = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+            log.warning("delivering message %s failed%s: %s", message_id, " for good" if permanent else "", error)
+            failed = permanent or row.attempts >= MAX_ATTEMPTS
+            values = {"status": "failed" if failed else "pending", "error": error,
                       "next_at": None if failed else utcnow() + timedelta(
                           seconds=BACKOFF_SECONDS * 2 ** (row.attempts - 1))}
     with services.engine.begin() as conn:
