@@ -51,6 +51,9 @@ class Settings:
     """How long a started workflow step may run before the sweeper treats its worker as lost."""
     smtp_url: str | None = field(default=None, repr=False)
     """smtp://user:password@host:587?from=crm@example.com&tls=starttls: workflow e-mail goes out over SMTP."""
+    send_rates: tuple[tuple[str, int, int], ...] = ()
+    """(channel, messages, window seconds): at most that many messages a window per channel, across
+    all workers (METACRM_SEND_RATE="email=600/min,sms=100/min"); messages over it wait for the next."""
     bulk_batch_size: int = 1000
     max_bulk_records: int = 10_000
     maintenance_cron: str = "15 3 * * *"
@@ -73,8 +76,27 @@ class Settings:
             queue_name=env.get(ENV_PREFIX + "QUEUE", "metacrm"),
             job_lease_seconds=int(env.get(ENV_PREFIX + "JOB_LEASE_SECONDS", "300")),
             smtp_url=env.get(ENV_PREFIX + "SMTP_URL") or None,
+            send_rates=_send_rates(env.get(ENV_PREFIX + "SEND_RATE", "")),
             maintenance_cron=_cron(env.get(ENV_PREFIX + "MAINTENANCE_CRON", "15 3 * * *")),
         )
+
+
+_RATE_UNITS = {"s": 1, "sec": 1, "second": 1, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
+               "day": 86400}
+
+
+def _send_rates(value: str) -> tuple[tuple[str, int, int], ...]:
+    """"email=600/min,sms=100/min" -> (("email", 600, 60), ("sms", 100, 60)); refused at start if malformed."""
+    rates: dict[str, tuple[str, int, int]] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        channel, _, rate = part.partition("=")
+        count, _, unit = rate.strip().partition("/")
+        channel, unit = channel.strip().lower(), unit.strip().lower()
+        if not channel.isidentifier() or not count.strip().isdigit() or int(count) < 1 or unit not in _RATE_UNITS:
+            raise ValueError(f"{ENV_PREFIX}SEND_RATE: {part!r} is not channel=N/unit "
+                             f"(unit one of {', '.join(_RATE_UNITS)}), e.g. email=600/min")
+        rates[channel] = (channel, int(count), _RATE_UNITS[unit])
+    return tuple(rates.values())
 
 
 def _cron(value: str) -> str:

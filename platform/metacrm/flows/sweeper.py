@@ -18,6 +18,7 @@ from sqlalchemy import and_, or_, select, update
 
 from .jobs import enqueue_many, job, periodic
 from .runs import DISPATCH_CHUNK, RUN_STEPS_JOB, utcnow
+from .sendrate import room
 from .tables import StepStatus, outbox, steps
 
 if TYPE_CHECKING:
@@ -54,15 +55,20 @@ def sweep_steps(services: Services, now: datetime | None = None, stale_after: fl
 
 
 def sweep_deliveries(services: Services, now: datetime | None = None) -> int:
-    """Enqueue message deliveries that are due (first tries lost, retries after backoff).
+    """Enqueue message deliveries that are due (first tries lost, retries after backoff, deferrals).
 
     The delivery job claims a message by moving its `next_at` on, so a message handed out twice
-    is still sent by one job only.
+    is still sent by one job only. A rate-limited channel gets no more jobs than its current
+    window has room for, so a backlog of thousands is not handed out (and deferred) every round.
     """
     now = now or utcnow()
+    rates = {channel: (count, seconds) for channel, count, seconds in services.settings.send_rates}
+    due = select(outbox.c.id).where(outbox.c.status == "pending", outbox.c.next_at <= now).order_by(outbox.c.id)
     with services.engine.connect() as conn:
-        ids = [int(i) for i in conn.execute(select(outbox.c.id).where(
-            outbox.c.status == "pending", outbox.c.next_at <= now).order_by(outbox.c.id).limit(BATCH)).scalars()]
+        ids = [int(i) for i in conn.execute(due.where(outbox.c.channel.not_in(rates)).limit(BATCH)).scalars()]
+        for channel, rate in rates.items():
+            if (left := min(room(conn, channel, rate, now), BATCH)) > 0:
+                ids += [int(i) for i in conn.execute(due.where(outbox.c.channel == channel).limit(left)).scalars()]
     if ids:
         enqueue_many(services, "workflows.deliver", [{"message_id": i} for i in ids])
     return len(ids)
