@@ -96,6 +96,10 @@ class ThreadTransport:
                 run_periodic(services, self._due)
             del services
 
+    def lost_jobs(self) -> bool:
+        """Never between calls: this process's queue dies only with the process (see `recover`)."""
+        return False
+
     def abandon(self) -> int:
         dropped = 0
         while True:
@@ -132,6 +136,15 @@ def redis_connection(url: str) -> Redis:
     return Redis.from_url(url, socket_connect_timeout=5)
 
 
+def marker_key(queue_name: str) -> str:
+    """A key that lives as long as Redis keeps its data: its absence means queued jobs were lost."""
+    return f"metacrm:queue-alive:{queue_name}"
+
+
+def _unavailable(exc: RedisError) -> ServiceUnavailable:
+    return ServiceUnavailable("the job queue (Redis) does not answer", [Problem("redis", "unavailable", str(exc))])
+
+
 class RQTransport:
     """Enqueues jobs on one RQ queue, many per Redis round trip."""
 
@@ -139,6 +152,8 @@ class RQTransport:
         self.redis = redis_connection(url)
         self.queue_name = queue_name
         self.queue = Queue(queue_name, connection=self.redis, serializer=JSONSerializer)
+        self.marker = marker_key(queue_name)
+        self._failed = False
 
     def submit(self, name: str, calls: Sequence[dict[str, Any]]) -> list[str]:
         ids = [f"{self.queue_name}-{uuid.uuid4().hex}" for _ in calls]
@@ -150,9 +165,24 @@ class RQTransport:
                 self.queue.enqueue_many(datas, pipeline=pipe)
                 pipe.execute()
         except RedisError as exc:
-            raise ServiceUnavailable("the job queue (Redis) does not answer",
-                                     [Problem("redis", "unavailable", str(exc))]) from None
+            self._failed = True
+            raise _unavailable(exc) from None
         return ids
+
+    def lost_jobs(self) -> bool:
+        """Whether jobs handed to Redis may have been lost since the last call.
+
+        Redis lost its data (flushed, restarted without persistence, replaced) exactly when the
+        marker key set here is gone; an enqueue of this process that failed lost its jobs too.
+        The first call ever also says True (nothing tells a new marker from a lost one).
+        """
+        failed, self._failed = self._failed, False
+        try:
+            created = bool(self.redis.set(self.marker, "1", nx=True))
+        except RedisError as exc:
+            self._failed = True
+            raise _unavailable(exc) from None
+        return created or failed
 
     def start(self, periodic: bool = False) -> None:
         """Nothing to start here: `metacrm worker` processes run the jobs and periodic tasks."""
@@ -196,6 +226,10 @@ def transport(services: Services) -> Transport:
 
 def submit(services: Services, name: str, calls: Sequence[dict[str, Any]]) -> list[str]:
     return transport(services).submit(name, calls)
+
+
+def lost_jobs(services: Services) -> bool:
+    return transport(services).lost_jobs()
 
 
 def start_background(services: Services) -> None:
@@ -327,10 +361,9 @@ def delete_queue(url: str, queue_name: str) -> int:
     """Delete a queue's Redis keys and its jobs (tests and benchmarks with their own queue names); return keys removed."""
     connection = redis_connection(url)
     try:
-        keys = list(connection.scan_iter(match=f"rq:*{queue_name}*", count=1000))
-        if keys:
-            connection.delete(*keys)
+        keys = [*connection.scan_iter(match=f"rq:*{queue_name}*", count=1000), marker_key(queue_name)]
+        removed = int(connection.delete(*keys))
         connection.srem("rq:queues", f"rq:queue:{queue_name}")
-        return len(keys)
+        return removed
     finally:
         connection.close()

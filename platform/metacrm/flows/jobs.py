@@ -111,6 +111,15 @@ def enqueue_many(services: Services, name: str, batch: Iterable[Mapping[str, Any
     return submit(services, name, calls)
 
 
+def jobs_lost(services: Services) -> bool:
+    """Whether the transport may have lost jobs since the last call (Redis flushed or restarted
+    empty, an enqueue failed): then owners re-enqueue from SQL at once instead of after a lease.
+    Each call answers for the time since the previous one, so one caller (the sweeper) asks."""
+    from .executor import lost_jobs
+
+    return lost_jobs(services)
+
+
 def run_job(services: Services, name: str, kwargs: Mapping[str, Any]) -> Any:
     """Execute one job now, in this process (what workers and the thread call)."""
     return registered(name)(services, **kwargs)

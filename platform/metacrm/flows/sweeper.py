@@ -2,8 +2,10 @@
 
 Every couple of seconds, in every worker process (and the in-process thread), it hands to the
 queue: steps that are due and were never enqueued (waits, retries after backoff), steps enqueued
-longer ago than the job lease and still not taken (their job was lost: Redis flushed, enqueue
-failed), and steps whose worker's lease ran out (the worker was killed mid-step). It also fires
+longer ago than the job lease and still not taken (their job was lost), and steps whose worker's
+lease ran out (the worker was killed mid-step). When the transport says it lost jobs (Redis came
+back empty: flushed, restarted without persistence, replaced; or an enqueue of this process
+failed), every due ready step is handed out at once rather than a lease later. It also fires
 due schedules (workflow schedules and the daily maintenance pass, schedules.py) and retries
 pending message deliveries. Handing a step out twice is harmless: a
 step is claimed with a conditional update, so only one worker runs it.
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, or_, select, update
 
-from .jobs import enqueue_many, job, periodic
+from .jobs import enqueue_many, job, jobs_lost, periodic
 from .runs import DISPATCH_CHUNK, RUN_STEPS_JOB, utcnow
 from .sendrate import room
 from .tables import StepStatus, outbox, steps
@@ -80,7 +82,7 @@ def sweep(services: Services, now: datetime | None = None) -> int:
     from .schedules import fire_due_schedules
 
     found = fire_due_schedules(services, now)
-    found += sweep_steps(services, now)
+    found += sweep_steps(services, now, stale_after=0 if jobs_lost(services) else None)
     found += sweep_deliveries(services, now)
     return found
 
