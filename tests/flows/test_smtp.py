@@ -1,14 +1,18 @@
 """E-mail through a real SMTP server (aiosmtpd on 127.0.0.1), from the `send_message` step on.
 
-STARTTLS is not exercised: it needs a certificate made in the test, and the `cryptography`
-package is not installed here.
+The STARTTLS test makes its self-signed certificate with the `openssl` command (the `cryptography`
+package is not a dependency); it skips where there is no `openssl`.
 """
 
 from __future__ import annotations
 
 import email
+import functools
 import logging
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 from dataclasses import replace
 from email.header import decode_header, make_header
@@ -21,8 +25,8 @@ pytest.importorskip("aiosmtpd")
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from metacrm.flows import executor, service
-from metacrm.flows.channels import SmtpAdapter
+from metacrm.flows import channels, executor, service
+from metacrm.flows.channels import DeliveryError, Message, SmtpAdapter
 from metacrm.flows.delivery import deliver
 from metacrm.flows.runs import utcnow
 from metacrm.flows.tables import outbox, steps
@@ -83,10 +87,12 @@ class Server:
         self.port = _free_port()
         self.controller: Controller | None = None
 
-    def start(self) -> None:
+    def start(self, tls: ssl.SSLContext | None = None) -> None:
+        """Plain SMTP with AUTH allowed in the clear, or (`tls`) STARTTLS required before AUTH and MAIL."""
+        secure = {"tls_context": tls, "require_starttls": True, "auth_require_tls": True} if tls else {
+            "auth_require_tls": False}
         self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port,
-                                     authenticator=self.inbox.authenticate, auth_require_tls=False,
-                                     enable_SMTPUTF8=True)
+                                     authenticator=self.inbox.authenticate, enable_SMTPUTF8=True, **secure)
         self.controller.start()
 
     def stop(self) -> None:
@@ -225,8 +231,6 @@ def test_the_password_never_shows(pack, smtp, caplog):
     assert "451" in texts[1] and "ConnectionRefusedError" in texts[2]
     smtp.start()
     rejected = SmtpAdapter(wrong.smtp_url)
-    from metacrm.flows.channels import DeliveryError, Message
-
     with pytest.raises(DeliveryError) as err:
         rejected.send(Message(1, "email", "x@example.com", "s", "b", "k-1"))
     assert err.value.permanent and "535" in str(err.value) and "wrong one" not in str(err.value)
@@ -238,3 +242,39 @@ def test_bad_smtp_urls_are_refused_without_echoing_them():
     assert PASSWORD not in str(err.value) and PASSWORD_IN_URL not in str(err.value)
     with pytest.raises(ValueError):
         SmtpAdapter("http://host")
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate for 127.0.0.1: (cert path, key path)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl command to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def test_starttls_checks_the_certificate_then_logs_in_over_tls(certificate, monkeypatch):
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = Server()
+    server.start(tls=context)
+    try:
+        adapter = SmtpAdapter(f"smtp://crm:{PASSWORD_IN_URL}@127.0.0.1:{server.port}?from=crm@example.com&tls=starttls")
+        message = Message(1, "email", "wang@example.com", "主题", "正文", "run-1-mail-0")
+        with pytest.raises(DeliveryError) as err:  # self-signed: not trusted, nothing sent, no password given
+            adapter.send(message)
+        assert "CERTIFICATE_VERIFY_FAILED" in str(err.value) and not err.value.permanent
+        assert server.inbox.messages == [] and server.inbox.logins == []
+        trusting = functools.partial(ssl.create_default_context, cafile=str(cert))
+        monkeypatch.setattr(channels.ssl, "create_default_context", trusting)  # as if a CA had signed it
+        assert adapter.send(message) == "<run-1-mail-0@metacrm>"
+    finally:
+        server.stop()
+    [(mail_from, rcpts, content, authenticated)] = server.inbox.messages
+    assert (mail_from, rcpts, authenticated) == ("crm@example.com", ["wang@example.com"], True)
+    assert email.message_from_bytes(content, policy=default_policy).get_content().strip() == "正文"
