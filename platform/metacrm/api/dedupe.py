@@ -15,8 +15,8 @@ from ..engines.dedupe.definition import definition
 from ..engines.dedupe.merge import get_merge, list_merges, merge_records, undo_merge
 from ..engines.dedupe.review import count_candidates, dismiss, get_candidate, list_candidates, merge_candidate
 from ..engines.dedupe.scan import scan_pool
+from ..engines.imports.jobs import start_scan
 from ..errors import Problem, ValidationError
-from ..flows.jobs import enqueue_many
 from ..store.db import reading
 from .access import object_for, visible
 from .context import principal, services, snapshot
@@ -46,8 +46,7 @@ def scan(object_name: str) -> Any:
     obj, _ = _require(object_name, "update", "delete")
     if bool_arg("wait"):
         return jsonify(scan_pool(svc, obj.name).to_dict())
-    # not engines.imports.jobs.start_scan: it passes `name=` to enqueue(services, name, ...), a TypeError
-    return jsonify({"job_id": enqueue_many(svc, "dedupe.scan", [{"name": obj.name}])[0]}), 202
+    return jsonify({"job_id": start_scan(svc, obj.name)}), 202
 
 
 @bp.get("/dedupe/<object_name>/candidates")

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from ...flows.jobs import enqueue, job, periodic
+from ...flows.jobs import enqueue, enqueue_many, job, periodic
 from ...store.services import Services
 from .runner import run_import
 from .tables import import_jobs
@@ -31,7 +31,8 @@ def start_import(services: Services, import_id: int) -> str:
 
 
 def start_scan(services: Services, name: str) -> str:
-    return enqueue(services, "dedupe.scan", name=name)
+    """Scan object `name` in the background (the job's argument is `name`, so not through enqueue())."""
+    return enqueue_many(services, "dedupe.scan", [{"name": name}])[0]
 
 
 STALE_SECONDS = 600
