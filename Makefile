@@ -55,8 +55,9 @@ lint: install
 	$(VENV)/bin/ruff check platform tests bench
 	$(VENV)/bin/lint-imports
 
+# Two workers (the machine has 2 cores); one test file stays on one worker (shared module fixtures).
 test: lint frontend-test chromium
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 bench: install
 	$(PY) bench/records.py --n 20000
