@@ -57,3 +57,49 @@ def test_admin_edits_users_and_grants(app, admin, standard_pack, make_user):
     assert r.status_code == 302
     r = app.test_client().post("/api/v1/auth/login", json={"username": "newbie", "password": "a good password"})
     assert r.status_code == 200
+
+
+def _csrf(client, path):
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get(path).data.decode()).group(1)
+
+
+def test_console_grants_a_permission_with_pickers(app, admin, standard_pack, make_user):
+    """The permission form offers role and object pickers (they were missing: an IntegrityError page);
+    the grant it saves takes effect; a second grant of the same role and object is refused in a message."""
+    clerk = make_user("clerk")
+    assert clerk.get("/records/lead").status_code == 403
+    with standard_pack.engine.begin() as conn:
+        from metacrm.auth import accounts
+
+        rid = accounts.ensure_role(conn, "lead_readers")
+        accounts.assign_role(conn, clerk.user_id, rid)
+    client, _ = admin_login(app, "admin")
+    form = client.get("/admin/permissions/new/").data.decode()
+    assert 'name="role_id"' in form and ">lead_readers<" in form
+    assert 'name="object"' in form and 'value="lead"' in form
+    data = {"csrf_token": _csrf(client, "/admin/permissions/new/"), "role_id": str(rid), "object": "lead",
+            "can_read": "y", "scope": "all", "hidden_fields": "", "readonly_fields": ""}
+    r = client.post("/admin/permissions/new/", data=data)
+    assert r.status_code == 302, r.data.decode()[:2000]
+    assert clerk.get("/records/lead").status_code == 200
+    data["csrf_token"] = _csrf(client, "/admin/permissions/new/")
+    r = client.post("/admin/permissions/new/", data=data, follow_redirects=True)
+    assert r.status_code == 200 and b"Traceback" not in r.data
+    assert b"ntegrity" in r.data or b"already" in r.data
+
+
+def test_console_adds_team_members_and_user_roles_with_pickers(app, admin, standard_pack, make_user):
+    make_user("member1")
+    with standard_pack.engine.begin() as conn:
+        from metacrm.auth import accounts
+
+        tid = accounts.ensure_team(conn, "north")
+    client, _ = admin_login(app, "admin")
+    form = client.get("/admin/team_members/new/").data.decode()
+    assert ">north<" in form and ">member1<" in form
+    uid = int(re.search(r'<option value="(\d+)">member1</option>', form).group(1))
+    r = client.post("/admin/team_members/new/", data={"csrf_token": _csrf(client, "/admin/team_members/new/"),
+                                                      "team_id": str(tid), "user_id": str(uid)})
+    assert r.status_code == 302
+    form = client.get("/admin/user_roles/new/").data.decode()
+    assert 'name="role_id"' in form and 'name="user_id"' in form

@@ -21,15 +21,18 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import SecureForm
 from flask_sqlalchemy import SQLAlchemy
 from markupsafe import Markup
+from sqlalchemy import select
 from sqlalchemy.orm import scoped_session, sessionmaker
 from wtforms import PasswordField, SelectField
 from wtforms.fields.choices import SelectChoice
 
+from ..auth import tables as auth_tables
 from ..auth.accounts import authenticate
 from ..auth.passwords import hash_password
 from ..auth.permissions import SCOPES
 from ..auth.principal import SESSION_USER, load_principal
 from ..errors import MetaCRMError
+from ..store import system
 from ..store.db import reading
 from ..store.services import Services
 from . import admin_models as m
@@ -102,11 +105,57 @@ class UserView(SecuredModelView):
             model.password_hash = hash_password(password)
 
 
-class PermissionView(SecuredModelView):
+class ChoicesView(SecuredModelView):
+    """A grant table keyed by ids and names: its key columns are pickers filled when the form opens.
+
+    Flask-Admin leaves primary-key columns out of forms unless named, and an id typed by hand was
+    an IntegrityError page; pickers offer only roles, teams, users and objects that exist."""
+
+    pickers: dict[str, str] = {}  # column -> what it picks: role | team | user | object
+
+    def _choices(self, what: str) -> list[tuple[Any, str]]:
+        if what == "object":
+            return [("*", "* (every object)"), *((n, n) for n in sorted(self.services.registry.current().objects))]
+        table = {"role": auth_tables.roles, "team": auth_tables.teams, "user": system.users}[what]
+        name = table.c.username if what == "user" else table.c.name
+        with reading(self.services.engine) as conn:
+            return [(i, n) for i, n in conn.execute(select(table.c.id, name).order_by(name))]
+
+    def _fill(self, form: Any) -> Any:
+        for column, what in self.pickers.items():
+            getattr(form, column).choices = self._choices(what)
+        return form
+
+    def create_form(self, obj: Any = None) -> Any:
+        return self._fill(super().create_form(obj))
+
+    def edit_form(self, obj: Any = None) -> Any:
+        return self._fill(super().edit_form(obj))
+
+
+class PermissionView(ChoicesView):
     column_list = ("role_id", "object", "can_read", "can_create", "can_update", "can_delete", "scope",
                    "hidden_fields", "readonly_fields")
-    form_overrides = {"scope": SelectField}
-    form_args = {"scope": {"choices": [SelectChoice(s, s) for s in SCOPES]}}
+    form_columns = ("role_id", "object", "can_read", "can_create", "can_update", "can_delete", "scope",
+                    "hidden_fields", "readonly_fields")
+    pickers = {"role_id": "role", "object": "object"}
+    form_overrides = {"scope": SelectField, "role_id": SelectField, "object": SelectField}
+    form_args = {"scope": {"choices": [SelectChoice(s, s) for s in SCOPES]},
+                 "role_id": {"coerce": int, "label": "Role"}, "object": {"label": "Object"}}
+
+
+class UserRoleView(ChoicesView):
+    column_list = form_columns = ("user_id", "role_id")
+    pickers = {"user_id": "user", "role_id": "role"}
+    form_overrides = {"user_id": SelectField, "role_id": SelectField}
+    form_args = {"user_id": {"coerce": int, "label": "User"}, "role_id": {"coerce": int, "label": "Role"}}
+
+
+class TeamMemberView(ChoicesView):
+    column_list = form_columns = ("team_id", "user_id")
+    pickers = {"team_id": "team", "user_id": "user"}
+    form_overrides = {"team_id": SelectField, "user_id": SelectField}
+    form_args = {"team_id": {"coerce": int, "label": "Team"}, "user_id": {"coerce": int, "label": "User"}}
 
 
 class TokenView(SecuredModelView):
@@ -274,11 +323,11 @@ def init_admin(app: Flask, services: Services) -> Admin:
     people = "Accounts"
     admin.add_view(UserView(services, m.User, db, name="Users", category=people, endpoint="admin_users", url="users"))
     admin.add_view(SecuredModelView(services, m.Team, db, name="Teams", category=people, endpoint="admin_teams", url="teams"))
-    admin.add_view(SecuredModelView(services, m.TeamMember, db, name="Team members", category=people,
-                                    endpoint="admin_team_members", url="team_members"))
+    admin.add_view(TeamMemberView(services, m.TeamMember, db, name="Team members", category=people,
+                                  endpoint="admin_team_members", url="team_members"))
     admin.add_view(SecuredModelView(services, m.Role, db, name="Roles", category=people, endpoint="admin_roles", url="roles"))
-    admin.add_view(SecuredModelView(services, m.UserRole, db, name="User roles", category=people,
-                                    endpoint="admin_user_roles", url="user_roles"))
+    admin.add_view(UserRoleView(services, m.UserRole, db, name="User roles", category=people,
+                                endpoint="admin_user_roles", url="user_roles"))
     admin.add_view(PermissionView(services, m.Permission, db, name="Permissions", category=people,
                                   endpoint="admin_permissions", url="permissions"))
     admin.add_view(TokenView(services, m.ApiToken, db, name="API tokens", category=people, endpoint="admin_tokens", url="tokens"))
