@@ -3,8 +3,14 @@
 `wf_schedule` keeps each scheduled workflow's next fire time, kept in step with the definitions
 by the sweeper. Firing claims the row with a conditional update (so one sweeper fires it, however
 many run) and starts one run per record in the segment in the same transaction; each run's key
-(`sched-<workflow>-<fire time>-<record>`) makes a fire start a record's run at most once. After
+(`sched-<workflow>-<local slot>-<record>`) makes a fire start a record's run at most once. After
 downtime a missed fire runs once, not once per missed time.
+
+The DST rule: a schedule fires once per *local calendar slot*. Cron is matched against the wall
+clock of the schedule's zone (naive local times); a slot that occurs twice (the autumn change)
+fires at its first occurrence only, and a slot that does not exist (the spring-forward gap) fires
+once, at the first valid instant after the gap. The slot (not the UTC instant) is the fire's
+identity, kept in `wf_schedule.slot` and in the run keys.
 
 The daily maintenance pass (`Settings.maintenance_cron`, in the installation's time zone) is one
 more row, `@maintenance` (not a workflow name: those are identifiers), claimed the same way; its
@@ -15,7 +21,7 @@ or `metacrm tags recompute` catches up, since the pass is a set-based recompute.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -42,10 +48,54 @@ def on_maintenance(job_name: str, **kwargs: Any) -> None:
     _maintenance[job_name] = kwargs
 
 
+def _exists(slot: datetime, zone: ZoneInfo) -> bool:
+    return slot.replace(tzinfo=zone).astimezone(UTC).astimezone(zone).replace(tzinfo=None) == slot
+
+
+def resolve_local(slot: datetime, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a naive local wall-clock time: its first occurrence when the clock shows it
+    twice (fold 0), or the first valid wall-clock minute after the gap when the clock skips it."""
+    moment = slot
+    for _ in range(24 * 60):  # gaps are an hour or so; a day bounds any zone's oddity
+        if _exists(moment, zone):
+            return moment.replace(tzinfo=zone, fold=0).astimezone(UTC)
+        moment = (moment + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    raise ValueError(f"{slot.isoformat()} does not exist in {zone.key}")
+
+
+def next_slot(cron: str, timezone: str, after: datetime,
+              last_slot: datetime | None = None) -> tuple[datetime, datetime]:
+    """(local slot, UTC fire time) of the first cron slot after `after` that has not fired yet.
+
+    Slots are naive local wall-clock times; one already fired (`last_slot` or earlier) never fires
+    again, even when the wall clock shows it a second time. Slots that fall into one gap fire
+    together, once, as the last of them.
+    """
+    zone = ZoneInfo(timezone)
+    start = after.astimezone(zone).replace(tzinfo=None)
+    if last_slot is not None and last_slot > start:
+        start = last_slot
+    it = croniter(cron, start)
+    for _ in range(10000):
+        slot = it.get_next(datetime)
+        fire_at = resolve_local(slot, zone)
+        if fire_at <= after:
+            continue
+        while True:  # later slots firing at the same instant (a gap) are the same fire
+            peek = croniter(cron, slot).get_next(datetime)
+            if resolve_local(peek, zone) != fire_at:
+                return slot, fire_at
+            slot = peek
+    raise ValueError(f"cron '{cron}' has no slot after {after.isoformat()}")
+
+
 def next_fire(cron: str, timezone: str, after: datetime) -> datetime:
-    """The first fire time strictly after `after`, computed in the schedule's time zone, in UTC."""
-    local = after.astimezone(ZoneInfo(timezone))
-    return croniter(cron, local).get_next(datetime).astimezone(UTC)
+    """The first fire time strictly after `after`, in UTC (see `next_slot`)."""
+    return next_slot(cron, timezone, after)[1]
+
+
+def slot_text(slot: datetime) -> str:
+    return slot.strftime("%Y-%m-%dT%H:%M")
 
 
 def _wanted(workflows: dict[str, Workflow], settings: Settings) -> dict[str, tuple[str, str]]:
@@ -59,17 +109,22 @@ def _wanted(workflows: dict[str, Workflow], settings: Settings) -> dict[str, tup
     return out
 
 
+def _parse_slot(text: str | None) -> datetime | None:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M") if text else None
+
+
 def _sync(conn: Connection, wanted: dict[str, tuple[str, str]], have: dict[str, Any], now: datetime) -> None:
     for name in set(have) - set(wanted):
         conn.execute(delete(schedules).where(schedules.c.workflow == name))
     for name, (cron, tz) in wanted.items():
         row = have.get(name)
-        if row is None:
-            conn.execute(schedules.insert().values(workflow=name, cron=cron, timezone=tz,
-                                                   next_at=next_fire(cron, tz, now)))
-        elif (row.cron, row.timezone) != (cron, tz):
-            conn.execute(update(schedules).where(schedules.c.workflow == name).values(
-                cron=cron, timezone=tz, next_at=next_fire(cron, tz, now)))
+        if row is None or (row.cron, row.timezone) != (cron, tz):
+            slot, at = next_slot(cron, tz, now)
+            values = {"cron": cron, "timezone": tz, "next_at": at, "slot": slot_text(slot)}
+            if row is None:
+                conn.execute(schedules.insert().values(workflow=name, **values))
+            else:
+                conn.execute(update(schedules).where(schedules.c.workflow == name).values(**values))
 
 
 def fire_due_schedules(services: Services, now: datetime | None = None) -> int:
@@ -90,9 +145,12 @@ def fire_due_schedules(services: Services, now: datetime | None = None) -> int:
         snapshot = services.registry.current(conn)
         workflows = current_workflows(conn, snapshot)
         for row in due:
+            fired_slot = _parse_slot(row.slot) or row.next_at.astimezone(ZoneInfo(row.timezone)).replace(
+                tzinfo=None, second=0, microsecond=0)
+            slot, at = next_slot(row.cron, row.timezone, now, fired_slot)
             claimed = conn.execute(update(schedules).where(
                 schedules.c.workflow == row.workflow, schedules.c.next_at == row.next_at).values(
-                next_at=next_fire(row.cron, row.timezone, now), last_at=row.next_at))
+                next_at=at, slot=slot_text(slot), last_at=row.next_at, last_slot=slot_text(fired_slot)))
             if claimed.rowcount != 1:
                 continue
             if row.workflow == MAINTENANCE:
@@ -100,12 +158,12 @@ def fire_due_schedules(services: Services, now: datetime | None = None) -> int:
                     later(conn, job_name, fired_at=row.next_at.isoformat(), **kwargs)
             else:
                 started += fire(conn, snapshot, workflows[row.workflow], row.next_at, now,
-                                ZoneInfo(services.settings.timezone))
+                                ZoneInfo(services.settings.timezone), slot_text(fired_slot))
     return started
 
 
 def fire(conn: Connection, snapshot: Snapshot, wf: Workflow, fired_at: datetime, now: datetime,
-         tz: Any) -> int:
+         tz: Any, slot: str | None = None) -> int:
     """Start one run per record of the schedule's segment (or rule, or the whole object)."""
     trigger = wf.trigger
     rule = segment_rule(snapshot, trigger["segment"]) if trigger.get("segment") else trigger.get("rule")
@@ -113,8 +171,8 @@ def fire(conn: Connection, snapshot: Snapshot, wf: Workflow, fired_at: datetime,
     query = select(table.c.id).where(table.c.deleted_at.is_(None)).order_by(table.c.id)
     if rule:
         query = query.where(rule_sql(rule, wf.object, snapshot, now, tz))
-    stamp = fired_at.strftime("%Y%m%dT%H%M%SZ")
-    context = {"fired_at": fired_at.isoformat(), "segment": trigger.get("segment")}
+    stamp = (slot or fired_at.strftime("%Y-%m-%dT%H:%M")).replace("-", "").replace(":", "")
+    context = {"fired_at": fired_at.isoformat(), "slot": slot, "segment": trigger.get("segment")}
     specs = [RunSpec(wf, int(rid), "schedule", context=context, key=f"sched-{wf.name}-{stamp}-{rid}")
              for rid in conn.execute(query).scalars()]
     start_runs(conn, specs, now)

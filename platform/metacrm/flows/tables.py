@@ -139,4 +139,7 @@ schedules = Table(
     Column("timezone", String(64), nullable=False),
     Column("next_at", UTCDateTime(), nullable=False),
     Column("last_at", UTCDateTime(), nullable=True),
+    # Naive local wall-clock slots (`YYYY-MM-DDTHH:MM`): a fire's identity (schedules.py, the DST rule).
+    Column("slot", String(20), nullable=True),
+    Column("last_slot", String(20), nullable=True),
 )
