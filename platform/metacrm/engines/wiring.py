@@ -19,7 +19,8 @@ from ..store.system import metadata as system_metadata
 # dedupe, imports: data factory (dedupe kind, system tables, jobs); rule_members, segments, tags:
 # tag/tag_group/segment kinds, tag link tables, the tag/segment listener and apply hook;
 # assignment, tag_steps: workflow steps backed by engines (assign_owner, add_tag, remove_tag).
-from . import assignment, dedupe, imports, rule_members, segments, tag_steps, tags  # noqa: F401
+# limits: the limits ledger's tables and its reservation sweeper.
+from . import assignment, dedupe, imports, limits, rule_members, segments, tag_steps, tags  # noqa: F401
 
 # auth sits beside store: its tables join the system tables here, so Services.init() creates them.
 for _table in auth_metadata.sorted_tables:

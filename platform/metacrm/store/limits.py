@@ -1,0 +1,544 @@
+"""The limits ledger: counters many writers move at once that never pass their cap.
+
+One primitive under assignment cursors and loads, lead-pool quotas, benefits, coupons, campaign
+budgets and the autopilot. A counter (`limit_counter`, one row per key and period) moves only by
+one conditional statement in the caller's transaction:
+
+    UPDATE limit_counter SET used = used + :q
+     WHERE key = :k AND period_key = :p AND enabled AND (cap IS NULL OR used + reserved + :q <= cap)
+    RETURNING used
+
+and a counter of a new period is born by `INSERT ... ON CONFLICT DO UPDATE ... WHERE ...
+RETURNING` with the same condition. No row back means refused. Nothing is read first and
+written later, and no counter lives in Redis or memory, so a rolled-back caller leaves the
+counter as it was and two writers can never both take the last unit.
+
+Every move appends one row to `limit_ledger` (grant | reserve | consume | release | expire |
+reverse); `verify` folds the ledger and reports counters that drifted from it. A call with an
+`idempotency_key` runs once: a replay returns the first call's result, the same key with another
+payload is 409 `idempotency_key_reused`. Two-phase callers `reserve` (a `limit_reservation` with
+a TTL), then `consume` or `release`; `sweep` expires what was left held (PostgreSQL: FOR UPDATE
+SKIP LOCKED, so sweepers never wait on each other). Consume and sweep both require `status =
+'held'`, so exactly one of them wins.
+
+Lock order: callers moving several counters in one transaction pass them to `take_many`, which
+moves them sorted by (hot, key, period), the hottest last, so two such transactions never wait
+on each other in a cycle and the hot row is held for the shortest time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Index,
+    String,
+    Table,
+    and_,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..errors import Conflict, Problem, ValidationError
+from ..meta.sqltypes import JSONType, UTCDateTime
+from .system import ID, metadata
+
+KINDS = ("grant", "reserve", "consume", "release", "expire", "reverse")
+NO_PERIOD = ""
+
+counters = Table(
+    "limit_counter", metadata,
+    Column("key", String(200), primary_key=True),
+    Column("period_key", String(32), primary_key=True),
+    Column("used", BigInteger, nullable=False, default=0),
+    Column("reserved", BigInteger, nullable=False, default=0),
+    Column("cap", BigInteger, nullable=True),  # NULL: no cap (cursors, load counters)
+    Column("enabled", Boolean, nullable=False, default=True),
+)
+
+ledger = Table(
+    "limit_ledger", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),
+    Column("period_key", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("idempotency_key", String(200), nullable=True, unique=True),
+    Column("payload", String(64), nullable=True),  # sha256 of what the keyed call asked for
+    Column("result", JSONType, nullable=True),  # what the keyed call answered (replays get it)
+    Column("reservation_id", BigInteger, nullable=True),
+    Column("ref", String(200), nullable=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Index("ix_limit_ledger_counter", "key", "period_key"),
+)
+
+reservations = Table(
+    "limit_reservation", metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),
+    Column("period_key", String(32), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # held | consumed | released | expired
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("ref", String(200), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_limit_reservation_due", "status", "expires_at"),
+)
+
+
+class LimitReached(Conflict):
+    """The move would pass the counter's cap (or the counter is switched off): nothing moved."""
+
+    code = "limit_reached"
+
+    def __init__(self, key: str, period_key: str, qty: int, cap: int | None, enabled: bool = True,
+                 resets_at: datetime | None = None, label: str | None = None) -> None:
+        self.key, self.period_key, self.cap, self.resets_at = key, period_key, cap, resets_at
+        what = label or key
+        if not enabled:
+            message = f"{what} is switched off"
+        else:
+            message = f"{what}: taking {qty} would pass the limit of {cap}"
+            if resets_at is not None:
+                message += f" (resets at {resets_at.isoformat().replace('+00:00', 'Z')})"
+        super().__init__(message, [Problem(label or key, "limit_reached", message)])
+
+
+class ReservationExpired(Conflict):
+    code = "reservation_expired"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+
+@dataclass(frozen=True)
+class Move:
+    """One counter move for `take_many`: `hot` counters (shared by every caller) are moved last."""
+
+    key: str
+    qty: int = 1
+    period_key: str = NO_PERIOD
+    cap: int | None = None
+    hot: bool = False
+    label: str | None = None
+    resets_at: datetime | None = None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def period_key(period: str, now: datetime | None = None, tz: str = "UTC") -> tuple[str, datetime | None]:
+    """The key of the calendar period (day | month | lifetime) holding `now` in `tz`, and when it ends."""
+    now = now or utcnow()
+    local = now.astimezone(ZoneInfo(tz))
+    if period == "day":
+        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        end = (start + timedelta(days=1, hours=2)).replace(hour=0)  # DST-safe next midnight
+        return local.strftime("%Y-%m-%d"), end.astimezone(UTC)
+    if period == "month":
+        start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        end = (start + timedelta(days=32)).replace(day=1)
+        return local.strftime("%Y-%m"), end.astimezone(UTC)
+    if period == "lifetime":
+        return NO_PERIOD, None
+    raise ValueError(f"unknown period {period!r}")
+
+
+def _insert(conn: Connection) -> Any:
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(counters)
+
+
+def _room(qty: Any) -> Any:
+    c = counters.c
+    return and_(c.enabled.is_(True), or_(c.cap.is_(None), c.used + c.reserved + qty <= c.cap))
+
+
+def _check_qty(qty: int) -> None:
+    if not isinstance(qty, int) or isinstance(qty, bool) or qty <= 0 or qty > 2**53:
+        raise ValidationError("a quantity is a positive whole number", [Problem("qty", "invalid_qty", str(qty))])
+
+
+def set_limit(conn: Connection, key: str, cap: int | None, period_key: str = NO_PERIOD,
+              enabled: bool = True) -> None:
+    """Create or reconfigure a counter (cap and switch); its used and reserved figures stay."""
+    stmt = _insert(conn).values(key=key, period_key=period_key, used=0, reserved=0, cap=cap, enabled=enabled)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["key", "period_key"],
+                                            set_={"cap": cap, "enabled": enabled}))
+
+
+def _move_used(conn: Connection, key: str, period: str, qty: int, cap: int | None, column: str) -> int | None:
+    """One conditional statement: add qty to `column` (used or reserved) if there is room; the new value or None."""
+    if cap is not None and qty > cap:
+        return None
+    stmt = _insert(conn).values(key=key, period_key=period, used=qty if column == "used" else 0,
+                                reserved=qty if column == "reserved" else 0, cap=cap, enabled=True)
+    target = counters.c[column]
+    stmt = stmt.on_conflict_do_update(index_elements=["key", "period_key"], set_={column: target + qty},
+                                      where=_room(qty)).returning(target)
+    value = conn.execute(stmt).scalar()
+    return None if value is None else int(value)
+
+
+def _refusal(conn: Connection, move: Move) -> LimitReached:
+    c = counters.c
+    row = conn.execute(select(c.cap, c.enabled).where(c.key == move.key, c.period_key == move.period_key)).first()
+    cap, enabled = (row.cap, row.enabled) if row is not None else (move.cap, True)
+    return LimitReached(move.key, move.period_key, move.qty, cap, bool(enabled), move.resets_at, move.label)
+
+
+def _append(conn: Connection, kind: str, key: str, period: str, qty: int, *, ref: str | None = None,
+            reservation_id: int | None = None, at: datetime | None = None) -> None:
+    conn.execute(ledger.insert().values(key=key, period_key=period, kind=kind, qty=qty, ref=ref,
+                                        reservation_id=reservation_id, at=at or utcnow()))
+
+
+# --- idempotency ------------------------------------------------------------------------------
+
+def _digest(payload: Any) -> str:
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _replayed(conn: Connection, idem: str, digest: str) -> dict[str, Any] | None:
+    row = conn.execute(select(ledger.c.payload, ledger.c.result).where(ledger.c.idempotency_key == idem)).first()
+    if row is None:
+        return None
+    if row.payload != digest:
+        raise IdempotencyKeyReused("this idempotency key was used for another request",
+                                   [Problem("idempotency_key", "idempotency_key_reused", idem[:200])])
+    return dict(row.result or {})
+
+
+def _keyed(conn: Connection, idem: str | None, payload: dict[str, Any], run: Any) -> dict[str, Any]:
+    """Run `run() -> (result, ledger rows)` once per idempotency key; replays get the first result.
+
+    The keyed ledger row is inserted with ON CONFLICT DO NOTHING inside a savepoint after the
+    counter moved: a concurrent first call with the same key makes our insert wait for its commit
+    and then do nothing, and we undo our own move and answer with the first call's result.
+    """
+    if idem is None:
+        result, rows = run()
+        for row in rows:
+            _append(conn, **row)
+        return result
+    digest = _digest(payload)
+    found = _replayed(conn, idem, digest)
+    if found is not None:
+        return found
+    savepoint = conn.begin_nested()
+    try:
+        result, rows = run()
+        first, *rest = rows
+        ins = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(ledger).values(
+            **{k: first.get(k) for k in ("kind", "key", "qty", "ref", "reservation_id")},
+            period_key=first["period"], at=utcnow(), idempotency_key=idem, payload=digest, result=result)
+        inserted = conn.execute(ins.on_conflict_do_nothing(index_elements=["idempotency_key"])
+                                .returning(ledger.c.id)).scalar()
+        if inserted is None:
+            savepoint.rollback()
+            again = _replayed(conn, idem, digest)
+            assert again is not None
+            return again
+        for row in rest:
+            _append(conn, **row)
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise
+    savepoint.commit()
+    return result
+
+
+def _row(kind: str, key: str, period: str, qty: int, ref: str | None = None,
+         reservation_id: int | None = None) -> dict[str, Any]:
+    return {"kind": kind, "key": key, "period": period, "qty": qty, "ref": ref, "reservation_id": reservation_id}
+
+
+# --- moves ------------------------------------------------------------------------------------
+
+def take(conn: Connection, key: str, qty: int = 1, *, period_key: str = NO_PERIOD, cap: int | None = None,
+         idempotency_key: str | None = None, ref: str | None = None, label: str | None = None,
+         resets_at: datetime | None = None) -> dict[str, Any]:
+    """Consume `qty` at once (one-phase); {"used": new used}. `cap` applies when the counter is born."""
+    _check_qty(qty)
+    move = Move(key, qty, period_key, cap, label=label, resets_at=resets_at)
+
+    def run() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        used = _move_used(conn, key, period_key, qty, cap, "used")
+        if used is None:
+            raise _refusal(conn, move)
+        return {"used": used}, [_row("consume", key, period_key, qty, ref)]
+
+    return _keyed(conn, idempotency_key, {"op": "take", "key": key, "period": period_key, "qty": qty, "ref": ref}, run)
+
+
+def take_many(conn: Connection, moves: Iterable[Move], ref: str | None = None) -> dict[tuple[str, str], int]:
+    """Several counters in one transaction, all or none, locked in the fixed order (hottest last).
+
+    Runs in a savepoint: a refusal undoes the moves already made and raises LimitReached.
+    """
+    ordered = sorted(moves, key=lambda m: (m.hot, m.key, m.period_key))
+    out: dict[tuple[str, str], int] = {}
+    with conn.begin_nested():
+        for m in ordered:
+            _check_qty(m.qty)
+            used = _move_used(conn, m.key, m.period_key, m.qty, m.cap, "used")
+            if used is None:
+                raise _refusal(conn, m)
+            out[(m.key, m.period_key)] = used
+        if ordered:
+            now = utcnow()
+            conn.execute(ledger.insert(), [{"key": m.key, "period_key": m.period_key, "kind": "consume",
+                                            "qty": m.qty, "ref": ref, "at": now} for m in ordered])
+    return out
+
+
+def next_positions(conn: Connection, key: str, n: int = 1, ref: str | None = None) -> range:
+    """n consecutive positions of an uncapped cursor (0, 1, 2, ...), taken in one statement.
+
+    A bulk insert of n records takes n positions at once; a rolled-back caller gives them back.
+    """
+    _check_qty(n)
+    used = _move_used(conn, key, NO_PERIOD, n, None, "used")
+    if used is None:  # a cursor someone switched off
+        raise _refusal(conn, Move(key, n))
+    _append(conn, "consume", key, NO_PERIOD, n, ref=ref)
+    return range(used - n, used)
+
+
+def reverse(conn: Connection, key: str, qty: int = 1, *, period_key: str = NO_PERIOD,
+            idempotency_key: str | None = None, ref: str | None = None) -> dict[str, Any]:
+    """Give back what was consumed (a refund, a released lead); never below zero."""
+    _check_qty(qty)
+
+    def run() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        c = counters.c
+        used = conn.execute(update(counters).where(c.key == key, c.period_key == period_key, c.used >= qty)
+                            .values(used=c.used - qty).returning(c.used)).scalar()
+        if used is None:
+            raise Conflict(f"{key}: cannot give back {qty}, less than that was taken",
+                           [Problem("qty", "over_reversal", f"{key} {period_key}".strip())])
+        return {"used": int(used)}, [_row("reverse", key, period_key, qty, ref)]
+
+    return _keyed(conn, idempotency_key,
+                  {"op": "reverse", "key": key, "period": period_key, "qty": qty, "ref": ref}, run)
+
+
+def grant(conn: Connection, key: str, qty: int, *, period_key: str = NO_PERIOD,
+          idempotency_key: str | None = None, ref: str | None = None) -> dict[str, Any]:
+    """Raise a counter's cap by qty (points earned, quota topped up); {"cap": new cap}."""
+    _check_qty(qty)
+
+    def run() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        c = counters.c
+        stmt = _insert(conn).values(key=key, period_key=period_key, used=0, reserved=0, cap=qty, enabled=True)
+        cap = conn.execute(stmt.on_conflict_do_update(
+            index_elements=["key", "period_key"], set_={"cap": func.coalesce(c.cap, 0) + qty}).returning(c.cap)
+        ).scalar()
+        return {"cap": int(cap)}, [_row("grant", key, period_key, qty, ref)]
+
+    return _keyed(conn, idempotency_key, {"op": "grant", "key": key, "period": period_key, "qty": qty, "ref": ref},
+                  run)
+
+
+def reserve(conn: Connection, key: str, qty: int = 1, *, ttl: float, period_key: str = NO_PERIOD,
+            cap: int | None = None, idempotency_key: str | None = None, ref: str | None = None,
+            label: str | None = None) -> dict[str, Any]:
+    """Hold `qty` for `ttl` seconds (checkout); {"reservation_id", "expires_at"}."""
+    _check_qty(qty)
+    if not ttl > 0:
+        raise ValidationError("a reservation needs a positive TTL", [Problem("ttl", "invalid_ttl", str(ttl))])
+
+    def run() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        if _move_used(conn, key, period_key, qty, cap, "reserved") is None:
+            raise _refusal(conn, Move(key, qty, period_key, cap, label=label))
+        now = utcnow()
+        expires = now + timedelta(seconds=ttl)
+        rid = conn.execute(reservations.insert().values(
+            key=key, period_key=period_key, qty=qty, status="held", expires_at=expires, ref=ref, created_at=now)
+            .returning(reservations.c.id)).scalar_one()
+        return ({"reservation_id": int(rid), "expires_at": expires.isoformat().replace("+00:00", "Z")},
+                [_row("reserve", key, period_key, qty, ref, int(rid))])
+
+    return _keyed(conn, idempotency_key,
+                  {"op": "reserve", "key": key, "period": period_key, "qty": qty, "ref": ref, "ttl": ttl}, run)
+
+
+def _settle(conn: Connection, reservation_id: int, status: str, now: datetime) -> Any:
+    """held -> status, one conditional statement; the reservation's row or None."""
+    r = reservations.c
+    cond = [r.id == reservation_id, r.status == "held"]
+    if status == "consumed":
+        cond.append(r.expires_at > now)
+    return conn.execute(update(reservations).where(*cond).values(status=status)
+                        .returning(r.key, r.period_key, r.qty)).first()
+
+
+def _unsettled(conn: Connection, reservation_id: int, verb: str) -> Conflict:
+    row = conn.execute(select(reservations.c.status).where(reservations.c.id == reservation_id)).first()
+    if row is None:
+        return Conflict(f"no reservation {reservation_id}",
+                        [Problem("reservation_id", "not_found", str(reservation_id))], code="reservation_not_found")
+    if row.status in ("held", "expired"):
+        return ReservationExpired(f"reservation {reservation_id} expired before it could be {verb}",
+                                  [Problem("reservation_id", "reservation_expired", str(reservation_id))])
+    return Conflict(f"reservation {reservation_id} is already {row.status}",
+                    [Problem("reservation_id", f"reservation_{row.status}", str(reservation_id))],
+                    code=f"reservation_{row.status}")
+
+
+def consume(conn: Connection, reservation_id: int, *, idempotency_key: str | None = None,
+            ref: str | None = None) -> dict[str, Any]:
+    """Turn a held reservation into use (payment); 409 `reservation_expired` once its TTL passed."""
+
+    def run() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        row = _settle(conn, reservation_id, "consumed", utcnow())
+        if row is None:
+            raise _unsettled(conn, reservation_id, "consumed")
+        c = counters.c
+        used = conn.execute(update(counters).where(c.key == row.key, c.period_key == row.period_key)
+                            .values(used=c.used + row.qty, reserved=c.reserved - row.qty).returning(c.used)).scalar()
+        return ({"used": int(used), "reservation_id": reservation_id},
+                [_row("consume", row.key, row.period_key, int(row.qty), ref, reservation_id)])
+
+    return _keyed(conn, idempotency_key, {"op": "consume", "reservation_id": reservation_id, "ref": ref}, run)
+
+
+def release(conn: Connection, reservation_id: int, *, ref: str | None = None) -> dict[str, Any]:
+    """Give a held reservation back (checkout abandoned); releasing it again is a no-op answer."""
+    row = _settle(conn, reservation_id, "released", utcnow())
+    if row is None:
+        err = _unsettled(conn, reservation_id, "released")
+        if err.code == "reservation_released":
+            return {"reservation_id": reservation_id, "status": "released"}
+        raise err
+    _unreserve(conn, [(row.key, row.period_key, int(row.qty))])
+    _append(conn, "release", row.key, row.period_key, int(row.qty), ref=ref, reservation_id=reservation_id)
+    return {"reservation_id": reservation_id, "status": "released"}
+
+
+def _unreserve(conn: Connection, rows: Sequence[tuple[str, str, int]]) -> None:
+    totals: dict[tuple[str, str], int] = {}
+    for key, period, qty in rows:
+        totals[(key, period)] = totals.get((key, period), 0) + qty
+    c = counters.c
+    for (key, period), qty in sorted(totals.items()):  # the fixed lock order
+        conn.execute(update(counters).where(c.key == key, c.period_key == period)
+                     .values(reserved=c.reserved - qty))
+
+
+def sweep(conn: Connection, now: datetime | None = None, limit: int = 1000) -> int:
+    """Expire held reservations past their TTL (at most `limit`); how many were expired."""
+    now = now or utcnow()
+    r = reservations.c
+    due = select(r.id).where(r.status == "held", r.expires_at <= now).order_by(r.id).limit(limit)
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    ids = list(conn.execute(due).scalars())
+    if not ids:
+        return 0
+    rows = conn.execute(update(reservations).where(r.id.in_(ids), r.status == "held")
+                        .values(status="expired").returning(r.id, r.key, r.period_key, r.qty)).all()
+    _unreserve(conn, [(row.key, row.period_key, int(row.qty)) for row in rows])
+    if rows:
+        conn.execute(ledger.insert(), [{"key": row.key, "period_key": row.period_key, "kind": "expire",
+                                        "qty": int(row.qty), "reservation_id": int(row.id), "at": now}
+                                       for row in rows])
+    return len(rows)
+
+
+# --- reading and checking ---------------------------------------------------------------------
+
+def counter(conn: Connection, key: str, period_key: str = NO_PERIOD) -> dict[str, Any] | None:
+    c = counters.c
+    row = conn.execute(select(counters).where(c.key == key, c.period_key == period_key)).first()
+    return None if row is None else dict(row._mapping)
+
+
+def usage(conn: Connection, keys: Sequence[str], period_key: str = NO_PERIOD) -> dict[str, int]:
+    """`used` of many counters of one period at once (missing counters are 0)."""
+    c = counters.c
+    found: dict[str, int] = {k: 0 for k in keys}
+    for start in range(0, len(keys), 500):
+        rows = conn.execute(select(c.key, c.used).where(c.key.in_(list(keys[start:start + 500])),
+                                                        c.period_key == period_key))
+        found.update({k: int(u) for k, u in rows})
+    return found
+
+
+def fold(conn: Connection, prefix: str | None = None) -> dict[tuple[str, str], tuple[int, int]]:
+    """(used, reserved) per counter as the ledger says: Σ consume − Σ reverse; Σ reserve − settled."""
+    lg = ledger.c
+    query = select(lg.key, lg.period_key, lg.kind, lg.reservation_id.is_not(None), func.sum(lg.qty)).group_by(
+        lg.key, lg.period_key, lg.kind, lg.reservation_id.is_not(None))
+    if prefix:
+        query = query.where(lg.key.startswith(prefix, autoescape=True))
+    out: dict[tuple[str, str], list[int]] = {}
+    for key, period, kind, reserved_first, qty in conn.execute(query):
+        used_reserved = out.setdefault((key, period), [0, 0])
+        qty = int(qty)
+        if kind == "consume":
+            used_reserved[0] += qty
+            if reserved_first:
+                used_reserved[1] -= qty
+        elif kind == "reverse":
+            used_reserved[0] -= qty
+        elif kind == "reserve":
+            used_reserved[1] += qty
+        elif kind in ("release", "expire"):
+            used_reserved[1] -= qty
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def verify(conn: Connection, prefix: str | None = None, fix: bool = False) -> list[dict[str, Any]]:
+    """Counters whose used/reserved differ from the ledger's fold (with fix: set to the fold)."""
+    folded = fold(conn, prefix)
+    c = counters.c
+    query = select(c.key, c.period_key, c.used, c.reserved)
+    if prefix:
+        query = query.where(c.key.startswith(prefix, autoescape=True))
+    drift = []
+    seen = set()
+    for key, period, used, reserved in conn.execute(query).all():
+        seen.add((key, period))
+        want = folded.get((key, period), (0, 0))
+        if (int(used), int(reserved)) != want:
+            drift.append({"key": key, "period_key": period, "used": int(used), "reserved": int(reserved),
+                          "ledger_used": want[0], "ledger_reserved": want[1]})
+    for (key, period), want in folded.items():
+        if (key, period) not in seen and want != (0, 0):
+            drift.append({"key": key, "period_key": period, "used": None, "reserved": None,
+                          "ledger_used": want[0], "ledger_reserved": want[1]})
+    if fix:
+        for d in drift:
+            if d["used"] is not None:
+                conn.execute(update(counters).where(c.key == d["key"], c.period_key == d["period_key"])
+                             .values(used=d["ledger_used"], reserved=d["ledger_reserved"]))
+    return drift
+
+
+def held(conn: Connection, prefix: str | None = None) -> int:
+    r = reservations.c
+    query = select(func.count()).select_from(reservations).where(r.status == "held")
+    if prefix:
+        query = query.where(r.key.startswith(prefix, autoescape=True))
+    return int(conn.execute(query).scalar_one())
+
+
+__all__ = ["KINDS", "IdempotencyKeyReused", "LimitReached", "Move", "ReservationExpired", "consume", "counter",
+           "counters", "fold", "grant", "held", "ledger", "next_positions", "period_key", "release", "reservations",
+           "reserve", "reverse", "set_limit", "sweep", "take", "take_many", "usage", "verify"]
