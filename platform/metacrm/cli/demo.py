@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
+from ..auth import accounts
 from ..config import Settings
 from ..errors import Problem, ValidationError
 from ..flows.executor import abandon
@@ -20,11 +21,58 @@ from .metadata import apply_packs
 DEFAULT_PACKS = (Path("metadata"), Path("workflows"))
 DEMO_USERS = (("admin", "Administrator", "en"), ("zhang.wei", "张伟", "zh"), ("li.na", "李娜", "zh"),
               ("wang.fang", "王芳", "zh"), ("john.smith", "John Smith", "en"), ("emma.chen", "Emma Chen", "en"))
+# (username, password, role, teams): the same every run, printed at the end of `metacrm demo` and in
+# the README. wang.fang and emma.chen own records too (the manager sees them) but cannot log in.
+DEMO_LOGINS = (("admin", "admin-demo-1", None, ()),
+               ("li.na", "manager-demo-1", "sales_manager", ("east", "west")),
+               ("zhang.wei", "rep-demo-1", "sales_rep", ("east",)),
+               ("john.smith", "rep-demo-2", "sales_rep", ("west",)))
+DEMO_TEAMS = (("east", "East sales 华东销售", ("wang.fang",)), ("west", "West sales 华西销售", ("emma.chen",)))
+WORK_OBJECTS = ("lead", "customer", "opportunity", "activity")
+# role -> (object, verbs, scope): reps work on their own records; the manager on the teams' records.
+DEMO_ROLES: dict[str, tuple[str, tuple[tuple[str, tuple[str, ...], str], ...]]] = {
+    "sales_rep": ("Sales rep: own leads, customers, opportunities and activities",
+                  (*((o, ("read", "create", "update"), "own") for o in WORK_OBJECTS[:3]),
+                   ("activity", ("read", "create", "update", "delete"), "own"),
+                   ("account", ("read", "create", "update"), "team"), ("channel", ("read",), "all"))),
+    "sales_manager": ("Sales manager: every record of the members of their teams",
+                      (("*", ("read", "create", "update", "delete"), "team"), ("channel", ("read",), "all"))),
+}
+
+
+def ensure_demo_logins(conn: Connection) -> None:
+    """Roles, teams and passwords of the demo users (idempotent: the same logins every run)."""
+    ids = {u: ensure_user(conn, u, name, language=lang) for u, name, lang in DEMO_USERS}
+    for role, (description, grants) in DEMO_ROLES.items():
+        rid = accounts.ensure_role(conn, role, description)
+        for obj, verbs, scope in grants:
+            accounts.grant(conn, rid, obj, verbs, scope)
+    team_ids = {name: accounts.ensure_team(conn, name, label) for name, label, _ in DEMO_TEAMS}
+    for name, _, members in DEMO_TEAMS:
+        for member in members:
+            accounts.add_member(conn, team_ids[name], ids[member])
+    for username, password, role, user_teams in DEMO_LOGINS:
+        accounts.set_password(conn, ids[username], password)
+        accounts.set_admin(conn, ids[username], role is None)
+        if role is not None:
+            accounts.assign_role(conn, ids[username], accounts.role_id(conn, role))
+        for team in user_teams:
+            accounts.add_member(conn, team_ids[team], ids[username])
+    for username in ("wang.fang", "emma.chen"):
+        accounts.assign_role(conn, ids[username], accounts.role_id(conn, "sales_rep"))
+
+
+def logins_text() -> str:
+    lines = ["demo logins (user / password):"]
+    for username, password, role, user_teams in DEMO_LOGINS:
+        what = "administrator" if role is None else f"{role}, team {' + '.join(user_teams)}"
+        lines.append(f"  {username:<12} {password:<16} {what}")
+    return "\n".join(lines)
 
 
 def load_demo_data(svc: Services, seed: int = 7, scale: float = 1.0) -> dict[str, int] | None:
     """Load the demo records once: the marker and the records commit together, so a rerun adds nothing."""
-    from ..demo import load_demo
+    from ..demo import load_demo, todays_tasks
 
     with svc.engine.begin() as conn:
         if conn.execute(select(system.kv.c.value).where(system.kv.c.key == "demo_data")).first():
@@ -36,6 +84,12 @@ def load_demo_data(svc: Services, seed: int = 7, scale: float = 1.0) -> dict[str
             return [i for i in result.ids if i is not None]
 
         counts = load_demo(create_many, user_ids, seed=seed, scale=scale)
+        by_name = {u: uid for (u, _, _), uid in zip(DEMO_USERS, user_ids, strict=True)}
+        leads = svc.registry.current(conn).tables["lead"]
+        owner_leads = {by_name[name]: list(conn.execute(
+            select(leads.c.id).where(leads.c.owner_id == by_name[name], leads.c.status.in_(("new", "contacted")))
+            .order_by(leads.c.id).limit(3)).scalars()) for name, _, role, _ in DEMO_LOGINS if role}
+        counts["activity"] += len(create_many("activity", todays_tasks(owner_leads)))
         conn.execute(system.kv.insert().values(key="demo_data", value={"seed": seed, "counts": counts}))
     return counts
 
@@ -60,6 +114,9 @@ def demo(packs: tuple[Path, ...], scale: float, serve: bool, host: str, port: in
         abandon(svc)  # the runs the demo data started continue in the server process, from SQL
         click.echo("demo data: " + (", ".join(f"{k} {v}" for k, v in counts.items()) if counts
                                     else "already loaded"))
+        with svc.engine.begin() as conn:
+            ensure_demo_logins(conn)
+        click.echo(logins_text())
     if serve:
         run_server(host, port)
 

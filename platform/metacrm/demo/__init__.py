@@ -472,3 +472,25 @@ def load_demo(create_many: CreateMany, user_ids: Sequence[int], seed: int = 7, s
             created.extend(new_ids)
         ids[name] = created
     return {name: len(created) for name, created in ids.items()}
+
+
+def todays_tasks(owner_leads: Mapping[int, Sequence[int]], today: date | None = None) -> list[Row]:
+    """Open tasks for each user who logs in to the demo: one overdue and two due today, each about one
+    of their own leads, with a reminder a quarter of an hour before it is due (their home page is
+    never empty on the day the demo is loaded)."""
+    anchor = today or datetime.now(CST).date()
+    zh, en = _ACTIVITY_SUBJECTS["task"]
+    rows: list[Row] = []
+    for n, (owner, leads) in enumerate(sorted(owner_leads.items())):
+        subjects = zh if n % 2 == 0 else en
+        slots = ((anchor - timedelta(days=1), time(16, 0)), (anchor, time(10, 30)), (anchor, time(17, 30)))
+        for i, (day, at) in enumerate(slots):
+            due = datetime.combine(day, at, CST)
+            row: Row = {"owner_id": owner, "subject": subjects[(n + i) % len(subjects)],
+                        "type": "task", "priority": "high" if i == 0 else "normal",
+                        "due_at": due.isoformat(timespec="seconds"),
+                        "remind_at": (due - timedelta(minutes=15)).isoformat(timespec="seconds"), "done": False}
+            if leads:
+                row["lead"] = leads[i % len(leads)]
+            rows.append(row)
+    return rows
