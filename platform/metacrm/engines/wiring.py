@@ -19,8 +19,9 @@ from ..store.system import metadata as system_metadata
 # dedupe, imports: data factory (dedupe kind, system tables, jobs); rule_members, segments, tags:
 # tag/tag_group/segment kinds, tag link tables, the tag/segment listener and apply hook;
 # assignment, tag_steps: workflow steps backed by engines (assign_owner, add_tag, remove_tag).
-# limits: the limits ledger's tables and its reservation sweeper.
-from . import assignment, dedupe, imports, limits, rule_members, segments, tag_steps, tags  # noqa: F401
+# limits: the limits ledger's tables and its reservation sweeper; pipelines: the pipeline kind,
+# its stage guard (before_write) and stage history (listener).
+from . import assignment, dedupe, imports, limits, pipelines, rule_members, segments, tag_steps, tags  # noqa: F401
 
 # auth sits beside store: its tables join the system tables here, so Services.init() creates them.
 for _table in auth_metadata.sorted_tables:
@@ -31,7 +32,7 @@ for _table in auth_metadata.sorted_tables:
 def engine_listeners(settings: Settings | None = None) -> list[Listener]:
     """Called inside every record write's transaction, in this order."""
     tz = settings.timezone if settings is not None else "UTC"
-    return [rule_members.make_listener(tz), dedupe.on_create, workflows.on_record_events]
+    return [rule_members.make_listener(tz), dedupe.on_create, pipelines.on_record_events, workflows.on_record_events]
 
 
 def engine_hooks(settings: Settings | None = None) -> list[ApplyHook]:
@@ -43,4 +44,5 @@ def engine_hooks(settings: Settings | None = None) -> list[ApplyHook]:
 def build_services(settings: Settings, engine: Engine | None = None) -> Services:
     services = Services.from_settings(settings, listeners=engine_listeners(settings),
                                       hooks=engine_hooks(settings), engine=engine)
+    services.records.before_write.append(pipelines.make_guard(settings.timezone))
     return workflows.install(services)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,12 @@ from .system import users
 SYSTEM_FIELDS = ("id", "created_at", "updated_at", "created_by", "owner_id", "version", "deleted_at")
 
 Listener = Callable[[Connection, Snapshot, list[RecordEvent]], None]
+BeforeWrite = Callable[[Connection, Snapshot, ObjectDef, list[tuple[Mapping[str, Any] | None, dict[str, Any]]],
+                        int | None], dict[int, list[Problem]]]
+"""A check run on valid rows just before they are written, in the write's transaction: given
+(current row or None for a create, the values being saved) pairs, it may add derived values to the
+saved values (a stage's probability, an assigned owner) and returns problems by pair index, which
+refuse those rows (engines/pipelines.py guards stage moves, engines/assignment.py assigns owners)."""
 
 
 @dataclass
@@ -56,6 +62,7 @@ class RecordService:
         self.registry = registry
         self.ctx = ctx or CoerceContext()
         self.listeners = list(listeners)
+        self.before_write: list[BeforeWrite] = []
 
     # --- transactions ------------------------------------------------------------------------
 
@@ -234,10 +241,17 @@ class RecordService:
                           self._check_references(c, snap, obj, prepared)):
                 for i, problems in extra.items():
                     errors.setdefault(i, []).extend(problems)
+            for check in self.before_write:
+                if errors and not skip_invalid:
+                    break
+                todo = [i for i in range(len(rows)) if i not in errors]
+                refused = check(c, snap, obj, [(None, prepared[i]) for i in todo], actor_id) if todo else {}
+                for j, problems in refused.items():
+                    errors.setdefault(todo[j], []).extend(problems)
             if errors and not skip_invalid:
                 raise ValidationError(
                     f"{len(errors)} of {len(rows)} record(s) are invalid",
-                    [Problem(f"/{i}/{p.field}" if len(rows) > 1 else p.field, p.code, p.message)
+                    [replace(p, field=f"/{i}/{p.field}") if len(rows) > 1 else p
                      for i, ps in sorted(errors.items()) for p in ps])
             now = _now()
             good = [i for i in range(len(rows)) if i not in errors]
@@ -272,6 +286,9 @@ class RecordService:
             if not problems:
                 problems += self._check_unique(c, obj, table, [stored], exclude_id=record_id).get(0, [])
                 problems += self._check_references(c, snap, obj, [stored]).get(0, [])
+            for check in self.before_write:
+                if not problems:
+                    problems += check(c, snap, obj, [(current, stored)], actor_id).get(0, [])
             if problems:
                 raise ValidationError(f"the {obj.name} is invalid", problems)
             changed = {n: v for n, v in stored.items() if current[n] != v}
