@@ -13,37 +13,21 @@ from typing import Any
 from flask import request
 
 from ..errors import BadRequest, PreconditionRequired, Problem, UnsupportedMediaType
+from ..meta.jsonvalue import INT_MAX, INT_MIN, UNSTORABLE_TEXT, unstorable
+
+__all__ = ["INT_MAX", "INT_MIN", "UNSTORABLE_TEXT", "bool_arg", "check_list", "if_match_version", "int_arg",
+           "json_body", "parse_json"]
 
 
 def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
-
-
-INT_MIN, INT_MAX = -(2**63), 2**63 - 1
-
-
 def _unstorable(value: Any) -> str | None:
-    """What in a parsed document the databases cannot store: U+0000 in text (PostgreSQL refuses it in
-    text and JSONB), a lone surrogate ("\\ud800": valid JSON text, but no Unicode string) or an
-    integer beyond 64 bits."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if UNSTORABLE_TEXT.search(item):
-                return "text may not hold U+0000 or a lone surrogate (\\ud800-\\udfff)"
-        elif isinstance(item, int) and not isinstance(item, bool):
-            if not INT_MIN <= item <= INT_MAX:
-                return "an integer beyond 64 bits cannot be stored (send large numbers as strings)"
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return None
+    """What in a parsed document the databases cannot store (`meta.jsonvalue.unstorable`: U+0000 or a
+    lone surrogate in text, an integer beyond 64 bits, nesting past MAX_JSON_DEPTH)."""
+    found = unstorable(value)
+    return None if found is None else found[1]
 
 
 def parse_json(text: str | bytes, where: str = "body") -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
@@ -24,6 +24,7 @@ from marshmallow import validate as mv
 from sqlalchemy import BigInteger, Boolean, Date, String, Text
 from sqlalchemy.types import TypeEngine
 
+from .jsonvalue import text_problem, unstorable
 from .sqltypes import ExactDecimal, JSONType, UTCDateTime
 
 Schema = Mapping[str, Any]
@@ -53,8 +54,10 @@ class CoerceContext:
 # --- coercers: JSON input (already schema-valid) -> stored Python value -------------------------
 
 def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise CoercionError("invalid_character", "must not contain NUL characters")
+    """Text both databases can store: no U+0000, no lone surrogate (`meta.jsonvalue`)."""
+    problem = text_problem(value)
+    if problem:
+        raise CoercionError("invalid_character", problem)
     return value
 
 
@@ -96,7 +99,8 @@ def _decimal(value: Any, schema: Schema, ctx: CoerceContext) -> Decimal:
     return quantized
 
 
-_ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})")
+_RFC3339 = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
+                      r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))")
 _MM_DATE = mf.Date()
 _MM_DATETIME = mf.AwareDateTime(default_timezone=None)
 
@@ -115,20 +119,49 @@ def _date(value: Any, schema: Schema, ctx: CoerceContext) -> date:
         raise CoercionError("invalid_date", "is not a date (YYYY-MM-DD)") from None
 
 
+def rfc3339(value: str) -> datetime | None:
+    """An RFC 3339 date-time (lower-case t and z allowed) as an aware datetime, or None.
+
+    A leap second (`23:59:60`) is read as the next minute's `:00`, as PostgreSQL reads it; a
+    fraction finer than microseconds is rounded. Raises ValueError for impossible dates.
+    """
+    found = _RFC3339.fullmatch(value)
+    if found is None:
+        return None
+    year, month, day, hour, minute, second = (int(found[i]) for i in range(1, 7))
+    if second > 60:
+        raise ValueError("second out of range")
+    offset = UTC
+    if found[8]:
+        hours, minutes = int(found[9]), int(found[10])
+        if hours > 23 or minutes > 59:
+            raise ValueError("offset out of range")
+        delta = timedelta(hours=hours, minutes=minutes)
+        offset = timezone(-delta if found[8] == "-" else delta)
+    fraction = found[7] or ""
+    micros = round(int(fraction.ljust(9, "0")) / 1000) if fraction else 0
+    parsed = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=offset)
+    return parsed + timedelta(seconds=second - min(second, 59), microseconds=micros)
+
+
 def _datetime(value: Any, schema: Schema, ctx: CoerceContext) -> datetime:
-    if isinstance(value, datetime):
-        parsed = value
-    elif _ISO_DATETIME.fullmatch(value):
-        parsed = datetime.fromisoformat(value)
-    else:
-        try:
-            parsed = _MM_DATETIME.deserialize(value)
-        except Exception:
-            raise CoercionError("invalid_datetime",
-                                "is not an ISO 8601 date-time with a time zone") from None
-    if parsed.tzinfo is None:
-        raise CoercionError("invalid_datetime", "needs a time zone (e.g. Z or +08:00)")
-    return parsed.astimezone(UTC)
+    try:
+        if isinstance(value, datetime):
+            parsed: datetime | None = value
+        else:
+            parsed = rfc3339(value)
+            if parsed is None:
+                parsed = _MM_DATETIME.deserialize(value)
+        if parsed.tzinfo is None:
+            raise CoercionError("invalid_datetime", "needs a time zone (e.g. Z or +08:00)")
+        return parsed.astimezone(UTC)
+    except CoercionError:
+        raise
+    except OverflowError:
+        raise CoercionError("out_of_range", "is outside the years 1 to 9999 (UTC)") from None
+    except Exception:
+        raise CoercionError("invalid_datetime", "is not an ISO 8601 date-time with a time zone "
+                            "(e.g. 2026-01-31T09:00:00+08:00)") from None
 
 
 # Plain ASCII addresses (the vast majority) whose normal form is known without the full IDNA
@@ -223,17 +256,12 @@ def coerce_owner(value: Any) -> int | None:
 
 
 def _json(value: Any, schema: Schema, ctx: CoerceContext) -> Any:
-    """Any JSON, but no NUL characters anywhere (PostgreSQL's JSONB refuses them)."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            _no_nul(item)
-        elif isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
+    """Any JSON the databases can store, checked as the API's parser checks a body
+    (`meta.jsonvalue.unstorable`: no NUL or lone surrogate, 64-bit integers, finite numbers, the
+    API's nesting limit), since the CLI, imports, workflow steps and bulk calls bypass that parser."""
+    found = unstorable(value)
+    if found is not None:
+        raise CoercionError(*found)
     return value
 
 

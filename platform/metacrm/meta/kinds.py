@@ -21,6 +21,7 @@ from jsonschema.exceptions import best_match
 
 from ..errors import Problem
 from .fields import FIELD_TYPES
+from .jsonvalue import TooDeep, json_leaves
 
 Doc = dict[str, Any]
 
@@ -183,6 +184,11 @@ def validate_definition(kind_name: str, doc: Any, context: DefinitionSet) -> lis
 
     The meaning is checked only when the shape is right, so checks can rely on the shape.
     """
+    try:  # before any recursive check: a 2,000-level rule must not reach the meta-schema
+        for _ in json_leaves(doc):
+            pass
+    except TooDeep as exc:
+        return [Problem("/", "too_deep", str(exc))]
     problems = _shape_problems(kind_name, doc)
     the_kind = kind(kind_name)
     if not problems and the_kind.check is not None:

@@ -20,6 +20,7 @@ from .fields import (
     keyword_allowed,
     options_of,
 )
+from .jsonvalue import unstorable
 from .names import field_name_problem, identifier_problem, table_name
 
 if TYPE_CHECKING:
@@ -168,7 +169,13 @@ class ObjectDef:
             if missing:
                 data = {**data, **dict(missing)}
         validator = self.validators[1 if partial else 0]
-        problems = [] if validator.is_valid(data) else schema_problems(validator, data)
+        try:
+            problems = [] if validator.is_valid(data) else schema_problems(validator, data)
+        except (ValueError, TypeError, OverflowError, RecursionError):
+            # a value the validator cannot even read (lone surrogate, nesting past its limit, not JSON)
+            data, problems = _storable_part(data)
+            problems += [p for p in _schema_problems_of(validator, data) if p.code != "required"
+                         or p.field not in {q.field for q in problems}]
         failed = {p.field for p in problems}
         stored: dict[str, Any] = {}
         coercers = self._coercers
@@ -186,6 +193,8 @@ class ObjectDef:
                     stored[name] = coerce[0](value, coerce[1], ctx)
                 except CoercionError as exc:
                     problems.append(Problem(name, exc.code, exc.message))
+                except (ValueError, TypeError, ArithmeticError):  # a coercer's gap is still the value's fault
+                    problems.append(Problem(name, "invalid_value", f"is not a valid {self.fields[name].type.name} value"))
         if failed:
             for name in failed:
                 stored.pop(name, None)
@@ -200,6 +209,28 @@ class ObjectDef:
         """Compiled (full, partial) record validators: ECMA regex semantics, every error with its path."""
         return (jsonschema_rs.Draft202012Validator(self.record_schema(), validate_formats=True),
                 jsonschema_rs.Draft202012Validator(self.record_schema(partial=True), validate_formats=True))
+
+
+def _storable_part(data: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    """The fields of an input the databases can store, and a problem for each other field."""
+    kept: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for name, value in data.items():
+        found = unstorable(name) if isinstance(name, str) else ("invalid_json", "field names are text")
+        if found is None:
+            found = unstorable(value)
+        if found is None:
+            kept[name] = value
+        else:
+            problems.append(Problem(str(name).encode("utf-8", "backslashreplace").decode(), *found))
+    return kept, problems
+
+
+def _schema_problems_of(validator: jsonschema_rs.Validator, data: Any) -> list[Problem]:
+    try:
+        return [] if validator.is_valid(data) else schema_problems(validator, data)
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        return [Problem("", "invalid_json", f"not a readable record: {type(exc).__name__}")]
 
 
 def schema_problems(validator: jsonschema_rs.Validator, data: Any) -> list[Problem]:

@@ -39,7 +39,7 @@ from .analysis import Reads, RelatedRead, reads
 from .catalog import Catalog, catalog_of
 from .evaluate import EvalContext, Matcher, build
 from .model import Node
-from .parse import Parser
+from .parse import Parser, limits_problem
 from .sql import TAG_LINK_TABLE, RowFilter, SqlCompiler, tag_links
 from .timeutil import resolve_now, zone
 
@@ -72,6 +72,9 @@ def _key(rule: Any, obj_name: str) -> tuple[str, str] | None:
 
 
 def _parse(rule: Any, obj_name: str, source: Any) -> tuple[Node | None, list[Problem]]:
+    too_big = limits_problem(rule)  # before the cache key: repr() of a 2,000-level rule recurses
+    if too_big is not None:
+        return None, [too_big]
     catalog = catalog_of(source)
     cache: dict[Any, tuple[Node | None, list[Problem]]] = catalog.__dict__.setdefault("_parsed", {})
     key = _key(rule, obj_name)
@@ -130,6 +133,9 @@ def compile_rule(node: Node, obj_name: str, snapshot: Any, *, now: datetime | No
 
 def matcher(rule: Any, obj_name: str, snapshot: Any) -> Matcher:
     """A reusable in-memory matcher `fn(record, EvalContext) -> bool` (cached per rule and snapshot)."""
+    too_big = limits_problem(rule)
+    if too_big is not None:
+        raise ValidationError(f"the rule is not valid for {obj_name}", [too_big])
     catalog = catalog_of(snapshot)
     cache: dict[Any, Matcher] = catalog.__dict__.setdefault("_matchers", {})
     key = _key(rule, obj_name)

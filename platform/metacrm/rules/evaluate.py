@@ -161,6 +161,9 @@ def _prim(p: Prim, info: FieldInfo) -> Test:
         if tag == "and":
             return lambda v, ctx: all(t(v, ctx) for t in parts)
         return lambda v, ctx: any(t(v, ctx) for t in parts)
+    if tag == "const":
+        constant = bool(p[1])
+        return lambda v, ctx: constant
     if tag in ("empty", "not_empty"):
         if info.kind in ("multi", "json"):
             def empty(v: Any, ctx: EvalContext) -> bool:

@@ -14,7 +14,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..errors import Problem
-from ..meta.fields import BIGINT_MAX, CoercionError
+from ..meta.fields import BIGINT_MAX, CoercionError, rfc3339
+from ..meta.jsonvalue import TooDeep, json_leaves
 from .catalog import Catalog
 from .model import (
     AggRef,
@@ -36,6 +37,9 @@ MAX_DEPTH = 24
 MAX_NODES = 500
 MAX_LIST = 1000
 MAX_TEXT = 1000
+MAX_ITEMS = 50_000
+"""Values in one rule's JSON, all lists together (checked before anything walks the rule)."""
+_JSON_DEPTH = 2 * MAX_DEPTH + 4  # one rule level takes at most two JSON levels: {"all": [...]}
 UNITS = ("day", "week", "month")
 NO_VALUE_OPS = frozenset({"is_empty", "is_not_empty", "this_month"})
 LIST_OPS = frozenset({"in", "not_in"})
@@ -45,10 +49,24 @@ _AGG_FIELD_OPS = frozenset({"eq", "ne", "in", "not_in", "lt", "lte", "gt", "gte"
                             "within_next", "on_weekday", "this_month", "is_empty", "is_not_empty"})
 _RULE_KEYS = {"all", "any", "not", "field", "op", "value", "related", "agg", "where"}
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
-                           r"(Z|[+-][0-9]{2}:[0-9]{2})")
+_ISO_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+                           r"([Zz]|[+-][0-9]{2}:[0-9]{2})")
 _DECIMAL = re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,12})?")
 _COUNT_FIELD = FieldInfo("count", "integer", "integer", _COUNT_OPS, nullable=False)
+
+
+def limits_problem(rule: Any) -> Problem | None:
+    """too_deep / too_large for a rule past the limits, found by one loop without recursion, so
+    that nothing (a cache key, the parser, a visitor) ever recurses into a hostile rule."""
+    count = 0
+    try:
+        for _ in json_leaves(rule, _JSON_DEPTH):
+            count += 1
+            if count > MAX_ITEMS:
+                return Problem("/", "too_large", f"a rule may hold at most {MAX_ITEMS} values")
+    except TooDeep:
+        return Problem("/", "too_deep", f"a rule may nest at most {MAX_DEPTH} levels")
+    return None
 
 
 class _Bad(Exception):
@@ -245,8 +263,9 @@ class Parser:
 def parse_value(info: FieldInfo, op: str, raw: Any) -> Any:
     """The rule value for `op` on a field, as the Python value both back ends compare with."""
     if op in LIST_OPS or op in ("has_any", "has_all"):
-        if not isinstance(raw, list) or not raw:
-            raise _Bad("invalid_value", f"'{op}' takes a non-empty list")
+        if not isinstance(raw, list):
+            raise _Bad("invalid_value", f"'{op}' takes a list (an empty one: in and has_any match nothing, "
+                       "not_in and has_all everything)")
         if len(raw) > MAX_LIST:
             raise _Bad("invalid_value", f"at most {MAX_LIST} values")
         if op in ("has_any", "has_all"):
@@ -353,8 +372,9 @@ def _date(raw: Any) -> date:
 def _datetime(raw: Any) -> datetime:
     if isinstance(raw, str) and _ISO_DATETIME.fullmatch(raw):
         try:
-            return datetime.fromisoformat(raw.replace(" ", "T")).astimezone(UTC)
-        except ValueError:
+            parsed = rfc3339(raw.replace(" ", "T")) or datetime.fromisoformat(raw.replace(" ", "T"))
+            return parsed.astimezone(UTC)
+        except (ValueError, OverflowError):
             pass
     raise _Bad("invalid_value", "takes an ISO 8601 date-time with a time zone (e.g. 2026-01-31T09:00:00+08:00) "
                "or a date YYYY-MM-DD (the whole local day)")

@@ -26,6 +26,7 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    true,
 )
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
@@ -112,6 +113,8 @@ class SqlCompiler:
             return and_(*(self.prim(q, col, info, guard) for q in p[1]))
         if tag == "or":
             return or_(*(self.prim(q, col, info, guard) for q in p[1]))
+        if tag == "const":
+            return true() if p[1] else false()
         if tag == "empty":
             return _empty(col, info)
         if tag == "not_empty":

@@ -102,6 +102,8 @@ def lower(info: FieldInfo, op: str, value: Any, now: datetime, tz: tzinfo) -> Pr
     if op in ("contains", "starts_with"):
         return (op, ascii_lower(value))
     if op in ("has_any", "has_all", "in", "not_in"):
+        if not value:  # an empty multi-select in a UI: nothing is in [], everything is outside it
+            return ("const", op in ("not_in", "has_all"))
         return (op, value)
     if op == "on_weekday":
         return ("weekday", value)
