@@ -215,3 +215,35 @@ def test_definitions_need_admin(world):
     assert [v["version"] for v in versions] == [1, 2]
     assert versions[1]["created_by"] == world["admin"].user_id
     assert world["admin"].get("/definitions/tag/t_manual/versions/2").json["body"]["color"] == "#ff0000"
+
+
+@pytest.mark.parametrize("scope", ["own", "team", "all"])
+def test_workspace_reads_stay_in_scope(world, scope):
+    """Titles, lookup, home and the trash show only what the list would show."""
+    me = world["user_with"](scope)
+    leads = seed(world, me)
+    seen = {leads[o] for o in OWNERS if VISIBLE[scope] >= {o}}
+    titles = me.post("/titles", {"lead": list(leads.values())}).json["lead"]
+    assert {int(i) for i in titles} == seen
+    assert {i["id"] for i in me.get("/lookup/lead?q=lead%20of").json["items"]} == seen
+    assert me.get("/objects/lead").json["permissions"]["delete"] is True
+    for rid in leads.values():
+        world["admin"].delete(f"/records/lead/{rid}", version=2)
+    assert {r["id"] for r in me.get("/records/lead/trash").json["items"]} == seen
+    assert me.post("/titles", {"lead": list(leads.values())}).json["lead"] == {}  # deleted: no titles
+
+
+def test_workspace_needs_read(world, make_user):
+    nobody = make_user("nobody")
+    leads = seed(world, world["user_with"]("all"))
+    assert nobody.post("/titles", {"lead": list(leads.values())}).json == {"lead": {}}
+    assert nobody.get("/lookup/lead").status_code == 403
+    assert nobody.get("/tags?object=lead").status_code == 403
+    assert nobody.get("/records/lead/trash").status_code == 403
+    assert nobody.get("/home").json["leads_due"] == [] and nobody.get("/home").json["opportunities_by_stage"] == []
+    reader = world["user_with"]("all", ["read"])
+    assert reader.get("/records/lead/trash").status_code == 403
+    assert reader.get("/objects/lead").json["permissions"] == {"read": True, "create": False, "update": False,
+                                                               "delete": False}
+    paths = reader.get("/openapi.json").json["paths"]
+    assert "/records/lead/trash" not in paths and "/titles" in paths and "/home" in paths

@@ -116,7 +116,7 @@ def _decode_cursor(cursor: str, sort: tuple[tuple[str, bool], ...], obj: ObjectD
             out.append(None)
             continue
         try:
-            if name in ("created_at", "updated_at"):
+            if name in ("created_at", "updated_at", "deleted_at"):
                 parsed: Any = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
                 if parsed.tzinfo is None:
                     raise ValueError
@@ -195,8 +195,9 @@ def compile_rule(rule: Any, obj: ObjectDef, snap: Snapshot, who: Principal, tz: 
     return to_sql(rule, obj.name, snap, tz=tz, row_filter=row_filter(snap, who))
 
 
-def base_where(obj: ObjectDef, table: Table, who: Principal) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [table.c.deleted_at.is_(None)]
+def base_where(obj: ObjectDef, table: Table, who: Principal, deleted: bool = False) -> list[ColumnElement[bool]]:
+    """The caller's scope over live rows (or, for the trash, soft-deleted ones)."""
+    where: list[ColumnElement[bool]] = [table.c.deleted_at.is_not(None) if deleted else table.c.deleted_at.is_(None)]
     scope = who.row_filter(obj.name, table)
     if scope is not None:
         where.append(scope)
@@ -204,9 +205,10 @@ def base_where(obj: ObjectDef, table: Table, who: Principal) -> list[ColumnEleme
 
 
 def run_list(conn: Connection, records: RecordService, snap: Snapshot, obj: ObjectDef, perm: Permission,
-             who: Principal, q: ListQuery, tz: str, extra: list[ColumnElement[bool]] = ()) -> dict[str, Any]:
+             who: Principal, q: ListQuery, tz: str, extra: list[ColumnElement[bool]] = (),
+             deleted: bool = False) -> dict[str, Any]:
     table = snap.tables[obj.name]
-    where = base_where(obj, table, who) + list(extra)
+    where = base_where(obj, table, who, deleted) + list(extra)
     if q.rule is not None:
         where.append(compile_rule(q.rule, obj, snap, who, tz))
     page_where = list(where)

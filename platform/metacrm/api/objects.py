@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from ..auth.permissions import Permission
+from ..auth.permissions import VERBS, Permission
 from ..meta.objects import ObjectDef
 from ..store.definitions import Snapshot
 from .access import object_for
@@ -45,7 +45,8 @@ def describe(snap: Snapshot, obj: ObjectDef, perm: Permission) -> dict[str, Any]
     default = f"{obj.name}_default"
     names = [d["name"] for d in forms]
     return {**summary(obj), "schema": ui_schema(obj, perm), "fields": fields, "forms": forms,
-            "default_form": default if default in names else (names[0] if names else None)}
+            "default_form": default if default in names else (names[0] if names else None),
+            "permissions": {verb: perm.allows(verb) for verb in VERBS}}
 
 
 @bp.get("/objects")

@@ -26,6 +26,7 @@ from .openapi_records import (
     page_of,
 )
 from .openapi_workflows import workflow_paths
+from .openapi_workspace import workspace_paths
 
 bp = Blueprint("openapi", __name__)
 
@@ -102,7 +103,10 @@ def fixed_paths() -> dict[str, Any]:
                 **OBJECT_SUMMARY, "required": ["name", "schema", "fields", "forms"],
                 "properties": {**OBJECT_SUMMARY["properties"], "schema": ANY_OBJECT,
                                "fields": {"type": "array"}, "forms": {"type": "array"},
-                               "default_form": {"type": ["string", "null"]}}}),
+                               "default_form": {"type": ["string", "null"]},
+                               "permissions": {"type": "object", "required": ["read", "create", "update", "delete"],
+                                               "properties": {v: {"type": "boolean"} for v in
+                                                              ("read", "create", "update", "delete")}}}}),
             (401, 403, 404), params=[_path("object")])},
         "/segments": {"get": operation("list_segments", "segments", "Segments over objects I may read",
                                  ok("Segments", ITEMS), (401,))},
@@ -154,7 +158,7 @@ def fixed_paths() -> dict[str, Any]:
 
 def build_openapi(snap: Snapshot, who: Principal) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Problem": PROBLEM}
-    paths = {**fixed_paths(), **workflow_paths(), **data_factory_paths(snap, who)}
+    paths = {**fixed_paths(), **workflow_paths(), **data_factory_paths(snap, who), **workspace_paths(snap, who)}
     for obj in snap.objects.values():
         perm = who.permission(obj.name)
         if not perm.read:

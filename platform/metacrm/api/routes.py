@@ -19,6 +19,7 @@ from . import (
     records,
     segments,
     users,
+    workspace,
 )
 from . import workflows as workflow_routes
 from .context import API_PREFIX, init_auth
@@ -39,3 +40,4 @@ def register_api(app: Flask) -> None:
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)
     for module in (imports, exports, dedupe):  # the data factory
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)
+    app.register_blueprint(workspace.bp, url_prefix=API_PREFIX)  # titles, lookup, home, tags, trash

@@ -1,0 +1,85 @@
+"""OpenAPI paths of the rep's workspace: titles, lookup, search, home, tags, trash, conversion, views,
+export jobs (api/workspace.py and its siblings)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..auth.principal import Principal
+from ..store.definitions import Snapshot
+from .openapi_records import ID_PARAM, ok, operation, page_of, ref
+
+LABEL = {"type": "object", "additionalProperties": {"type": "string"}}
+TITLE = {"type": "object", "required": ["title", "subtitle"], "properties": {
+    "title": {"type": "string"}, "subtitle": {"type": ["string", "null"]}}}
+HIT = {"type": "object", "required": ["id", "title", "subtitle"], "properties": {
+    "id": {"type": "integer"}, "title": {"type": "string"}, "subtitle": {"type": ["string", "null"]}}}
+HITS = {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": HIT}}}
+TASK = {"type": "object", "required": ["id", "title", "due_at", "record"], "properties": {
+    "id": {"type": "integer"}, "title": {"type": "string"}, "due_at": {"type": ["string", "null"]},
+    "record": {"type": ["object", "null"], "required": ["object", "id", "title"], "properties": {
+        "object": {"type": "string"}, "id": {"type": "integer"}, "title": {"type": "string"}}}}}
+HOME = {"type": "object", "required": ["leads_due", "opportunities_by_stage", "tasks", "unread_notifications"],
+        "properties": {
+            "leads_due": {"type": "array", "items": {**HIT, "required": ["id", "title", "subtitle", "due_at"],
+                                                     "properties": {**HIT["properties"],
+                                                                    "due_at": {"type": ["string", "null"]}}}},
+            "opportunities_by_stage": {"type": "array", "items": {
+                "type": "object", "required": ["stage", "label", "count", "amount"], "properties": {
+                    "stage": {"type": "string"}, "label": LABEL, "count": {"type": "integer"},
+                    "amount": {"type": ["string", "null"]}}}},
+            "tasks": {"type": "object", "required": ["overdue", "today"], "properties": {
+                "overdue": {"type": "array", "items": TASK}, "today": {"type": "array", "items": TASK}}},
+            "unread_notifications": {"type": "integer"}}}
+TAG = {"type": "object", "required": ["name", "label", "group", "automatic"], "properties": {
+    "name": {"type": "string"}, "label": LABEL, "group": {"type": ["string", "null"]},
+    "automatic": {"type": "boolean"}}}
+Q = {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}}
+
+
+def _limit(high: int) -> dict[str, Any]:
+    return {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": high}}
+
+
+def _object_param() -> dict[str, Any]:
+    return {"name": "object", "in": "path", "required": True,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
+
+
+def workspace_paths(snap: Snapshot, who: Principal) -> dict[str, Any]:
+    paths: dict[str, Any] = {
+        "/titles": {"post": operation(
+            "titles", "workspace", "Titles of relation values: {object: [ids]} (at most 500 ids per object)",
+            ok("Titles by object and id (ids the caller may not read are absent)", {
+                "type": "object", "additionalProperties": {"type": "object", "additionalProperties": TITLE}}),
+            (400, 401, 404, 415, 422), {"type": "object", "additionalProperties": {
+                "type": "array", "maxItems": 500, "items": {"type": "integer", "minimum": 1}}})},
+        "/lookup/{object}": {"get": operation(
+            "lookup", "workspace", "Picker: records (or active users) whose title, phone or company contains q",
+            ok("Matches", HITS), (400, 401, 403, 404), params=[_object_param(), Q, _limit(100)])},
+        "/search": {"get": operation(
+            "search", "workspace", "Global search over every object I may read (names, phones, e-mails, companies)",
+            ok("Hits grouped by object", {"type": "object", "required": ["groups"], "properties": {"groups": {
+                "type": "array", "items": {"type": "object", "required": ["object", "label", "items"], "properties": {
+                    "object": {"type": "string"}, "label": LABEL, "items": {"type": "array", "items": HIT}}}}}}),
+            (400, 401), params=[Q, _limit(50)])},
+        "/home": {"get": operation("home", "workspace", "My day: leads due, open opportunities, tasks, unread",
+                                   ok("Home", HOME), (401,))},
+        "/tags": {"get": operation(
+            "tag_suggestions", "workspace", "Tags of an object whose name or label contains q",
+            ok("Tags", {"type": "object", "required": ["items"], "properties": {
+                "items": {"type": "array", "items": TAG}}}), (400, 401, 403, 404),
+            params=[{"name": "object", "in": "query", "required": True, "schema": {"type": "string"}}, Q,
+                    _limit(500)])},
+    }
+    for obj in snap.objects.values():
+        perm = who.permission(obj.name)
+        if perm.read and perm.delete:
+            paths[f"/records/{obj.name}/trash"] = {"get": operation(
+                f"trash_{obj.name}", obj.name, f"Deleted {obj.name} records, newest deleted first",
+                ok("A page of deleted records", page_of(ref(obj.name))), (400, 401, 403),
+                params=[_limit(1000), {"name": "cursor", "in": "query", "schema": {"type": "string"}}])}
+    return paths
+
+
+__all__ = ["HIT", "HITS", "ID_PARAM", "LABEL", "workspace_paths"]
