@@ -21,7 +21,18 @@ from ..store.system import metadata as system_metadata
 # assignment, tag_steps: workflow steps backed by engines (assign_owner, add_tag, remove_tag).
 # limits: the limits ledger's tables and its reservation sweeper; pipelines: the pipeline kind,
 # its stage guard (before_write) and stage history (listener).
-from . import assignment, dedupe, imports, limits, pipelines, rule_members, segments, tag_steps, tags  # noqa: F401
+from . import (  # noqa: F401
+    assignment,
+    dedupe,
+    imports,
+    limits,
+    pipelines,
+    rule_members,
+    search,
+    segments,
+    tag_steps,
+    tags,
+)
 
 # auth sits beside store: its tables join the system tables here, so Services.init() creates them.
 for _table in auth_metadata.sorted_tables:
@@ -38,7 +49,7 @@ def engine_listeners(settings: Settings | None = None) -> list[Listener]:
 def engine_hooks(settings: Settings | None = None) -> list[ApplyHook]:
     """Called inside every metadata apply's transaction, in this order."""
     tz = settings.timezone if settings is not None else "UTC"
-    return [rule_members.make_hook(tz)]
+    return [rule_members.make_hook(tz), search.on_definitions_applied]
 
 
 def build_services(settings: Settings, engine: Engine | None = None) -> Services:
