@@ -24,7 +24,7 @@ def test_moves_are_guarded_and_recorded(standard_pack: Services) -> None:
     with pytest.raises(ValidationError) as refused:
         svc.records.update("opportunity", deal["id"], {"stage": "proposal"}, expected_version=deal["version"])
     got = sorted((p.to_dict()["field"], p.code, p.to_dict()["stage"]) for p in refused.value.problems)
-    assert got == [("amount", "required_for_stage", "proposal"), ("expected_close", "required_for_stage", "proposal")]
+    assert got == [("amount", "required_for_stage", "proposal")]
     assert svc.records.get("opportunity", deal["id"]) == deal  # a refused move changes nothing
     assert len(_history(svc, deal["id"])) == 2
     # stage and the fields it needs in one save

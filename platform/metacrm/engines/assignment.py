@@ -1,7 +1,12 @@
-"""Assignment: who owns a record. The `assign_owner` workflow step, with three ways to choose.
+"""Assignment: who owns a record. The `assign_owner` workflow step.
 
-- `round_robin`: the next person of the pool, in turn (a counter row per workflow step, updated
-  in the step's transaction, so concurrent workers never hand out the same turn twice);
+With `assignment: <name>` the step asks that assignment definition (engines/routing.py: entries,
+strategies, capacities, availability, fallback), exactly as record creates and imports do.
+Without it the step's own inline settings choose, in one of three ways:
+
+- `round_robin`: the next person of the pool, in turn (a limits-ledger cursor per workflow step,
+  moved in the step's transaction by one conditional upsert, so concurrent workers never hand
+  out the same turn twice and two first turns cannot collide on inserting the counter row);
 - `least_open`: the person of the pool with the fewest live records of the object (optionally
   only those matching `open_rule`, e.g. status not converted), ties to the earliest in the pool;
 - `routes`: the first route whose rule holds for the record picks the pool (a team or users)
@@ -14,15 +19,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, select
 
 from ..auth.tables import team_members, teams
 from ..errors import MetaCRMError, Problem
 from ..flows.conditions import rule_matches, rule_problems
 from ..flows.recipients import user_ids_by_name
 from ..flows.steps import CheckContext, Doc, StepContext, StepFailed, StepResult, StepType, register_step
-from ..flows.tables import counters
+from ..store import limits
 from ..store.system import users
+from . import routing
 
 POOL = {
     "users": {"type": "array", "items": {"type": "string"}, "minItems": 1, "uniqueItems": True},
@@ -31,9 +37,11 @@ POOL = {
 }
 SCHEMA = {
     "type": "object",
-    "anyOf": [{"required": ["users"]}, {"required": ["team"]}, {"required": ["routes"]}],
+    "anyOf": [{"required": ["users"]}, {"required": ["team"]}, {"required": ["routes"]}, {"required": ["assignment"]}],
     "properties": {
         **POOL,
+        "assignment": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,47}$",
+                       "description": "An assignment definition deciding the owner (instead of the inline pool)."},
         "open_rule": {"type": "object"},
         "only_if_unowned": {"type": "boolean"},
         "if_nobody": {"enum": ["fail", "skip"], "description": "When the pool has no active user (default: fail)."},
@@ -62,13 +70,8 @@ def pool_ids(conn: Connection, pool: Mapping[str, Any]) -> list[int]:
 
 
 def next_in_turn(conn: Connection, key: str, candidates: Sequence[int]) -> int:
-    """Round robin: take the counter (row-locked) and move it on."""
-    row = conn.execute(select(counters.c.value).where(counters.c.key == key).with_for_update()).first()
-    turn = 0 if row is None else int(row.value)
-    if row is None:
-        conn.execute(counters.insert().values(key=key, value=1))
-    else:
-        conn.execute(update(counters).where(counters.c.key == key).values(value=turn + 1))
+    """Round robin: the next turn of a limits-ledger cursor (one conditional upsert)."""
+    turn = limits.next_positions(conn, key)[0]
     return candidates[turn % len(candidates)]
 
 
@@ -87,6 +90,14 @@ def least_open(ctx: StepContext, candidates: Sequence[int], open_rule: Any) -> i
 
 def choose(ctx: StepContext, doc: Doc, record: Mapping[str, Any]) -> tuple[int | None, str]:
     assert ctx.conn is not None
+    if doc.get("assignment"):
+        rule = routing.definition(ctx.snapshot, doc["assignment"])
+        if rule["object"] != ctx.object_name:
+            raise StepFailed(f"assignment {doc['assignment']} is for {rule['object']}, not {ctx.object_name}",
+                             retry=False, code="wrong_object")
+        decision = routing.decide(ctx.conn, ctx.snapshot, rule, [record], now=ctx.now, tz=str(ctx.tz))[0]
+        where = "none" if decision.entry is None else f"entries/{decision.entry}"
+        return decision.owner_id, where + (f"/{decision.fallback}" if decision.fallback else "")
     pool: Mapping[str, Any] = doc
     route = "default"
     for i, candidate in enumerate(doc.get("routes", ())):
@@ -125,6 +136,12 @@ def run(ctx: StepContext, doc: Doc) -> StepResult:
 
 
 def check(doc: Doc, ctx: CheckContext) -> Iterator[Problem]:
+    if "assignment" in doc:
+        found = ctx.snapshot.definitions.get("assignment", doc["assignment"])
+        if found is None:
+            yield Problem(f"{ctx.pointer}/assignment", "unknown_assignment", f"no assignment named '{doc['assignment']}'")
+        elif found["object"] != ctx.object_name:
+            yield Problem(f"{ctx.pointer}/assignment", "wrong_object", f"'{doc['assignment']}' is for {found['object']}")
     if "open_rule" in doc:
         yield from rule_problems(doc["open_rule"], ctx.object_name, ctx.snapshot, f"{ctx.pointer}/open_rule")
     for i, route in enumerate(doc.get("routes", ())):

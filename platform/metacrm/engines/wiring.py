@@ -20,13 +20,15 @@ from ..store.system import metadata as system_metadata
 # tag/tag_group/segment kinds, tag link tables, the tag/segment listener and apply hook;
 # assignment, tag_steps: workflow steps backed by engines (assign_owner, add_tag, remove_tag).
 # limits: the limits ledger's tables and its reservation sweeper; pipelines: the pipeline kind,
-# its stage guard (before_write) and stage history (listener).
+# its stage guard (before_write) and stage history (listener); routing: the assignment kind, its
+# owner guard on create (before_write), its user/team check (apply hook) and load counters (listener).
 from . import (  # noqa: F401
     assignment,
     dedupe,
     imports,
     limits,
     pipelines,
+    routing,
     rule_members,
     search,
     segments,
@@ -43,17 +45,18 @@ for _table in auth_metadata.sorted_tables:
 def engine_listeners(settings: Settings | None = None) -> list[Listener]:
     """Called inside every record write's transaction, in this order."""
     tz = settings.timezone if settings is not None else "UTC"
-    return [rule_members.make_listener(tz), dedupe.on_create, pipelines.on_record_events, workflows.on_record_events]
+    return [rule_members.make_listener(tz), dedupe.on_create, pipelines.on_record_events, routing.on_record_events,
+            workflows.on_record_events]
 
 
 def engine_hooks(settings: Settings | None = None) -> list[ApplyHook]:
     """Called inside every metadata apply's transaction, in this order."""
     tz = settings.timezone if settings is not None else "UTC"
-    return [rule_members.make_hook(tz), search.on_definitions_applied]
+    return [rule_members.make_hook(tz), routing.check_people, search.on_definitions_applied]
 
 
 def build_services(settings: Settings, engine: Engine | None = None) -> Services:
     services = Services.from_settings(settings, listeners=engine_listeners(settings),
                                       hooks=engine_hooks(settings), engine=engine)
-    services.records.before_write.append(pipelines.make_guard(settings.timezone))
+    services.records.before_write += [pipelines.make_guard(settings.timezone), routing.make_guard(settings.timezone)]
     return workflows.install(services)

@@ -202,8 +202,8 @@ def _refusal(conn: Connection, move: Move) -> LimitReached:
 
 
 def _append(conn: Connection, kind: str, key: str, period: str, qty: int, *, ref: str | None = None,
-            reservation_id: int | None = None, at: datetime | None = None) -> None:
-    conn.execute(ledger.insert().values(key=key, period_key=period, kind=kind, qty=qty, ref=ref,
+            reservation_id: int | None = None, at: datetime | None = None, result: Any = None) -> None:
+    conn.execute(ledger.insert().values(key=key, period_key=period, kind=kind, qty=qty, ref=ref, result=result,
                                         reservation_id=reservation_id, at=at or utcnow()))
 
 
@@ -316,7 +316,7 @@ def next_positions(conn: Connection, key: str, n: int = 1, ref: str | None = Non
     used = _move_used(conn, key, NO_PERIOD, n, None, "used")
     if used is None:  # a cursor someone switched off
         raise _refusal(conn, Move(key, n))
-    _append(conn, "consume", key, NO_PERIOD, n, ref=ref)
+    _append(conn, "consume", key, NO_PERIOD, n, ref=ref, result={"positions": [used - n, used]})
     return range(used - n, used)
 
 
