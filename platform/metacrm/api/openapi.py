@@ -25,6 +25,7 @@ from .openapi_records import (
     operation,
     page_of,
 )
+from .openapi_sales import sales_paths
 from .openapi_workflows import workflow_paths
 from .openapi_workspace import workspace_paths
 
@@ -34,7 +35,8 @@ PROBLEM = {"type": "object", "required": ["type", "title", "status", "code", "er
     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
     "code": {"type": "string"}, "errors": {"type": "array", "items": {
         "type": "object", "required": ["field", "code", "message"], "properties": {
-            "field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}}}}}}
+            "field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"},
+            "stage": {"type": "string", "description": "A refused stage move: the stage it was moving to."}}}}}}
 USER = {"type": "object", "required": ["id", "username"], "properties": {
     "id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"},
     "email": {"type": ["string", "null"]}, "language": {"type": "string"}, "is_admin": {"type": "boolean"},
@@ -158,7 +160,8 @@ def fixed_paths() -> dict[str, Any]:
 
 def build_openapi(snap: Snapshot, who: Principal) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Problem": PROBLEM}
-    paths = {**fixed_paths(), **workflow_paths(), **data_factory_paths(snap, who), **workspace_paths(snap, who)}
+    paths = {**fixed_paths(), **workflow_paths(), **data_factory_paths(snap, who), **workspace_paths(snap, who),
+             **sales_paths()}
     for obj in snap.objects.values():
         perm = who.permission(obj.name)
         if not perm.read:

@@ -6,6 +6,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from . import (
+    assignment,
     audit,
     auth_routes,
     dedupe,
@@ -16,6 +17,7 @@ from . import (
     imports,
     objects,
     openapi,
+    pipelines,
     records,
     segments,
     users,
@@ -39,5 +41,7 @@ def register_api(app: Flask) -> None:
                    workflow_routes):
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)
     for module in (imports, exports, dedupe):  # the data factory
+        app.register_blueprint(module.bp, url_prefix=API_PREFIX)
+    for module in (pipelines, assignment):  # sales: pipelines, kanban, funnel, forecast, assignment
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)
     app.register_blueprint(workspace.bp, url_prefix=API_PREFIX)  # titles, lookup, home, tags, trash
