@@ -135,3 +135,46 @@ def test_assignment_explain_and_assign(world, standard_pack: Services) -> None:
         "entries": [{"strategy": "weighted", "weights": {"amy": 0, "ghost": 2}}]})
     assert bad.status_code == 422
     assert {e["code"] for e in bad.json["errors"]} >= {"invalid_weight"}
+
+
+def test_pool_claim_release_limits_and_returns(world, standard_pack: Services, apply_docs) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from metacrm.engines import lead_pool
+
+    apply_docs(standard_pack, ("lead_pool", {"name": "public_pool", "label": {"en": "Pool"}, "object": "lead",
+                                             "hold_limit": 2, "daily_claim_cap": 3, "return_after_days": 5}))
+    admin, amy = world["admin"], world["amy"]
+    ids = [admin.post("/records/lead", {"name": f"P{i}", "owner_id": None}).json["id"] for i in range(4)]
+    page = amy.get("/pools/public_pool/records").json
+    assert {r["id"] for r in page["items"]} >= set(ids) and page["quota"]["hold_left"] == 2
+    assert amy.post("/pools/public_pool/claim", {"record_id": ids[0]}).status_code == 200
+    taken = world["bob"].post("/pools/public_pool/claim", {"record_id": ids[0]})
+    assert taken.status_code in (403, 409)  # bob has no lead grant: 403; a rival rep: 409 already_claimed
+    assert admin.post("/pools/public_pool/claim", {"record_id": ids[0]}).json["code"] == "already_claimed"
+    r = amy.post("/pools/public_pool/claim", {"record_id": ids[1]})
+    assert r.json["quota"]["hold_left"] == 0
+    over = amy.post("/pools/public_pool/claim", {"record_id": ids[2]})
+    assert over.status_code == 409 and over.json["code"] == "limit_reached"
+    assert over.json["errors"][0]["field"] == "hold_limit"
+    assert amy.get(f"/records/lead/{ids[2]}").status_code == 404  # the refused claim changed nothing
+    back = amy.post("/pools/public_pool/release", {"record_id": ids[1], "reason": "wrong region"})
+    assert back.status_code == 200 and back.json["quota"]["held"] == 1
+    assert amy.post("/pools/public_pool/claim", {"record_id": ids[2]}).status_code == 200
+    daily = amy.post("/pools/public_pool/claim", {"record_id": ids[3]})
+    assert daily.status_code == 409 and "resets at" in daily.json["title"]  # hold 2 and 3 claims today
+    events = amy.get(f"/records/lead/{ids[1]}/timeline").status_code
+    assert events == 404  # released: no longer amy's
+    timeline = admin.get(f"/records/lead/{ids[1]}/timeline").json["items"]
+    assert [(e["kind"], (e.get("context") or {}).get("reason")) for e in timeline if e["kind"].startswith("pool")
+            ] == [("pool_released", "wrong region"), ("pool_claimed", "claimed")]
+    # returns: no follow-up for 5 days; a warning the day before
+    with standard_pack.engine.begin() as conn:
+        snap = standard_pack.registry.current(conn)
+        soon = datetime.now(UTC) + timedelta(days=4, hours=1)
+        assert lead_pool.returns(conn, standard_pack.records, snap, now=soon) == {"returned": 0, "warned": 2}
+        later = datetime.now(UTC) + timedelta(days=5, hours=1)
+        assert lead_pool.returns(conn, standard_pack.records, snap, now=later) == {"returned": 2, "warned": 0}
+    assert amy.get("/pools/public_pool/quota").json["held"] == 0
+    assert admin.get(f"/records/lead/{ids[0]}").json["owner_id"] is None
+    assert world["bob"].get("/pools/public_pool/records").status_code == 403

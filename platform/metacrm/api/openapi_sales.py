@@ -7,6 +7,7 @@ from typing import Any
 from .assignment import ASSIGN, EXPLAIN
 from .openapi_records import ok, operation
 from .pipelines import ID, MAX_CARDS, MOVE, ORDER
+from .pools import CLAIM, RELEASE
 
 LABEL = {"type": "object", "additionalProperties": {"type": "string"}}
 MONEY = {"type": ["string", "null"], "description": "A decimal as a string; null when you may not see amounts."}
@@ -50,6 +51,14 @@ DECISION = {"type": "object", "required": ["entry", "owner", "skipped"], "proper
         "user_id": {"type": "integer"}, "username": {"type": ["string", "null"]},
         "reason": {"enum": ["not_a_working_day", "out_of_office", "capacity_reached"]}}}},
     "fallback": {"type": ["string", "null"]}, "pool": {"type": ["string", "null"]}}}
+
+
+QUOTA = {"type": "object", "required": ["held", "claimed_today"], "properties": {
+    "held": {"type": "integer"}, "hold_limit": {"type": ["integer", "null"]}, "hold_left": {"type": ["integer", "null"]},
+    "claimed_today": {"type": "integer"}, "daily_claim_cap": {"type": ["integer", "null"]},
+    "claims_left_today": {"type": ["integer", "null"]}, "resets_at": {"type": ["string", "null"]}}}
+POOL_WRITE = {"type": "object", "required": ["record", "quota"], "properties": {"record": {"type": "object"},
+                                                                                "quota": QUOTA}}
 
 
 def _name() -> dict[str, Any]:
@@ -104,6 +113,23 @@ def sales_paths() -> dict[str, Any]:
             (401, 403, 404), params=[
                 {"name": "object", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 200}},
                 {"name": "record_id", "in": "path", "required": True, "schema": ID}])},
+        "/pools": {"get": operation("list_pools", "pools", "Lead pools I may browse, with my quota",
+                                    ok("Pools", _items({"type": "object", "properties": {"quota": QUOTA}})), (401,))},
+        "/pools/{name}/records": {"get": operation(
+            "pool_records", "pools", "Unowned records of the pool, newest first",
+            ok("Records", {"type": "object", "required": ["items", "quota"], "properties": {
+                "items": {"type": "array", "items": {"type": "object"}}, "next_before": {"type": ["integer", "null"]},
+                "quota": QUOTA}}),
+            (400, 401, 403, 404), params=[name, {"name": "limit", "in": "query", "schema": {
+                "type": "integer", "minimum": 1, "maximum": 500}}, {"name": "before", "in": "query", "schema": ID}])},
+        "/pools/{name}/quota": {"get": operation("pool_quota", "pools", "My holds and claims left today",
+                                                 ok("Quota", QUOTA), (401, 403, 404), params=[name])},
+        "/pools/{name}/claim": {"post": operation(
+            "pool_claim", "pools", "Claim a record (409 already_claimed, or limit_reached with the limit and reset)",
+            ok("Claimed", POOL_WRITE), (400, 401, 403, 404, 409, 415, 422), CLAIM, params=[name])},
+        "/pools/{name}/release": {"post": operation(
+            "pool_release", "pools", "Put a record back in the pool, with a reason",
+            ok("Released", POOL_WRITE), (400, 401, 403, 404, 409, 415, 422), RELEASE, params=[name])},
         "/assignment": {"get": operation("list_assignments", "assignment", "Assignment definitions of objects I read",
                                          ok("Assignments", _items({"type": "object"})), (401,))},
         "/assignment/{name}/explain": {"post": operation(

@@ -18,6 +18,7 @@ from . import (
     objects,
     openapi,
     pipelines,
+    pools,
     records,
     segments,
     users,
@@ -42,6 +43,6 @@ def register_api(app: Flask) -> None:
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)
     for module in (imports, exports, dedupe):  # the data factory
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)
-    for module in (pipelines, assignment):  # sales: pipelines, kanban, funnel, forecast, assignment
+    for module in (pipelines, assignment, pools):  # sales: pipelines, kanban, funnel, forecast, assignment, pool
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)
     app.register_blueprint(workspace.bp, url_prefix=API_PREFIX)  # titles, lookup, home, tags, trash

@@ -13,7 +13,7 @@ from ..flows.jobs import job, periodic
 from ..flows.schedules import on_maintenance
 from ..store import limits
 from ..store.services import Services
-from . import pipeline_figures, pipelines, routing
+from . import lead_pool, pipeline_figures, pipelines, routing
 
 SWEEP_EVERY = 5.0
 
@@ -41,6 +41,7 @@ def maintenance(services: Services, fired_at: str | None = None) -> dict[str, An
         out["load_drift"] = routing.verify_loads(conn, snap)
         out["snapshots"] = {name: pipeline_figures.take_snapshot(conn, snap.tables[p.object], p, tz)
                             for name, p in pipelines.pipelines(snap).items()}
+        out["pool"] = lead_pool.returns(conn, services.records, snap, tz=tz)
     return out
 
 

@@ -21,11 +21,13 @@ from ..store.system import metadata as system_metadata
 # assignment, tag_steps: workflow steps backed by engines (assign_owner, add_tag, remove_tag).
 # limits: the limits ledger's tables and its reservation sweeper; pipelines: the pipeline kind,
 # its stage guard (before_write) and stage history (listener); routing: the assignment kind, its
-# owner guard on create (before_write), its user/team check (apply hook) and load counters (listener).
+# owner guard on create (before_write), its user check (apply hook) and load counters (listener);
+# lead_pool: the lead_pool kind and its hold table.
 from . import (  # noqa: F401
     assignment,
     dedupe,
     imports,
+    lead_pool,
     limits,
     pipelines,
     routing,
