@@ -32,7 +32,7 @@ from sqlalchemy import Connection, func, select
 from ..auth.tables import team_members, teams
 from ..errors import Conflict, DefinitionError, NotFound, Problem
 from ..meta.kinds import DefinitionSet, Kind, register_kind
-from ..rules import matches, validate_rule
+from ..rules import EvalContext, matcher, validate_rule
 from ..store import limits
 from ..store.definitions import Plan, Snapshot
 from ..store.events import RecordEvent
@@ -217,6 +217,15 @@ class _Context:
     tz: str
     take: bool
     people: _People
+    matchers: dict[int, Any] = field(default_factory=dict)
+
+    def holds(self, rule: Any, row: Mapping[str, Any]) -> bool:
+        """The rule on one record, with its matcher built once per call (bulk creates test many rows)."""
+        fn = self.matchers.get(id(rule))
+        if fn is None:
+            fn = self.matchers[id(rule)] = matcher(rule, self.doc["object"], self.snap)
+        return bool(fn(row, EvalContext(self.doc["object"], self.now, ZoneInfo(self.tz), self.conn,
+                                        self.snap.tables)))
 
     @property
     def today(self) -> date:
@@ -274,15 +283,14 @@ def _available(ctx: _Context, entry: Mapping[str, Any], uids: Sequence[int], ski
 
 def _entry_for(ctx: _Context, row: Mapping[str, Any]) -> int | None:
     for i, entry in enumerate(ctx.doc["entries"]):
-        if "when" not in entry or matches(entry["when"], row, ctx.doc["object"], ctx.snap, ctx.conn,
-                                          now=ctx.now, tz=ctx.tz):
+        if "when" not in entry or ctx.holds(entry["when"], row):
             return i
     return None
 
 
 def _territory_for(ctx: _Context, entry: Mapping[str, Any], row: Mapping[str, Any]) -> int | None:
     for i, t in enumerate(entry.get("territories", ())):
-        if matches(t["when"], row, ctx.doc["object"], ctx.snap, ctx.conn, now=ctx.now, tz=ctx.tz):
+        if ctx.holds(t["when"], row):
             return i
     return None
 
