@@ -104,12 +104,29 @@ def test_hidden_amounts_are_not_summed(world, make_user) -> None:
     ("PUT", "/pipelines/new_business/board/order", {"record_ids": [1]}),
     ("POST", "/assignment/lead_routing/explain", {"values": {"city": "shanghai"}}),
     ("POST", "/assignment/lead_routing/assign", {"record_id": 1}),
+    ("GET", "/stage-history/opportunity/1", None), ("GET", "/pools/public_pool/records", None),
+    ("GET", "/pools/public_pool/quota", None), ("POST", "/pools/public_pool/claim", {"record_id": 1}),
+    ("POST", "/pools/public_pool/release", {"record_id": 1, "reason": "x"}),
 ])
 def test_no_grant_no_access(world, make_user, anonymous, method: str, path: str, body) -> None:
     nobody = make_user("nobody")
     assert nobody.send(method, path, body).status_code == 403
     assert anonymous.send(method, path, body).status_code == 401
     assert not nobody.get("/pipelines").json["items"]
+    assert not nobody.get("/pools").json["items"] and not nobody.get("/assignment").json["items"]
+    assert anonymous.get("/pipelines").status_code == 401
+
+
+def test_sales_operations_are_documented(world) -> None:
+    paths = world["amy"].get("/openapi.json").json["paths"]
+    for path in ("/pipelines", "/pipelines/{name}/board", "/pipelines/{name}/board/order", "/pipelines/{name}/move",
+                 "/pipelines/{name}/funnel", "/pipelines/{name}/forecast", "/pipelines/{name}/forecast/snapshots",
+                 "/stage-history/{object}/{record_id}", "/assignment", "/assignment/{name}/explain",
+                 "/assignment/{name}/assign", "/pools", "/pools/{name}/records", "/pools/{name}/quota",
+                 "/pools/{name}/claim", "/pools/{name}/release"):
+        assert path in paths, path
+    move = paths["/pipelines/{name}/move"]["post"]
+    assert move["requestBody"]["content"]["application/json"]["schema"]["required"] == ["record_id", "stage"]
 
 
 def test_assignment_explain_and_assign(world, standard_pack: Services) -> None:
