@@ -103,3 +103,31 @@ def test_bad_definitions_are_422(crm: Services, apply_docs, entry: dict, code: s
     with pytest.raises(DefinitionError) as bad:
         _rule(crm, apply_docs, entry)
     assert bad.value.status == 422 and code in {p.code for p in bad.value.problems}
+
+
+def test_the_workflow_step_calls_the_assignment(crm: Services, apply_docs) -> None:
+    import time
+
+    from metacrm.flows import executor, service
+    from metacrm.flows.sweeper import sweep
+
+    _rule(crm, apply_docs, {"strategy": "round_robin", "users": ["rep4", "rep5"]})
+    doc = routing.definition(crm.registry.current(), "lead_routing")  # for the step only: creates stay unowned
+    apply_docs(crm, ("assignment", {**doc, "on_create": False}))
+    apply_docs(crm, ("workflow", {"name": "route_by_rule", "object": "lead", "trigger": {"type": "manual"},
+                                  "steps": [{"id": "give", "type": "assign_owner", "assignment": "lead_routing"}]}))
+    lead = crm.records.create("lead", {"name": "Via step"})
+    assert lead["owner_id"] is None
+    try:
+        run = service.start_workflow(crm, "route_by_rule", lead["id"])
+        deadline = time.monotonic() + 20
+        while service.get_run(crm, run["id"])["status"] != "completed" and time.monotonic() < deadline:
+            sweep(crm)
+            executor.wait_idle(crm, 5)
+        assert crm.records.get("lead", lead["id"])["owner_id"] == crm.ids["rep4"]  # type: ignore[attr-defined]
+    finally:
+        executor.shutdown(crm)
+    with pytest.raises(DefinitionError) as bad:
+        apply_docs(crm, ("workflow", {"name": "bad_route", "object": "lead", "trigger": {"type": "manual"},
+                                      "steps": [{"id": "give", "type": "assign_owner", "assignment": "nope"}]}))
+    assert bad.value.problems[0].code == "unknown_assignment"
