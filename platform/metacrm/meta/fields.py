@@ -49,6 +49,8 @@ class CoerceContext:
     """What coercion may depend on besides the value: installation settings."""
 
     default_region: str = "CN"
+    exact_digits: int | None = None
+    """Significant digits the database keeps of a decimal (SQLite: 15, as a double); None = all."""
 
 
 # --- coercers: JSON input (already schema-valid) -> stored Python value -------------------------
@@ -65,10 +67,23 @@ def _text(value: Any, schema: Schema, ctx: CoerceContext) -> Any:
     return _no_nul(value)
 
 
+def _multiple_of(number: Decimal | int, schema: Schema) -> None:
+    """`multipleOf` in exact decimal arithmetic (as binary floats, 19.99 is no multiple of 0.01)."""
+    step = schema.get("multipleOf")
+    if step is not None:
+        try:
+            remainder = Decimal(number) % Decimal(str(step))
+        except InvalidOperation:  # the quotient has more digits than any context holds
+            raise CoercionError("multipleOf", f"must be a multiple of {step}") from None
+        if remainder != 0:
+            raise CoercionError("multipleOf", f"must be a multiple of {step}")
+
+
 def _integer(value: Any, schema: Schema, ctx: CoerceContext) -> int:
     number = int(value)
     if not -BIGINT_MAX <= number <= BIGINT_MAX:
         raise CoercionError("out_of_range", "is outside the 64-bit integer range")
+    _multiple_of(number, schema)
     return number
 
 
@@ -92,6 +107,10 @@ def _decimal(value: Any, schema: Schema, ctx: CoerceContext) -> Decimal:
         raise CoercionError("out_of_range", f"has more than {precision} digits") from None
     if quantized != number:
         raise CoercionError("too_many_decimals", f"has more than {scale} decimal places")
+    if ctx.exact_digits is not None and quantized and len(quantized.normalize().as_tuple().digits) > ctx.exact_digits:
+        raise CoercionError("out_of_range", f"has more than {ctx.exact_digits} significant digits, which this "
+                            "database (SQLite) cannot store exactly; PostgreSQL can")
+    _multiple_of(quantized, schema)
     if "minimum" in schema and quantized < Decimal(str(schema["minimum"])):
         raise CoercionError("minimum", f"must not be less than {schema['minimum']}")
     if "maximum" in schema and quantized > Decimal(str(schema["maximum"])):
@@ -409,7 +428,9 @@ FIELD_TYPES: dict[str, FieldType] = {t.name: t for t in (
 )}
 
 _STRING_KEYWORDS = frozenset({"maxLength", "minLength", "pattern", "format"})
-_NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+_NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})
+EXACT_KEYWORDS = frozenset({"multipleOf"})
+"""Checked by the coercer in decimal arithmetic, never by the (binary float) JSON Schema validator."""
 _ARRAY_KEYWORDS = frozenset({"items", "minItems", "maxItems", "uniqueItems"})
 _OWN_KEYWORDS = {"enum": {"select"}, "x-option-labels": {"select", "multiselect"}, "x-precision": {"decimal"},
                  "x-scale": {"decimal"}, "x-region": {"phone"}, "x-target": {"relation"}}

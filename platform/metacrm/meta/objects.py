@@ -11,6 +11,7 @@ import jsonschema_rs
 
 from ..errors import Problem
 from .fields import (
+    EXACT_KEYWORDS,
     FIELD_TYPES,
     USER_TARGET,
     CoerceContext,
@@ -81,7 +82,8 @@ class FieldDef:
 
     def value_schema(self, nullable: bool) -> dict[str, Any]:
         """The JSON Schema that validates this field's input values."""
-        out = {k: v for k, v in self.schema.items() if not k.startswith("x-") and k not in _ANNOTATIONS}
+        out = {k: v for k, v in self.schema.items()
+               if not k.startswith("x-") and k not in _ANNOTATIONS and k not in EXACT_KEYWORDS}
         if nullable:
             declared = out.get("type")
             if isinstance(declared, str):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -124,6 +125,8 @@ class SqlCompiler:
 
     def leaf(self, p: Prim, col: Any, info: FieldInfo) -> ColumnElement[bool]:
         tag = p[0]
+        if info.kind == "decimal" and tag in ("cmp", "in", "not_in"):
+            return _decimal_leaf(p, col, info)
         if tag == "cmp":
             op, value = p[1], _bind(info, p[2])
             if op == "eq":
@@ -169,6 +172,38 @@ def _bind(info: FieldInfo, value: Any) -> Any:
     if info.kind == "decimal":
         return bindparam(None, value, type_=_NUMERIC)
     return value
+
+
+_WIDE = Context(prec=80)
+
+
+def _on_scale(value: Decimal, scale: int, rounding: str) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-scale), rounding=rounding, context=_WIDE)
+
+
+def _decimal_leaf(p: Prim, col: Any, info: FieldInfo) -> ColumnElement[bool]:
+    """A decimal comparison with the value moved onto the field's scale, exactly.
+
+    Stored values (and sums) are multiples of 10^-scale, so `col < 12.345` is `col < 12.35` and
+    `col = 12.345` is false: the database then only compares values of the column's own kind, and
+    SQLite (which keeps at most 15 significant digits, see CoerceContext.exact_digits) gives the
+    answer Python's exact Decimal gives.
+    """
+    scale = info.scale
+    if p[0] in ("in", "not_in"):
+        values = [_bind(info, v) for v in p[1] if _on_scale(v, scale, ROUND_FLOOR) == v]
+        if p[0] == "in":
+            return col.in_(values) if values else false()
+        return col.not_in(values) if values else col.is_not(None)
+    op, value = p[1], p[2]
+    floor, ceiling = _on_scale(value, scale, ROUND_FLOOR), _on_scale(value, scale, ROUND_CEILING)
+    if op in ("eq", "ne"):
+        if floor != value:  # no stored value equals it
+            return false() if op == "eq" else col.is_not(None)
+        return col == _bind(info, value) if op == "eq" else col != _bind(info, value)
+    bound = {"lt": ceiling, "lte": floor, "gt": floor, "gte": ceiling}[op]
+    return {"lt": col < _bind(info, bound), "lte": col <= _bind(info, bound), "gt": col > _bind(info, bound),
+            "gte": col >= _bind(info, bound)}[op]
 
 
 def _empty(col: Any, info: FieldInfo) -> ColumnElement[bool]:

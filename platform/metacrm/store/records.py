@@ -61,6 +61,8 @@ class RecordService:
         self.engine = engine
         self.registry = registry
         self.ctx = ctx or CoerceContext()
+        if engine.dialect.name == "sqlite" and self.ctx.exact_digits is None:  # NUMERIC is a double there
+            self.ctx = replace(self.ctx, exact_digits=15)
         self.listeners = list(listeners)
         self.before_write: list[BeforeWrite] = []
 
