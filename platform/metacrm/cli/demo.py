@@ -14,6 +14,7 @@ from ..errors import Problem, ValidationError
 from ..flows.executor import abandon
 from ..store import system
 from ..store.services import Services
+from ..store.statistics import refresh_statistics
 from ..store.users import ensure_user
 from . import handle_errors, services
 from .metadata import apply_packs
@@ -91,6 +92,7 @@ def load_demo_data(svc: Services, seed: int = 7, scale: float = 1.0) -> dict[str
             .order_by(leads.c.id).limit(3)).scalars()) for name, _, role, _ in DEMO_LOGINS if role}
         counts["activity"] += len(create_many("activity", todays_tasks(owner_leads)))
         conn.execute(system.kv.insert().values(key="demo_data", value={"seed": seed, "counts": counts}))
+    refresh_statistics(svc.engine)  # SQLite never analyses by itself: plans for the loaded tables
     return counts
 
 

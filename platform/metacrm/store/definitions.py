@@ -26,6 +26,7 @@ from ..meta.plan import DefinitionChange, plan_definitions
 from . import system
 from .db import reading
 from .migrate import TableAction, apply_actions, plan_object
+from .statistics import refresh_statistics
 from .tables import build_tables
 
 Incoming = tuple[str, str, Doc]
@@ -191,6 +192,7 @@ class MetadataService:
             for hook in self.hooks:
                 hook(conn, plan, snapshot)
         self.registry.invalidate()
+        refresh_statistics(self.engine)  # new tables and columns, tag links a changed rule rewrote
         return plan
 
     def export(self) -> DefinitionSet:
