@@ -2,7 +2,10 @@
 
 Reading the queue needs `read` on the object (records come without the caller's hidden fields);
 merging needs `update` and `delete` (the merged-away records are deleted); dismissing needs
-`update`; scans and undo need `update` and `delete` as well.
+`update`; scans and undo need `update` and `delete` as well. Every endpoint applies the caller's
+data scope like the record list (engines/dedupe/guard.py): pairs and merges show only when the
+caller may read their records, a pair or merge outside the scope is 404, and a merge or undo
+needs `update` on every record it writes.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from ..engines.dedupe.definition import definition
+from ..engines.dedupe.guard import merge_view, require_touch, visible_ids
 from ..engines.dedupe.merge import get_merge, list_merges, merge_records, undo_merge
 from ..engines.dedupe.review import count_candidates, dismiss, get_candidate, list_candidates, merge_candidate
 from ..engines.dedupe.scan import scan_pool
 from ..engines.imports.jobs import start_scan
-from ..errors import Problem, ValidationError
+from ..errors import NotFound, Problem, ValidationError
 from ..store.db import reading
 from .access import object_for, visible
 from .context import principal, services, snapshot
@@ -57,10 +61,11 @@ def candidates(object_name: str) -> Any:
     status = request.args.get("status", "pending")
     if status not in ("pending", "merged", "dismissed"):
         raise ValidationError("status is pending, merged or dismissed", [Problem("status", "enum", status)])
+    seen = visible_ids(snapshot(), principal(), obj.name)
     with reading(svc.engine) as conn:
         items = list_candidates(svc, conn, obj.name, status, int_arg("limit", 50, 1, 500),
-                                int_arg("after", 0, 0, INT_MAX) or None)
-        counts = count_candidates(conn, obj.name)
+                                int_arg("after", 0, 0, INT_MAX) or None, visible=seen)
+        counts = count_candidates(conn, obj.name, visible=seen)
     for item in items:
         for side in ("left", "right"):
             if item.get(side) is not None:
@@ -76,21 +81,39 @@ def merge_pair(candidate_id: int) -> Any:
     survivor = body.get("survivor_id")
     if survivor is not None and not _is_id(survivor):
         raise ValidationError("survivor_id is a record id", [Problem("survivor_id", "type", "integer")])
-    with reading(svc.engine) as conn:
-        item = get_candidate(conn, candidate_id)
+    item = _candidate(candidate_id)
     _require(item["object"], "update", "delete")
     with svc.engine.begin() as conn:
-        return jsonify(merge_candidate(svc, conn, candidate_id, survivor, who.id))
+        done = merge_candidate(svc, conn, candidate_id, survivor, who.id, who=who)
+        return jsonify(merge_view(snapshot(conn), conn, who, done))
 
 
 @bp.post("/dedupe/candidates/<rid:candidate_id>/dismiss")
 def dismiss_pair(candidate_id: int) -> Any:
     svc, who = services(), principal()
-    with reading(svc.engine) as conn:
-        item = get_candidate(conn, candidate_id)
+    item = _candidate(candidate_id)
     _require(item["object"], "update")
     with svc.engine.begin() as conn:
+        require_touch(snapshot(conn), conn, who, item["object"], [item["left_id"], item["right_id"]])
         return jsonify(dismiss(conn, candidate_id, who.id))
+
+
+def _candidate(candidate_id: int) -> dict[str, Any]:
+    """The pair, or 404 when the caller may not read both of its records (as if it did not exist)."""
+    svc, who = services(), principal()
+    with reading(svc.engine) as conn:
+        item = get_candidate(conn, candidate_id)
+        snap = snapshot(conn)
+        if item["object"] in snap.tables:
+            seen = visible_ids(snap, who, item["object"])
+            if seen is not None or not who.permission(item["object"]).read:
+                ids = {item["left_id"], item["right_id"]}
+                found = set() if seen is None else set(conn.execute(seen.where(
+                    snap.tables[item["object"]].c.id.in_(ids))).scalars())
+                if found != ids:
+                    raise NotFound(f"no duplicate candidate {candidate_id}",
+                                   [Problem("candidate", "not_found", str(candidate_id))])
+    return item
 
 
 @bp.post("/dedupe/<object_name>/merge")
@@ -105,16 +128,22 @@ def merge_ids(object_name: str) -> Any:
                               [Problem("survivor_id", "type", "integer"), Problem("ids", "type", "list of integers")])
     with svc.engine.begin() as conn:
         dd = definition(snapshot(conn).definitions, obj.name)
-        return jsonify(merge_records(svc, conn, dd, survivor, ids, actor_id=who.id, source="api"))
+        done = merge_records(svc, conn, dd, survivor, ids, actor_id=who.id, source="api", who=who)
+        return jsonify(merge_view(snapshot(conn), conn, who, done))
 
 
 @bp.get("/dedupe/<object_name>/merges")
 def merges(object_name: str) -> Any:
     svc = services()
     obj, _ = _require(object_name, "read")
+    who = principal()
     record = int_arg("record", 0, 1, INT_MAX) or None
     with reading(svc.engine) as conn:
-        return jsonify({"items": list_merges(conn, obj.name, record, int_arg("limit", 50, 1, 500))})
+        snap = snapshot(conn)
+        found = list_merges(conn, obj.name, record, int_arg("limit", 50, 1, 500),
+                            survivors=visible_ids(snap, who, obj.name))
+        items = [v for v in (merge_view(snap, conn, who, m) for m in found) if v is not None]
+    return jsonify({"items": items})
 
 
 @bp.post("/dedupe/merges/<rid:merge_id>/undo")
@@ -124,6 +153,9 @@ def undo(merge_id: int) -> Any:
     body = json_body() if request.data else {}
     with reading(svc.engine) as conn:
         m = get_merge(conn, merge_id)
+        if merge_view(snapshot(conn), conn, who, m) is None:
+            raise NotFound(f"no merge {merge_id}", [Problem("merge", "not_found", str(merge_id))])
     _require(m["object"], "update", "delete")
     with svc.engine.begin() as conn:
-        return jsonify(undo_merge(svc, conn, merge_id, who.id, force=bool(body.get("force"))))
+        done = undo_merge(svc, conn, merge_id, who.id, force=bool(body.get("force")), who=who)
+        return jsonify(merge_view(snapshot(conn), conn, who, done))

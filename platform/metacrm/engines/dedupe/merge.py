@@ -15,13 +15,15 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from ...errors import Conflict, NotFound, Problem, ValidationError
+from ...auth.principal import Principal
+from ...errors import Conflict, NotFound, PermissionDenied, Problem, ValidationError
 from ...meta.fields import DEFAULT_TEXT_LENGTH
 from ...meta.objects import ObjectDef
 from ...store.bulk import is_in
 from ...store.events import RecordEvent, append_events
 from ...store.services import Services
 from .definition import DedupeDef
+from .guard import require_touch, writable_changes
 from .tables import candidates, merges
 
 _SEPARATOR = {"textarea": "\n", "text": " / "}
@@ -73,21 +75,29 @@ def _referrers(services: Services, conn: Connection, obj: ObjectDef) -> list[tup
 
 
 def repoint(services: Services, conn: Connection, obj: ObjectDef, from_ids: Sequence[int], to_id: int,
-            actor_id: int | None) -> list[list[Any]]:
-    """Point every live related record at `to_id` instead of `from_ids`; return [object, id, field, old]."""
+            actor_id: int | None, who: Principal | None = None) -> list[list[Any]]:
+    """Point every live related record at `to_id` instead of `from_ids`; return [object, id, field, old].
+    With `who`, every re-pointed record must be one they may update (else nothing is written)."""
     snap = services.registry.current(conn)
     moved: list[list[Any]] = []
     for other, field in _referrers(services, conn, obj):
         table = snap.tables[other]
-        rows = conn.execute(select(table.c.id, table.c[field]).where(
+        rows = [r for r in conn.execute(select(table.c.id, table.c[field], table.c.owner_id).where(
             is_in(table.c[field], list(from_ids), conn.dialect.name), table.c.deleted_at.is_(None)
-        ).order_by(table.c.id)).all()
-        for rid, old in rows:
-            if other == obj.name and rid in from_ids:
-                continue
+        ).order_by(table.c.id)).all() if not (other == obj.name and r[0] in from_ids)]
+        if who is not None and rows:
+            _require_repoint(who, other, field, [r[2] for r in rows])
+        for rid, old, _owner in rows:
             services.records.update(other, rid, {field: to_id}, actor_id=actor_id, conn=conn)
             moved.append([other, rid, field, old])
     return moved
+
+
+def _require_repoint(who: Principal, other: str, field: str, owners: Sequence[Any]) -> None:
+    perm = who.permission(other)
+    if not perm.update or not perm.writable(field) or not all(who.sees_owner(other, o) for o in owners):
+        raise PermissionDenied(f"{other} records you may not update point at these records",
+                               [Problem(f"{other}.{field}", "forbidden", "ask someone who may update them")])
 
 
 def _union_tags(services: Services, conn: Connection, object_name: str, survivor_id: int,
@@ -116,25 +126,28 @@ def _union_tags(services: Services, conn: Connection, object_name: str, survivor
 
 def merge_records(services: Services, conn: Connection, dd: DedupeDef, survivor_id: int,
                   other_ids: Sequence[int], actor_id: int | None = None, source: str = "review",
-                  note: str | None = None, incoming: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Merge `other_ids` (and/or one `incoming` row's values) into `survivor_id`, in `conn`'s transaction."""
+                  note: str | None = None, incoming: Mapping[str, Any] | None = None,
+                  who: Principal | None = None) -> dict[str, Any]:
+    """Merge `other_ids` (and/or one `incoming` row's values) into `survivor_id`, in `conn`'s transaction.
+    With `who`, every record touched must be one they may update, and only fields they may write change."""
     snap = services.registry.current(conn)
     obj = snap.object(dd.object)
     others_ids = [i for i in dict.fromkeys(other_ids) if i != survivor_id]
     if not others_ids and incoming is None:
         raise ValidationError("nothing to merge", [Problem("ids", "too_few", "name at least one other record")])
+    require_touch(snap, conn, who, obj.name, [survivor_id, *others_ids])
     survivor = services.records.get(obj.name, survivor_id, conn=conn)
     others = [services.records.get(obj.name, i, conn=conn) for i in others_ids]
     if incoming is not None:
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         others.append({**incoming, "id": None, "created_at": now, "updated_at": now})
-    changes = merged_values(dd, obj, survivor, others)
+    changes = writable_changes(who, obj.name, merged_values(dd, obj, survivor, others))
     tags_added = _union_tags(services, conn, obj.name, survivor_id, others_ids, actor_id) if dd.tags == "union" else []
     for record in others[: len(others_ids)]:
         services.records.delete(obj.name, record["id"], actor_id=actor_id, conn=conn)
     if changes:
         services.records.update(obj.name, survivor_id, changes, actor_id=actor_id, conn=conn)
-    moved = repoint(services, conn, obj, others_ids, survivor_id, actor_id)
+    moved = repoint(services, conn, obj, others_ids, survivor_id, actor_id, who)
     now_dt = datetime.now(UTC)
     row = {"object": obj.name, "survivor_id": survivor_id, "merged_ids": others_ids,
            "before": {n: survivor.get(n) for n in changes}, "after": changes, "repointed": moved,
@@ -169,15 +182,19 @@ def get_merge(conn: Connection, merge_id: int) -> dict[str, Any]:
     return merge_dict(row._mapping)
 
 
-def list_merges(conn: Connection, object_name: str, record_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+def list_merges(conn: Connection, object_name: str, record_id: int | None = None, limit: int = 50,
+                survivors: Any = None) -> list[dict[str, Any]]:
+    """Newest first; `survivors` (a subquery of ids) limits it to merges into those records."""
     query = select(merges).where(merges.c.object == object_name).order_by(merges.c.id.desc()).limit(limit)
+    if survivors is not None:
+        query = query.where(merges.c.survivor_id.in_(survivors))
     if record_id is not None:
         query = query.where(merges.c.survivor_id == record_id)
     return [merge_dict(r._mapping) for r in conn.execute(query)]
 
 
 def undo_merge(services: Services, conn: Connection, merge_id: int, actor_id: int | None = None,
-               force: bool = False) -> dict[str, Any]:
+               force: bool = False, who: Principal | None = None) -> dict[str, Any]:
     """Reverse a merge: survivor fields back, merged records restored, references pointed back.
 
     Refused (Conflict) when the survivor's merged fields changed since, unless forced: undoing
@@ -187,6 +204,19 @@ def undo_merge(services: Services, conn: Connection, merge_id: int, actor_id: in
     if m["undone_at"] is not None:
         raise Conflict(f"merge {merge_id} is already undone", [Problem("merge", "already_undone", str(merge_id))])
     obj_name, survivor_id = m["object"], m["survivor_id"]
+    if who is not None:
+        snap = services.registry.current(conn)
+        require_touch(snap, conn, who, obj_name, [survivor_id], m["before"])
+        require_touch(snap, conn, who, obj_name, m["merged_ids"])
+        by_field: dict[tuple[str, str], list[int]] = {}
+        for other, rid, field, _old in m["repointed"]:
+            by_field.setdefault((other, field), []).append(rid)
+        for (other, field), rids in by_field.items():
+            if other in snap.tables:
+                table = snap.tables[other]
+                owners = conn.execute(select(table.c.owner_id).where(
+                    is_in(table.c.id, rids, conn.dialect.name))).scalars().all()
+                _require_repoint(who, other, field, owners)
     current = services.records.get(obj_name, survivor_id, conn=conn)
     changed = [n for n, v in m["after"].items() if current.get(n) != v]
     if changed and not force:

@@ -10,8 +10,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, Select, select, update
 
+from ...auth.principal import Principal
 from ...errors import Conflict, NotFound, Problem
 from ...store.bulk import insert_many, is_in
 from ...store.services import Services
@@ -54,9 +55,12 @@ def _dict(row: Any) -> dict[str, Any]:
 
 
 def list_candidates(services: Services, conn: Connection, object_name: str, status: str = "pending",
-                    limit: int = 50, after_id: int | None = None, with_records: bool = True) -> list[dict[str, Any]]:
-    """The queue, best score first (then id), with both records when asked."""
-    query = (select(candidates).where(candidates.c.object == object_name, candidates.c.status == status)
+                    limit: int = 50, after_id: int | None = None, with_records: bool = True,
+                    visible: Select[Any] | None = None) -> list[dict[str, Any]]:
+    """The queue, best score first (then id), with both records when asked; with `visible` (a
+    subquery of the ids the caller may read) only pairs of two such records."""
+    query = (_scoped(select(candidates), visible)
+             .where(candidates.c.object == object_name, candidates.c.status == status)
              .order_by(candidates.c.score.desc(), candidates.c.id).limit(max(1, min(limit, 500))))
     if after_id is not None:
         query = query.where(candidates.c.id > after_id)
@@ -69,6 +73,12 @@ def list_candidates(services: Services, conn: Connection, object_name: str, stat
                 except NotFound:
                     item[side] = None
     return out
+
+
+def _scoped(query: Select[Any], visible: Select[Any] | None) -> Select[Any]:
+    if visible is None:
+        return query
+    return query.where(candidates.c.left_id.in_(visible), candidates.c.right_id.in_(visible))
 
 
 def get_candidate(conn: Connection, candidate_id: int) -> dict[str, Any]:
@@ -94,7 +104,7 @@ def dismiss(conn: Connection, candidate_id: int, actor_id: int | None = None) ->
 
 
 def merge_candidate(services: Services, conn: Connection, candidate_id: int, survivor_id: int | None = None,
-                    actor_id: int | None = None) -> dict[str, Any]:
+                    actor_id: int | None = None, who: Principal | None = None) -> dict[str, Any]:
     """Merge the pair; the survivor is the one named, else the older (or newer, per the definition)."""
     item = _pending(conn, candidate_id)
     snap = services.registry.current(conn)
@@ -106,18 +116,18 @@ def merge_candidate(services: Services, conn: Connection, candidate_id: int, sur
         raise Conflict("the survivor must be one of the pair", [Problem("survivor_id", "not_in_pair", str(survivor_id))])
     other = pair[1] if survivor_id == pair[0] else pair[0]
     return merge_records(services, conn, dd, survivor_id, [other], actor_id=actor_id, source="review",
-                         note=f"candidate {candidate_id}")
+                         note=f"candidate {candidate_id}", who=who)
 
 
 def dedupe_for(defs: Any, object_name: str) -> DedupeDef:
     return definition(defs, object_name)
 
 
-def count_candidates(conn: Connection, object_name: str) -> dict[str, int]:
+def count_candidates(conn: Connection, object_name: str, visible: Select[Any] | None = None) -> dict[str, int]:
     from sqlalchemy import func
 
-    rows = conn.execute(select(candidates.c.status, func.count()).where(candidates.c.object == object_name)
-                        .group_by(candidates.c.status))
+    rows = conn.execute(_scoped(select(candidates.c.status, func.count()), visible)
+                        .where(candidates.c.object == object_name).group_by(candidates.c.status))
     out = dict.fromkeys(STATUSES, 0)
     out.update({s: int(n) for s, n in rows})
     return out
