@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import Problem, ValidationError
+from .safety import check_xlsx_xml, in_child, unreadable
 
 CSV_ENCODINGS = ("utf-8", "gb18030")
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
@@ -28,7 +29,11 @@ class Limits:
     """What an uploaded file may hold; anything over is refused before it is imported."""
 
     max_rows: int = 200_000
-    max_columns: int = 200
+    max_columns: int = 1_000
+    max_cells: int = 5_000_000
+    """Rows x columns of a sheet's extent: what the reader's grid costs, checked before it is built."""
+    title_rows: int = 1_000
+    """Rows above the header (titles, blank lines) a sheet may have beyond max_rows."""
     max_cell_chars: int = 32_767
     max_file_bytes: int = 100 * 1024 * 1024
     max_uncompressed_bytes: int = 256 * 1024 * 1024
@@ -92,6 +97,11 @@ def open_sheet(path: Path, filename: str, limits: Limits = DEFAULT_LIMITS, encod
     return sheet
 
 
+def open_upload(path: Path, filename: str, limits: Limits = DEFAULT_LIMITS, encoding: str | None = None) -> Sheet:
+    """open_sheet in a jailed child (memory and time limits): what every upload goes through."""
+    return in_child(open_sheet, path, filename, limits, encoding)
+
+
 # --- xlsx -------------------------------------------------------------------------------------
 
 def check_zip(path: Path, limits: Limits) -> None:
@@ -121,15 +131,19 @@ def _workbook(path: Path) -> Any:
     try:
         return CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own zoo of errors for broken files
-        raise refuse(f"the .xlsx cannot be read: {type(exc).__name__}", "not_xlsx") from None
+        raise unreadable(f"{type(exc).__name__}: {exc}"[:300]) from None
 
 
 def _open_xlsx(path: Path, limits: Limits) -> Sheet:
     check_zip(path, limits)
+    check_xlsx_xml(path, limits.max_rows + limits.title_rows, limits.max_columns, limits.max_cells)
     book = _workbook(path)
     try:
         for name in book.sheet_names:
-            sheet = book.get_sheet_by_name(name)
+            try:
+                sheet = book.get_sheet_by_name(name)
+            except Exception as exc:  # calamine's XmlError and friends: the file lies about itself
+                raise unreadable(f"{type(exc).__name__}: {exc}"[:300]) from None
             if sheet.height == 0 or sheet.width == 0:
                 continue
             if sheet.width > limits.max_columns:
@@ -156,8 +170,18 @@ def _open_xlsx(path: Path, limits: Limits) -> Sheet:
 def _xlsx_rows(path: Path, sheet_name: str | None) -> Iterator[list[Any]]:
     book = _workbook(path)
     try:
-        sheet = book.get_sheet_by_name(sheet_name) if sheet_name else book.get_sheet_by_index(0)
-        for row in sheet.iter_rows():
+        try:
+            sheet = book.get_sheet_by_name(sheet_name) if sheet_name else book.get_sheet_by_index(0)
+            rows = iter(sheet.iter_rows())
+        except Exception as exc:  # a sheet that breaks mid-way is a bad file, not a server error
+            raise unreadable(f"{type(exc).__name__}: {exc}"[:300]) from None
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:
+                raise unreadable(f"{type(exc).__name__}: {exc}"[:300]) from None
             yield [None if c == "" else c for c in row]
     finally:
         book.close()

@@ -32,8 +32,9 @@ from ..dedupe.matching import PairSet
 from ..dedupe.merge import merge_records, merged_values
 from ..dedupe.review import add_candidates
 from .mapping import check_mapping, get_template, suggest_mapping
-from .readers import DEFAULT_LIMITS, Limits, Sheet, file_kind, open_sheet
+from .readers import DEFAULT_LIMITS, Limits, Sheet, file_kind, open_sheet, open_upload
 from .rows import RowMapper, json_cell
+from .safety import in_child
 from .tables import import_batches, import_errors, import_jobs, import_outcomes
 
 BATCH_SIZE = 1000
@@ -80,17 +81,24 @@ def store_upload(services: Services, source: Path, filename: str) -> tuple[Path,
 def preview(services: Services, path: Path, filename: str, object_name: str, encoding: str | None = None,
             rows: int = 10, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Headers, the first rows, the row count and a suggested mapping: what the mapping screen shows."""
-    sheet = open_sheet(path, filename, limits, encoding)
+    sheet, first = in_child(_first_rows, path, filename, limits, encoding, rows)
     obj = services.registry.current().object(object_name)
+    return {"headers": sheet.headers, "rows": first, "total_rows": sheet.total_rows, "encoding": sheet.encoding,
+            "sheet": sheet.sheet_name, "suggested_mapping": suggest_mapping(sheet.headers, obj),
+            "fields": [{"name": n, "type": f.type.name, "label": dict(f.label), "required": f.required}
+                       for n, f in obj.fields.items()]}
+
+
+def _first_rows(path: Path, filename: str, limits: Limits, encoding: str | None,
+                rows: int) -> tuple[Sheet, list[list[Any]]]:
+    """The checked sheet and its first rows as JSON cells (runs in the jailed child)."""
+    sheet = open_sheet(path, filename, limits, encoding)
     first: list[list[Any]] = []
     for _, cells in sheet.rows():
         first.append([json_cell(c) for c in cells])
         if len(first) >= rows:
             break
-    return {"headers": sheet.headers, "rows": first, "total_rows": sheet.total_rows, "encoding": sheet.encoding,
-            "sheet": sheet.sheet_name, "suggested_mapping": suggest_mapping(sheet.headers, obj),
-            "fields": [{"name": n, "type": f.type.name, "label": dict(f.label), "required": f.required}
-                       for n, f in obj.fields.items()]}
+    return sheet, first
 
 
 def create_import(services: Services, path: Path, filename: str, object_name: str, *,
@@ -103,7 +111,7 @@ def create_import(services: Services, path: Path, filename: str, object_name: st
         raise ValidationError("on_duplicate is merge, skip, flag or none",
                               [Problem("on_duplicate", "enum", str(on_duplicate))])
     stored, digest = store_upload(services, path, filename)
-    sheet = open_sheet(stored, filename, limits, encoding)
+    sheet = open_upload(stored, filename, limits, encoding)
     with services.engine.begin() as conn:
         obj = services.registry.current(conn).object(object_name)
         base_mapping: dict[str, str] = {}
