@@ -247,3 +247,19 @@ def test_workspace_needs_read(world, make_user):
                                                                "delete": False}
     paths = reader.get("/openapi.json").json["paths"]
     assert "/records/lead/trash" not in paths and "/titles" in paths and "/home" in paths
+
+
+@pytest.mark.parametrize("scope", ["own", "team", "all"])
+def test_conversion_and_views_respect_scope_and_verbs(world, scope, make_user):
+    me = world["user_with"](scope)
+    leads = seed(world, me)
+    for owner, rid in leads.items():
+        r = me.post(f"/records/lead/{rid}/convert", {})
+        # no create grant on customer: refused for visible leads, absent for the others
+        assert r.status_code == (403 if VISIBLE[scope] >= {owner} else 404), (owner, r.json)
+    nobody = make_user("nobody_views")
+    assert nobody.get("/views?object=lead").status_code == 403
+    assert nobody.post("/views", {"object": "lead", "name": "x"}).status_code == 403
+    assert nobody.post(f"/records/lead/{leads['me']}/convert", {}).status_code == 403
+    assert me.post("/views", {"object": "lead", "name": "x", "columns": ["name"]}).status_code == 201
+    assert "/views" in me.get("/openapi.json").json["paths"]

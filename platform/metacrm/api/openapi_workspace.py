@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..auth.principal import Principal
+from ..engines.conversion import conversion_for
 from ..store.definitions import Snapshot
 from .openapi_records import ID_PARAM, ok, operation, page_of, ref
 
@@ -35,6 +36,23 @@ TAG = {"type": "object", "required": ["name", "label", "group", "automatic"], "p
     "name": {"type": "string"}, "label": LABEL, "group": {"type": ["string", "null"]},
     "automatic": {"type": "boolean"}}}
 Q = {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}}
+RULE = {"type": ["object", "null"], "description": "A rule (see the rule language), or null"}
+SHARED = {"type": "object", "properties": {"roles": {"type": "array", "items": {"type": "string"}},
+                                           "teams": {"type": "array", "items": {"type": "string"}}}}
+VIEW = {"type": "object", "required": ["id", "object", "name", "columns", "sort", "filter", "owner", "shared", "mine",
+                                       "builtin"], "properties": {
+    "id": {"type": ["integer", "string"]}, "object": {"type": "string"}, "name": {"type": "string"},
+    "label": LABEL, "columns": {"type": ["array", "null"], "items": {"type": "string"}},
+    "sort": {"type": ["string", "null"]}, "filter": RULE,
+    "owner": {"type": ["object", "null"], "required": ["id", "name"], "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}}},
+    "shared": {**SHARED, "required": ["roles", "teams"]}, "mine": {"type": "boolean"}, "builtin": {"type": "boolean"}}}
+VIEW_INPUT = {"type": "object", "properties": {
+    "object": {"type": "string"}, "name": {"type": "string", "minLength": 1, "maxLength": 200},
+    "columns": {"type": ["array", "null"], "maxItems": 100, "items": {"type": "string"}},
+    "sort": {"type": ["string", "null"], "maxLength": 500}, "filter": RULE, "shared": SHARED}}
+VIEW_ID = {"name": "view_id", "in": "path", "required": True,
+           "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
 
 
 def _limit(high: int) -> dict[str, Any]:
@@ -71,9 +89,33 @@ def workspace_paths(snap: Snapshot, who: Principal) -> dict[str, Any]:
                 "items": {"type": "array", "items": TAG}}}), (400, 401, 403, 404),
             params=[{"name": "object", "in": "query", "required": True, "schema": {"type": "string"}}, Q,
                     _limit(500)])},
+        "/views": {
+            "get": operation("list_views", "views", "Saved views of an object: built-in, mine, shared with me",
+                             ok("Views", {"type": "object", "required": ["items"], "properties": {
+                                 "items": {"type": "array", "items": VIEW}}}), (400, 401, 403, 404),
+                             params=[{"name": "object", "in": "query", "required": True,
+                                      "schema": {"type": "string"}}]),
+            "post": operation("create_view", "views", "Save a view (only administrators share it)",
+                              ok("Created", VIEW), (400, 401, 403, 404, 415, 422),
+                              {**VIEW_INPUT, "required": ["object", "name"]}, status="201")},
+        "/views/{view_id}": {
+            "put": operation("update_view", "views", "Change my view (administrators: any view)", ok("Saved", VIEW),
+                             (400, 401, 403, 404, 415, 422), VIEW_INPUT, params=[VIEW_ID]),
+            "delete": operation("delete_view", "views", "Delete my view (administrators: any view)",
+                                ok("Deleted", {"type": "object", "required": ["deleted"], "properties": {
+                                    "deleted": {"type": "integer"}}}), (401, 403, 404), params=[VIEW_ID])},
     }
     for obj in snap.objects.values():
         perm = who.permission(obj.name)
+        conversion = conversion_for(snap, obj.name)
+        if conversion is not None and perm.read and perm.update:
+            keys = {t["key"]: {"type": "boolean"} for t in conversion["targets"]}
+            paths[f"/records/{obj.name}/{{id}}/convert"] = {"parameters": [ID_PARAM], "post": operation(
+                f"convert_{obj.name}", obj.name, f"Convert a {obj.name} ({conversion['name']} mapping)",
+                ok("The new records' ids by target", {"type": "object", "required": list(keys), "properties": {
+                    k: {"type": ["integer", "null"]} for k in keys}}),
+                (400, 401, 403, 404, 409, 415, 422), {"type": "object", "additionalProperties": False,
+                                                      "properties": keys}, status="201")}
         if perm.read and perm.delete:
             paths[f"/records/{obj.name}/trash"] = {"get": operation(
                 f"trash_{obj.name}", obj.name, f"Deleted {obj.name} records, newest deleted first",

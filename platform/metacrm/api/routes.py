@@ -22,6 +22,7 @@ from . import (
     records,
     segments,
     users,
+    views,
     workspace,
 )
 from . import workflows as workflow_routes
@@ -45,4 +46,5 @@ def register_api(app: Flask) -> None:
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)
     for module in (pipelines, assignment, pools):  # sales: pipelines, kanban, funnel, forecast, assignment, pool
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)
-    app.register_blueprint(workspace.bp, url_prefix=API_PREFIX)  # titles, lookup, home, tags, trash
+    app.register_blueprint(workspace.bp, url_prefix=API_PREFIX)  # titles, lookup, search, home, tags, trash
+    app.register_blueprint(views.bp, url_prefix=API_PREFIX)  # saved list views

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
+from ..engines import conversion
 from ..engines import home as home_engine
 from ..engines import search as search_engine
 from ..engines.titles import lookup as lookup_records
@@ -18,7 +19,7 @@ from ..engines.titles import titles as record_titles
 from ..errors import BadRequest, Problem, ValidationError
 from ..meta.fields import USER_TARGET
 from ..store.db import reading
-from .access import object_for
+from .access import object_for, require_in_scope
 from .context import principal, services, snapshot
 from .jsonio import int_arg, json_body
 from .listing import MAX_LIMIT, ListQuery, run_list
@@ -122,3 +123,18 @@ def trash(object_name: str) -> Any:
         q = ListQuery(sort=(("deleted_at", True), ("id", True)), limit=int_arg("limit", 50, 1, MAX_LIMIT),
                       cursor=request.args.get("cursor") or None)
         return jsonify(run_list(conn, svc.records, snap, obj, perm, who, q, svc.settings.timezone, deleted=True))
+
+
+@bp.post("/records/<object_name>/<rid:record_id>/convert")
+def convert(object_name: str, record_id: int) -> Any:
+    """Convert a record by its object's conversion: `{"account": true, "opportunity": false}` -> 201
+    `{"customer": 12, "account": 5, "opportunity": null}`; 409 `already_converted` the second time."""
+    who, svc = principal(), services()
+    body = json_body()
+    with svc.records.transaction() as conn:
+        snap = snapshot(conn)
+        obj, _ = object_for(snap, who, object_name, "update")
+        who.require(obj.name, "read")
+        require_in_scope(who, obj, svc.records.get(obj.name, record_id, conn=conn))
+        created = conversion.convert(conn, svc.records, snap, who, obj.name, record_id, body)
+    return jsonify(created), 201

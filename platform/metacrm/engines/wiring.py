@@ -25,18 +25,21 @@ from ..store.system import metadata as system_metadata
 # lead_pool: the lead_pool kind and its hold table.
 from . import (  # noqa: F401
     assignment,
+    conversion,
     dedupe,
     imports,
     lead_pool,
     limits,
     pipelines,
     plan_stats,
+    reminders,
     routing,
     rule_members,
     search,
     segments,
     tag_steps,
     tags,
+    views,
 )
 
 # auth sits beside store: its tables join the system tables here, so Services.init() creates them.
