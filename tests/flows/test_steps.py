@@ -66,7 +66,7 @@ def test_webhook_client_error_fails_the_run_without_retrying(pack, receiver):
 
 def test_a_workflow_that_retriggers_itself_is_stopped_with_a_clear_error(pack):
     loop = {"name": "bump_loop", "object": "lead", "trigger": {"type": "record_updated", "fields": ["score"]},
-            "limits": {"max_depth": 3},
+            "limits": {"max_depth": 3}, "enrollment": {"reenroll": "always"},  # the default would refuse it
             "steps": [{"id": "bump", "type": "update_record", "set": {"score": {"add": [{"field": "score"}, 1]}}}]}
     _apply(pack, ("workflow", loop))
     lead = pack.records.create("lead", {"name": "Loop", "score": 0})

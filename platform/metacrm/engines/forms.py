@@ -2,15 +2,18 @@
 
 The form definition maps select/multiselect options to manual tags (meta/forms.option_tags);
 the record and its tags are written in one transaction, each tag with its `tag_added` event
-(source "form"). Permissions and ownership are the caller's (the API's) business.
+(source "form"), and the submission is logged as a `form_submitted` event that starts the
+`form_submitted` workflows. Permissions and ownership are the caller's (the API's) business:
+it passes `prepare(snapshot, form, answers) -> record data`, which raises to refuse.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import NotFound, Problem, ValidationError
+from ..flows.triggers import form_submitted
 from ..meta.forms import field_entries, option_tags
 from ..store.services import Services
 from .tags import add_tags, record_tags
@@ -27,8 +30,13 @@ def tags_for_answers(form: Mapping[str, Any], answers: Mapping[str, Any]) -> lis
     return list(dict.fromkeys(out))
 
 
-def submit_form(services: Services, form_name: str, answers: Any, actor_id: int | None = None) -> dict[str, Any]:
-    """Create the form's record from `answers` and tag it; returns the record with "tags"."""
+Prepare = Callable[[Any, Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any]]
+
+
+def submit_form(services: Services, form_name: str, answers: Any, actor_id: int | None = None,
+                prepare: Prepare | None = None) -> dict[str, Any]:
+    """Create the form's record from `answers`, tag it and start the form's workflows; returns the
+    record with "tags"."""
     if not isinstance(answers, Mapping):
         raise ValidationError("form answers are a JSON object", [Problem("", "type", "expected an object")])
     with services.records.transaction() as conn:
@@ -41,10 +49,12 @@ def submit_form(services: Services, form_name: str, answers: Any, actor_id: int 
         if unknown:
             raise ValidationError("some answers are not on this form",
                                   [Problem(str(k)[:64], "unknown_field", "is not a field of this form") for k in unknown])
-        record = services.records.create(form["object"], answers, actor_id=actor_id, conn=conn)
+        data = prepare(snap, form, answers) if prepare is not None else answers
+        record = services.records.create(form["object"], dict(data), actor_id=actor_id, conn=conn)
         tags = tags_for_answers(form, answers)
         if tags:
             add_tags(conn, snap, form["object"], [record["id"]], tags, actor_id=actor_id, source="form",
                      tz=services.settings.timezone)
+        form_submitted(conn, snap, form_name, form["object"], record["id"], actor_id)
         record["tags"] = record_tags(conn, form["object"], record["id"])
         return record

@@ -52,3 +52,16 @@ def segment_rule(snapshot: Snapshot, name: str) -> Any:
     """The rule of a segment definition (None when it has none: every record of its object)."""
     doc = snapshot.definitions.get("segment", name)
     return None if doc is None else doc.get("rule")
+
+
+def rule_reads(rule: Any, object_name: str, snapshot: Snapshot) -> Any:
+    """What a valid rule reads (fields, tags, related records, the clock); see rules.analysis."""
+    from .. import rules
+
+    return rules.rule_reads(rule, object_name, snapshot)
+
+
+def rule_reads_only_fields(rule: Any, object_name: str, snapshot: Snapshot) -> bool:
+    """Whether the rule's answer before a write can be computed from the write's field changes."""
+    found = rule_reads(rule, object_name, snapshot)
+    return not (found.tags or found.related or found.nested)

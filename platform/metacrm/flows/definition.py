@@ -21,7 +21,7 @@ from ..errors import Problem
 from ..meta.kinds import KINDS, DefinitionSet, Kind, pointer, register_kind
 from ..meta.objects import ObjectDef
 from ..store.definitions import Snapshot
-from .conditions import rule_problems
+from .conditions import rule_problems, rule_reads_only_fields
 from .model import Workflow, graph_problems
 from .steps import STEP_TYPES, CheckContext
 
@@ -57,7 +57,15 @@ def _trigger_problems(doc: dict[str, Any], defs: DefinitionSet, snap: Snapshot) 
     kind = trigger["type"]
     for key in ("when", "becomes", "rule"):
         if key in trigger:
-            yield from rule_problems(trigger[key], obj_name, snap, f"/trigger/{key}")
+            found = rule_problems(trigger[key], obj_name, snap, f"/trigger/{key}")
+            yield from found
+            if key == "becomes" and not found and not rule_reads_only_fields(trigger[key], obj_name, snap):
+                yield Problem("/trigger/becomes", "becomes_needs_fields",
+                              "a 'becomes' rule compares the record before and after a field change, and tags "
+                              "and related records have no 'before' there: test fields only, or use a "
+                              "'tag_added' trigger or a 'meets_criteria' trigger with this rule")
+    if kind == "meets_criteria" and "when" not in trigger:
+        yield Problem("/trigger/when", "required", "a meets_criteria trigger needs its 'when' rule")
     for i, name in enumerate(trigger.get("fields", ())):
         if name not in obj.fields and name != "owner_id":
             yield Problem(f"/trigger/fields/{i}", "unknown_field", f"'{obj_name}' has no field '{name}'")
@@ -79,6 +87,9 @@ def _trigger_problems(doc: dict[str, Any], defs: DefinitionSet, snap: Snapshot) 
                           f"form '{trigger['form']}' is for '{form.get('object')}', not '{obj_name}'")
     if "tag" in trigger:
         yield from _refers(defs, "tag", trigger["tag"], "/trigger/tag")
+    goal = doc.get("goal")
+    if goal is not None:
+        yield from rule_problems(goal, obj_name, snap, "/goal")
     if kind == "schedule":
         if not croniter.is_valid(trigger["cron"]):
             yield Problem("/trigger/cron", "invalid_cron", f"'{trigger['cron']}' is not a cron expression")

@@ -21,10 +21,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, and_, or_, select, update
 
 from ..errors import MetaCRMError
+from .conditions import rule_matches
 from .jobs import enqueue, job
+from .lifecycle import exit_runs, exit_runs_in
 from .model import Step, Workflow
 from .runs import ORIGIN, load_workflow, utcnow
 from .steps import DEFAULT, StepContext, StepFailed, StepResult, StepType, step_type
+from .steps.wait import due_or_policy
 from .tables import RunStatus, StepStatus, runs, steps
 from .triggers import record_dict
 
@@ -39,6 +42,10 @@ MAX_BACKOFF = 3600.0
 
 class Lost(Exception):
     """Our claim on the step is gone (another worker took over after our lease ran out)."""
+
+
+class RecordGone(StepFailed):
+    """The run's record was deleted: the run exits quietly (`record_deleted`), it does not fail."""
 
 
 def step_key(run_id: int, step: str, seq: int) -> str:
@@ -126,6 +133,11 @@ def execute_step(services: Services, step_id: int, now: datetime | None = None) 
             if step is None:
                 raise StepFailed(f"step '{row['step']}' is not in {workflow.name} version {workflow.version}",
                                  retry=False, code="unknown_step")
+            if row.get("wait_step") and _not_yet(services, conn, run, workflow, row, now):
+                return None
+            if workflow.doc.get("goal") is not None and _goal_reached(services, conn, run, workflow, row, now):
+                exit_runs_in(conn, [int(run["id"])], "goal_reached", now)
+                return None
             kind = step_type(step.type)
             external = kind.effect == "external"
             if external:  # the claim (with a lease) commits before calling out
@@ -140,6 +152,9 @@ def execute_step(services: Services, step_id: int, now: datetime | None = None) 
                 finally:
                     conn.info.pop(ORIGIN, None)
                 return _complete(conn, run, row, workflow, step, result, now, fence=None)
+    except RecordGone:
+        exit_runs(services, [int(row["run_id"])], "record_deleted", now)
+        return None
     except Exception as exc:  # the transaction rolled back (claim included): record the failed attempt
         if not row:
             raise
@@ -157,12 +172,38 @@ def _context(services: Services, conn: Connection, run: Mapping[str, Any], workf
         obj = snapshot.object(run["object"])
         table = snapshot.tables[obj.name]
         found = conn.execute(select(table).where(table.c.id == run["record_id"])).first()
-        if found is None or found.deleted_at is not None:
-            raise StepFailed(f"{run['object']} {run['record_id']} was deleted", retry=False, code="record_gone")
+        deleted_trigger = workflow.trigger.get("type") == "record_deleted"
+        if found is None or (found.deleted_at is not None and not deleted_trigger):
+            raise RecordGone(f"{run['object']} {run['record_id']} was deleted", retry=False, code="record_gone")
         record = record_dict(obj, found._mapping)
     return StepContext(services, None if external else conn, run, workflow, snapshot, record,
                        step_key(run["id"], row["step"], row["seq"]), attempt, now,
                        ZoneInfo(services.settings.timezone), row["step"])
+
+
+def _not_yet(services: Services, conn: Connection, run: Mapping[str, Any], workflow: Workflow,
+             row: Mapping[str, Any], now: datetime) -> bool:
+    """Re-check a wait that follows a record date field at wake: if the field moved later, move the
+    step's due time (and say so); an empty field follows the wait's `if_empty` policy."""
+    wait = workflow.step(str(row["wait_step"]))
+    if wait is None:
+        return False
+    ctx = _context(services, conn, run, workflow, row, row["attempts"], now)
+    due = due_or_policy(wait.doc, ctx.record, now, ctx.tz)
+    if due <= now:
+        return False
+    conn.execute(update(steps).where(steps.c.id == row["id"]).values(due_at=due, enqueued_at=None))
+    conn.execute(update(runs).where(runs.c.id == run["id"]).values(status=RunStatus.WAITING, updated_at=now))
+    return True
+
+
+def _goal_reached(services: Services, conn: Connection, run: Mapping[str, Any], workflow: Workflow,
+                  row: Mapping[str, Any], now: datetime) -> bool:
+    """The workflow's goal rule, checked before every step (and on every write, lifecycle.py)."""
+    if run["record_id"] is None:
+        return False
+    ctx = _context(services, conn, run, workflow, row, row["attempts"], now)
+    return rule_matches(workflow.doc["goal"], ctx.record or {}, workflow.object, ctx.snapshot, conn, now, ctx.tz)
 
 
 def _claim(conn: Connection, step_id: int, now: datetime, lease_until: datetime | None) -> bool:
@@ -248,7 +289,8 @@ def _complete(conn: Connection, run: Mapping[str, Any], row: Mapping[str, Any], 
     waiting = due > now
     new_id = conn.execute(steps.insert().values(
         run_id=run["id"], step=next_id, type=nxt.type, seq=int(seq), status=StepStatus.READY, attempts=0,
-        due_at=due, enqueued_at=None if waiting else now, created_at=now).returning(steps.c.id)).scalar_one()
+        due_at=due, enqueued_at=None if waiting else now, created_at=now,
+        wait_step=step.id if result.follows and waiting else None).returning(steps.c.id)).scalar_one()
     run_values["status"] = RunStatus.WAITING if waiting else RunStatus.RUNNING
     conn.execute(update(runs).where(runs.c.id == run["id"]).values(**run_values))
     return None if waiting else int(new_id)

@@ -21,8 +21,10 @@ class RunStatus:
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    EXITED = "exited"
+    # Left quietly before its end; `outcome` says why: record_deleted, goal_reached, workflow_disabled.
     OPEN = (RUNNING, WAITING)
-    ALL = (RUNNING, WAITING, COMPLETED, FAILED, CANCELLED)
+    ALL = (RUNNING, WAITING, COMPLETED, FAILED, CANCELLED, EXITED)
 
 
 class StepStatus:
@@ -53,6 +55,10 @@ runs = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("finished_at", UTCDateTime(), nullable=True),
+    Column("outcome", String(32), nullable=True),
+    # Why an exited or closed run ended that way (record_deleted, goal_reached, workflow_disabled, closed).
+    Column("rerun_of", BigInteger, nullable=True),
+    # The run this one re-runs or retries (a new linked run), if any.
     Index("ix_wf_run_status", "status", "id"),
     Index("ix_wf_run_record", "object", "record_id", "workflow"),
     Index("ix_wf_run_workflow", "workflow", "id"),
@@ -76,6 +82,9 @@ steps = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("started_at", UTCDateTime(), nullable=True),
     Column("finished_at", UTCDateTime(), nullable=True),
+    Column("wait_step", String(64), nullable=True),
+    # The wait step whose record date field sets this row's due_at: re-checked at wake, moved when
+    # the field changes (steps/wait.py).
     UniqueConstraint("run_id", "step", "seq", name="uq_wf_step_key"),
     Index("ix_wf_step_open", "status", "due_at"),
 )

@@ -1,12 +1,23 @@
 """Triggers: the record-service listener that starts runs in the same transaction as the event.
 
 Event kinds and the trigger types they can start:
-- `create` -> record_created (optional `when` rule), form_submitted (event context `form`);
+- `create` -> record_created (optional `when` rule), form_submitted (event context `form`),
+  meets_criteria (`when` holds for the new record);
 - `update` -> record_updated (optional `fields`: only when one of them changed; `when`: the
-  rule holds after the change; `becomes`: the rule holds after and did not before);
-- `tag_added` -> tag_added (`tag`), written by the tags engine;
+  rule holds after the change; `becomes`: the rule holds after and did not before),
+  meets_criteria (`when` holds after the change and, for a rule of fields only, not before);
+- `delete` -> record_deleted (its runs see the deleted record);
+- `tag_added` / `tag_removed` -> the same trigger types (`tag`), written by the tags engine;
 - `segment_entered` / `segment_left` -> the same trigger types (`segment`), written by segments.
-Schedules fire from the sweeper (schedules.py); manual starts come from the API and CLI.
+Schedules fire from the sweeper (schedules.py); manual starts come from the API and CLI;
+inbound webhooks from `POST /hooks/workflows/{name}` (signed).
+
+Before runs start, lifecycle.py applies the write to runs in flight (a delete exits them, a goal
+that holds ends them). A deleted record starts nothing but `record_deleted` runs (deleting a
+member of a tracked segment does not start `segment_left`). Enrollment (`enrollment.reenroll`):
+"always" starts a run per trigger; "after_end" (the default for record triggers) only when the
+record has no open run of the workflow; "never" only when it never had one.
+
 The trigger index is built once per metadata revision, so a write on an object no workflow
 listens to costs one dictionary lookup.
 """
@@ -19,21 +30,25 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from ..store.definitions import Snapshot
 from ..store.records import SYSTEM_FIELDS
-from .conditions import rule_matches
+from . import lifecycle
+from .conditions import rule_matches, rule_reads_only_fields
 from .model import Workflow
 from .runs import RunSpec, current_workflows, guard, origin_of, start_runs
+from .tables import RunStatus, runs
 
 if TYPE_CHECKING:
     from ..store.events import RecordEvent
 
 EVENT_TRIGGERS = {
-    "create": ("record_created", "form_submitted"),
-    "update": ("record_updated",),
+    "create": ("record_created", "form_submitted", "meets_criteria"),
+    "update": ("record_updated", "meets_criteria"),
+    "delete": ("record_deleted",),
     "tag_added": ("tag_added",),
+    "tag_removed": ("tag_removed",),
     "segment_entered": ("segment_entered",),
     "segment_left": ("segment_left",),
     "form_submitted": ("form_submitted",),
@@ -84,11 +99,14 @@ class _Records:
         self.cache: dict[tuple[str, int], dict[str, Any]] = {}
 
     def get(self, event: RecordEvent) -> dict[str, Any]:
-        key = (event.object, event.record_id)
+        return self.by_id(event.object, event.record_id)
+
+    def by_id(self, object_name: str, record_id: int) -> dict[str, Any]:
+        key = (object_name, record_id)
         if key not in self.cache:
-            obj = self.snapshot.object(event.object)
+            obj = self.snapshot.object(object_name)
             table = self.snapshot.tables[obj.name]
-            row = self.conn.execute(table.select().where(table.c.id == event.record_id)).first()
+            row = self.conn.execute(table.select().where(table.c.id == record_id)).first()
             self.cache[key] = record_dict(obj, row._mapping) if row else {}
         return self.cache[key]
 
@@ -115,9 +133,18 @@ def trigger_fires(wf: Workflow, event: RecordEvent, conn: Connection, snapshot: 
         forms = _names(event, "form")
         if not forms or (trigger.get("form") and trigger["form"] not in forms):
             return False
-    elif kind == "tag_added":
+    elif kind in ("tag_added", "tag_removed"):
         if trigger["tag"] not in _names(event, "tag"):
             return False
+    elif kind == "meets_criteria":
+        after = records.get(event)
+        if not after or not _matches(trigger["when"], after, wf, snapshot, conn, now, tz):
+            return False
+        if event.kind == "update" and rule_reads_only_fields(trigger["when"], wf.object, snapshot):
+            before = {**after, **(event.changes.get("before") or {})}
+            if _matches(trigger["when"], before, wf, snapshot, conn, now, tz):
+                return False  # it met them already: an update that keeps meeting them is no entry
+        return True
     elif kind in ("segment_entered", "segment_left"):
         if trigger["segment"] not in _names(event, "segment"):
             return False
@@ -139,22 +166,55 @@ def trigger_fires(wf: Workflow, event: RecordEvent, conn: Connection, snapshot: 
     return True
 
 
-def specs_for(conn: Connection, snapshot: Snapshot, events: Iterable[RecordEvent], tz: Any) -> list[RunSpec]:
+def reenroll_policy(wf: Workflow) -> str:
+    default = "always" if wf.trigger.get("type") in ("schedule", "manual", "webhook") else "after_end"
+    return str((wf.doc.get("enrollment") or {}).get("reenroll", default))
+
+
+def enroll(conn: Connection, specs: list[RunSpec]) -> list[RunSpec]:
+    """Drop starts the workflows' re-enrollment policy refuses (one query for the whole batch)."""
+    limited = [s for s in specs if s.record_id is not None and reenroll_policy(s.workflow) != "always"]
+    if not limited:
+        return specs
+    names = {s.workflow.name for s in limited}
+    ids = {int(s.record_id) for s in limited if s.record_id is not None}
+    had: dict[tuple[str, int], bool] = {}  # (workflow, record) -> has an open run
+    for row in conn.execute(select(runs.c.workflow, runs.c.record_id, runs.c.status).where(
+            runs.c.workflow.in_(names), runs.c.record_id.in_(ids))):
+        key = (row.workflow, int(row.record_id))
+        had[key] = had.get(key, False) or row.status in RunStatus.OPEN
+    out = []
+    for spec in specs:
+        policy = reenroll_policy(spec.workflow)
+        key = (spec.workflow.name, int(spec.record_id or 0))
+        if spec.record_id is not None and policy != "always":
+            if key in had and (policy == "never" or had[key]):
+                continue
+            had[key] = True  # a second event of this batch finds this run open
+        out.append(spec)
+    return out
+
+
+def specs_for(conn: Connection, snapshot: Snapshot, events: Iterable[RecordEvent], tz: Any,
+              gone: set[tuple[str, int]] | None = None, records: _Records | None = None) -> list[RunSpec]:
     index = trigger_index(conn, snapshot)
     if not index:
         return []
     now = datetime.now(UTC)
     origin = origin_of(conn)
-    records = _Records(conn, snapshot)
+    records = records or _Records(conn, snapshot)
+    gone = gone or set()
     specs = []
     for event in events:
+        if event.kind != "delete" and (event.object, event.record_id) in gone:
+            continue  # a deleted record starts only record_deleted runs
         for wf in index.get((event.object, event.kind), ()):
             if trigger_fires(wf, event, conn, snapshot, records, now, tz):
                 context = {"event": event.kind}
                 if event.kind not in ("create", "update"):
                     context["changes"] = event.changes
                 specs.append(guard(RunSpec(wf, event.record_id, wf.trigger["type"], context=context), origin))
-    return specs
+    return enroll(conn, specs)
 
 
 _zones: dict[int, Any] = {}
@@ -167,7 +227,16 @@ def set_timezone(engine: Any, timezone: str) -> None:
 
 def on_record_events(conn: Connection, snapshot: Snapshot, events: Sequence[RecordEvent]) -> None:
     """The record-service listener (engines/wiring.py adds it): start the runs these events trigger."""
-    specs = specs_for(conn, snapshot, events, _zones.get(id(conn.engine), UTC))
+    tz = _zones.get(id(conn.engine), UTC)
+    records = _Records(conn, snapshot)
+    now = datetime.now(UTC)
+
+    def goal_holds(rule: Any, object_name: str, record_id: int) -> bool:
+        record = records.by_id(object_name, record_id)
+        return bool(record) and rule_matches(rule, record, object_name, snapshot, conn, now, tz)
+
+    gone = lifecycle.on_record_events(conn, snapshot, events, tz, records.by_id, goal_holds)
+    specs = specs_for(conn, snapshot, events, tz, gone, records)
     if specs:
         start_runs(conn, specs)
 

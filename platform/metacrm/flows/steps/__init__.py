@@ -72,6 +72,7 @@ class StepResult:
     output: dict[str, Any] | None = None
     next: Any = DEFAULT  # a step id, None to end the run, or DEFAULT
     due_at: datetime | None = None  # when the next step may run (waits)
+    follows: bool = False  # the due time follows a record field (re-checked at wake, moved on change)
 
 
 class StepFailed(MetaCRMError):

@@ -1,17 +1,27 @@
 """Wait: pause the run for a duration, or until a date field of the record (plus an offset, at a time).
 
 The next step is written with its due time; the sweeper hands it to a worker once it is due, so
-a wait survives restarts and costs nothing while it waits. A missing date field waits not at all.
+a wait survives restarts and costs nothing while it waits.
+
+A wait until a record's date field follows the field: the next step's row remembers the wait
+(`wf_step.wait_step`), a change of the field moves its due time (flows/follow.py), and the time
+is computed again from the current record at wake. An empty field follows the step's
+`until.if_empty`: "skip" (go on at once; the default, as before), "wait" (wait until it is set)
+or "fail" (fail the run, `date_empty`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime, time, tzinfo
+from typing import Any
 
 from ...errors import Problem
 from ..expressions import EXPRESSION_SCHEMA, shift
-from . import CheckContext, Doc, StepContext, StepResult, StepType, register_step
+from . import CheckContext, Doc, StepContext, StepFailed, StepResult, StepType, register_step
+
+NEVER = datetime(2999, 12, 31, tzinfo=UTC)
+"""The due time of a step waiting for an empty date field to be set (`if_empty: wait`)."""
 
 OFFSET = EXPRESSION_SCHEMA["$defs"]["offset"]
 SCHEMA = {
@@ -26,6 +36,7 @@ SCHEMA = {
                 "date": {"type": "string", "format": "date-time"},
                 "offset": OFFSET,
                 "at": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
+                "if_empty": {"enum": ["skip", "wait", "fail"]},
             },
             "oneOf": [{"required": ["field"]}, {"required": ["date"]}],
             "additionalProperties": False,
@@ -40,33 +51,56 @@ def _parse(value: str) -> datetime | date:
     return date.fromisoformat(value)
 
 
-def due_time(ctx: StepContext, doc: Doc) -> datetime | None:
+def follows_field(doc: Doc) -> str | None:
+    """The record field this wait follows, if it waits until one."""
+    until = doc.get("until")
+    return str(until["field"]) if isinstance(until, Mapping) and "field" in until else None
+
+
+def due_for(doc: Doc, record: Mapping[str, Any] | None, now: datetime, tz: tzinfo) -> datetime | None:
+    """When the wait ends for this record (None: an empty date field; see `if_empty`)."""
     if "duration" in doc:
-        return shift(ctx.now, doc["duration"])
+        return shift(now, doc["duration"])
     until = doc["until"]
-    if "date" in until:
-        raw: str | None = until["date"]
-    else:
-        raw = (ctx.record or {}).get(until["field"])
-    if raw is None:
+    raw = until["date"] if "date" in until else (record or {}).get(until["field"])
+    if raw is None or raw == "":
         return None
     value = _parse(str(raw))
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=UTC)
     else:
-        moment = datetime.combine(value, time(0, 0), ctx.tz)
+        moment = datetime.combine(value, time(0, 0), tz)
     moment = shift(moment, until.get("offset"))
     if until.get("at"):
         hour, minute = (int(x) for x in until["at"].split(":"))
-        moment = moment.astimezone(ctx.tz).replace(hour=hour, minute=minute, second=0, microsecond=0)
+        moment = moment.astimezone(tz).replace(hour=hour, minute=minute, second=0, microsecond=0)
     return moment.astimezone(UTC)
 
 
+def due_or_policy(doc: Doc, record: Mapping[str, Any] | None, now: datetime, tz: tzinfo) -> datetime:
+    """The due time with the empty-field policy applied: `now` (skip), NEVER (wait), or StepFailed."""
+    due = due_for(doc, record, now, tz)
+    if due is not None:
+        return due
+    policy = (doc.get("until") or {}).get("if_empty", "skip")
+    if policy == "fail":
+        raise StepFailed(f"the date field '{follows_field(doc)}' is empty", retry=False, code="date_empty")
+    return NEVER if policy == "wait" else now
+
+
+def due_time(ctx: StepContext, doc: Doc) -> datetime | None:
+    return due_for(doc, ctx.record, ctx.now, ctx.tz)
+
+
 def run(ctx: StepContext, doc: Doc) -> StepResult:
-    due = due_time(ctx, doc)
-    if due is None or due <= ctx.now:
-        return StepResult({"until": None if due is None else due.isoformat(), "waited": False})
-    return StepResult({"until": due.isoformat()}, due_at=due)
+    due = due_or_policy(doc, ctx.record, ctx.now, ctx.tz)
+    field = follows_field(doc)
+    if due <= ctx.now:
+        return StepResult({"until": None if due_for(doc, ctx.record, ctx.now, ctx.tz) is None else due.isoformat(),
+                           "waited": False})
+    if due == NEVER:
+        return StepResult({"until": None, "waiting_for": field}, due_at=due, follows=field is not None)
+    return StepResult({"until": due.isoformat()}, due_at=due, follows=field is not None)
 
 
 def check(doc: Doc, ctx: CheckContext) -> Iterator[Problem]:
