@@ -169,7 +169,7 @@ def test_a_goal_exits_the_run_on_a_write_and_before_a_step(crm):
     crm.records.create("lead", {"name": "Chen", "status": "contacted", "next_follow_up": day})
     assert executor.wait_idle(crm, 20)
     runs = service.list_runs(crm, workflow="reminder")
-    assert [(r["status"], r["outcome"], r["steps_done"]) for r in runs][0] == ("exited", "goal_reached", 0)
+    assert next((r["status"], r["outcome"], r["steps_done"]) for r in runs) == ("exited", "goal_reached", 0)
 
 
 def test_a_becomes_rule_on_tags_is_refused_with_the_reason(crm):
