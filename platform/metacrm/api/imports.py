@@ -23,6 +23,7 @@ from ..engines.imports.runner import (
     list_imports,
     outcome_rows,
     preview,
+    refuse_job,
     run_import,
     write_error_file,
 )
@@ -82,6 +83,17 @@ def _check_writable(perm: Any, fields: Any) -> None:
                                [Problem(f"mapping/{f}", "readonly", "you may not write this field") for f in blocked])
 
 
+def _outside_scope(who: Any) -> str:
+    """What an import does with a duplicate outside the importer's access: `report` it (default) or `import`
+    the row anyway; only an administrator chooses `import`."""
+    choice = request.form.get("outside_scope") or "report"
+    if choice not in ("report", "import"):
+        raise ValidationError("outside_scope is report or import", [Problem("outside_scope", "enum", choice[:32])])
+    if choice == "import":
+        who.require_admin()
+    return choice
+
+
 def _job_for(job_id: int) -> dict[str, Any]:
     who, svc = principal(), services()
     with reading(svc.engine) as conn:
@@ -119,10 +131,16 @@ def import_start() -> Any:
         job = create_import(svc, path, filename, obj.name, mapping=_form_json("mapping"),
                             template=request.form.get("template") or None, constants=_form_json("constants"),
                             encoding=request.form.get("encoding") or None, actor_id=who.id,
-                            on_duplicate=request.form.get("on_duplicate") or None)
+                            on_duplicate=request.form.get("on_duplicate") or None,
+                            outside_scope=_outside_scope(who))
     finally:
         path.unlink(missing_ok=True)
-    _check_writable(perm, [*job["mapping"].values(), *job["constants"]])
+    try:
+        _check_writable(perm, [*job["mapping"].values(), *job["constants"]])
+    except PermissionDenied as exc:
+        with svc.engine.begin() as conn:
+            refuse_job(conn, job["id"], f"refused: {exc}")
+        raise
     if bool_arg("wait"):
         return jsonify(run_import(svc, job["id"]))
     start_import(svc, job["id"])
@@ -148,6 +166,9 @@ def import_resume(job_id: int) -> Any:
     """Continue an interrupted import after its last committed batch."""
     svc = services()
     job = _job_for(job_id)
+    if job["status"] == "refused":
+        raise PermissionDenied("this import was refused and cannot be resumed; start a new one",
+                               [Problem("import", "refused", job["error"] or "")])
     if bool_arg("wait"):
         return jsonify(run_import(svc, job["id"]))
     start_import(svc, job["id"])
@@ -199,7 +220,7 @@ def template_save(name: str) -> Any:
         raise ValidationError("label is text of at most 200 characters", [Problem("label", "type", "text, <= 200")])
     _check_writable(perm, [*mapping.values(), *constants])
     with svc.engine.begin() as conn:
-        return jsonify(save_template(conn, name, obj, mapping, constants, label, who.id))
+        return jsonify(save_template(conn, name, obj, mapping, constants, label, who.id, who.is_admin))
 
 
 @bp.delete("/import-templates/<name>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from ...flows.jobs import enqueue, enqueue_many, job, periodic
 from ...store.services import Services
@@ -35,23 +35,28 @@ def start_scan(services: Services, name: str) -> str:
     return enqueue_many(services, "dedupe.scan", [{"name": name}])[0]
 
 
-STALE_SECONDS = 600
+STALE_SECONDS = 30
+"""A running import commits (and so touches updated_at) every batch; silent this long, its worker is gone."""
+LOST_SECONDS = 45
+"""A pending import not taken this long was lost (Redis forgot the job, or it was queued with no worker)."""
 
 
-@periodic("imports.sweep", every=60)
+@periodic("imports.sweep", every=20)
 def sweep_stalled_imports(services: Services) -> int:
-    """Re-queue imports whose worker died (no progress for STALE_SECONDS); they resume after their ledger.
+    """Hand out imports whose worker died or whose queued job was lost; they resume after their ledger.
 
-    Claiming is one conditional UPDATE per job, so two workers sweeping at once queue it once.
+    Claiming is one conditional UPDATE per job, so two sweepers queue it once; and run_import claims
+    the job again before running, so a job queued twice runs once.
     """
-    cutoff = datetime.now(UTC) - timedelta(seconds=STALE_SECONDS)
+    now = datetime.now(UTC)
+    stale, lost = now - timedelta(seconds=STALE_SECONDS), now - timedelta(seconds=LOST_SECONDS)
+    waiting = or_(and_(import_jobs.c.status == "running", import_jobs.c.updated_at < stale),
+                  and_(import_jobs.c.status == "pending", import_jobs.c.updated_at < lost))
     with services.engine.begin() as conn:
-        stale = list(conn.execute(select(import_jobs.c.id).where(
-            import_jobs.c.status == "running", import_jobs.c.updated_at < cutoff)).scalars())
-        claimed = [job_id for job_id in stale if conn.execute(
-            update(import_jobs).where(import_jobs.c.id == job_id, import_jobs.c.status == "running",
-                                      import_jobs.c.updated_at < cutoff)
-            .values(status="pending", updated_at=datetime.now(UTC))).rowcount == 1]
+        found = list(conn.execute(select(import_jobs.c.id, import_jobs.c.updated_at).where(waiting)).all())
+        claimed = [job_id for job_id, seen in found if conn.execute(
+            update(import_jobs).where(import_jobs.c.id == job_id, import_jobs.c.updated_at == seen, waiting)
+            .values(status="pending", updated_at=now)).rowcount == 1]
     for job_id in claimed:
         start_import(services, job_id)
     return len(claimed)

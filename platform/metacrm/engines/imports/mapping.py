@@ -14,7 +14,7 @@ from typing import Any
 from rapidfuzz import fuzz
 from sqlalchemy import Connection, delete, select
 
-from ...errors import NotFound, Problem, ValidationError
+from ...errors import NotFound, PermissionDenied, Problem, ValidationError
 from ...meta.names import identifier_problem
 from ...meta.objects import ObjectDef
 from ..normalize import to_halfwidth
@@ -110,13 +110,20 @@ def check_mapping(obj: ObjectDef, headers: Sequence[str] | None, mapping: Any, c
 # --- templates --------------------------------------------------------------------------------
 
 def save_template(conn: Connection, name: str, obj: ObjectDef, mapping: Mapping[str, str],
-                  constants: Mapping[str, Any], label: str | None = None, actor_id: int | None = None) -> dict[str, Any]:
+                  constants: Mapping[str, Any], label: str | None = None, actor_id: int | None = None,
+                  is_admin: bool = True) -> dict[str, Any]:
+    """Create or replace a template. Templates are shared: one made by someone else is changed by admins only."""
     problem = identifier_problem(name)
     if problem:
         raise ValidationError("invalid template name", [Problem("name", "invalid_name", problem)])
     check_mapping(obj, None, mapping, constants)
+    owner = conn.execute(select(import_templates.c.created_by).where(import_templates.c.name == name)).first()
+    if owner is not None and not is_admin and owner.created_by != actor_id:
+        raise PermissionDenied(f"template '{name}' belongs to someone else; only administrators may change it",
+                               [Problem("name", "not_yours", name)])
     row = {"name": name, "object": obj.name, "label": label, "mapping": dict(mapping),
-           "constants": dict(constants), "created_by": actor_id, "updated_at": datetime.now(UTC)}
+           "constants": dict(constants), "created_by": owner.created_by if owner is not None else actor_id,
+           "updated_at": datetime.now(UTC)}
     conn.execute(delete(import_templates).where(import_templates.c.name == name))
     conn.execute(import_templates.insert().values(**row))
     return template_dict(row)

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
+from ...auth.principal import Principal
 from ...errors import Problem
 from ...meta.fields import USER_TARGET, CoercionError
 from ...meta.objects import ObjectDef
@@ -79,8 +80,12 @@ class RowMapper:
         return data, problems
 
     def resolve_relations(self, conn: Connection, snap: Snapshot, rows: Sequence[dict[str, Any] | None],
-                          problems: dict[int, list[Problem]]) -> None:
-        """Replace relation titles by record ids (in place); unknown titles become row problems."""
+                          problems: dict[int, list[Problem]], who: Principal | None = None) -> None:
+        """Replace relation titles by record ids (in place); unknown titles become row problems.
+
+        Names are looked up only among records the importer `who` may read (None: everything), so
+        an import is no oracle for records outside their scope.
+        """
         for name, f in self.obj.fields.items():
             if not f.type.is_relation or f.target == USER_TARGET:
                 continue
@@ -88,14 +93,16 @@ class RowMapper:
             title = target.title_field
             wanted = {row[name] for row in rows if row is not None and isinstance(row.get(name), str)}
             missing = [t for t in wanted if (target.name, t) not in self._names]
-            if missing and title:
+            readable = who is None or who.permission(target.name).read
+            if missing and title and readable:
                 table = snap.tables[target.name]
+                scope = None if who is None else who.row_filter(target.name, table)
                 found: dict[str, int] = {}
                 for start in range(0, len(missing), 500):
-                    for rid, text in conn.execute(
-                            select(table.c.id, table.c[title]).where(
-                                is_in(table.c[title], missing[start:start + 500], conn.dialect.name),
-                                table.c.deleted_at.is_(None)).order_by(table.c.id)):
+                    query = select(table.c.id, table.c[title]).where(
+                        is_in(table.c[title], missing[start:start + 500], conn.dialect.name),
+                        table.c.deleted_at.is_(None)).order_by(table.c.id)
+                    for rid, text in conn.execute(query if scope is None else query.where(scope)):
                         found.setdefault(text, int(rid))
                 for t in missing:
                     self._names[(target.name, t)] = found.get(t)

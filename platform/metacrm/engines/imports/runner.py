@@ -14,14 +14,16 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 
-from ...errors import NotFound, Problem, ValidationError
+from ...auth.principal import Principal, load_principal
+from ...errors import NotFound, PermissionDenied, Problem, ValidationError
+from ...meta.objects import ObjectDef
 from ...store.bulk import insert_many
 from ...store.db import reading
 from ...store.services import Services
@@ -105,7 +107,8 @@ def create_import(services: Services, path: Path, filename: str, object_name: st
                   mapping: Mapping[str, str] | None = None, template: str | None = None,
                   constants: Mapping[str, Any] | None = None, encoding: str | None = None,
                   actor_id: int | None = None, batch_size: int = BATCH_SIZE,
-                  on_duplicate: str | None = None, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+                  on_duplicate: str | None = None, limits: Limits = DEFAULT_LIMITS,
+                  outside_scope: str = "report") -> dict[str, Any]:
     """Check the file and the mapping and record a pending job (nothing is imported yet)."""
     if on_duplicate not in (None, "merge", "skip", "flag", "none"):
         raise ValidationError("on_duplicate is merge, skip, flag or none",
@@ -136,7 +139,7 @@ def create_import(services: Services, path: Path, filename: str, object_name: st
                "checksum": digest, "kind": sheet.kind, "encoding": sheet.encoding, "sheet": sheet.sheet_name,
                "mapping": final_mapping, "constants": final_constants, "template": template,
                "options": {"headers": sheet.headers, "first_row": sheet.first_row, "batch_size": batch_size,
-                           "on_duplicate": on_duplicate},
+                           "on_duplicate": on_duplicate, "outside_scope": outside_scope},
                "status": "pending", "total_rows": sheet.total_rows, "rows_done": 0, "last_row": 0,
                **dict.fromkeys(_COUNTERS, 0), "seconds": None, "error": None, "created_by": actor_id,
                "created_at": now, "started_at": None, "finished_at": None, "updated_at": now}
@@ -185,6 +188,8 @@ class _Run:
     override: str | None
     started: float
     done_before: int
+    who: Principal | None = None
+    """The importer, reloaded for every batch (None: a CLI import, no scope)."""
 
     def batches(self, ledger: _Ledger, size: int) -> Iterator[tuple[list[tuple[int, list[Any]]], int]]:
         """(new rows, rows skipped as already imported) per batch."""
@@ -205,16 +210,53 @@ class _Run:
             yield batch, skipped
 
 
+def _claim(conn: Connection, job: Mapping[str, Any]) -> bool:
+    """Take the job for this run: pending, failed or stale running jobs only (duplicate queue entries are harmless)."""
+    from .jobs import STALE_SECONDS
+
+    cutoff = _now() - timedelta(seconds=STALE_SECONDS)
+    claimable = or_(import_jobs.c.status.in_(("pending", "failed")),
+                    and_(import_jobs.c.status == "running", import_jobs.c.updated_at < cutoff))
+    return conn.execute(update(import_jobs).where(import_jobs.c.id == job["id"], claimable).values(
+        status="running", started_at=job["started_at"] or _now(), error=None, updated_at=_now())).rowcount == 1
+
+
+def importer(conn: Connection, job: Mapping[str, Any], obj: ObjectDef) -> Principal | None:
+    """The job's creator as they are now (None for CLI imports); refuses if they may no longer write the mapping.
+
+    Run before every batch, whoever resumes the job: a role changed mid-import takes effect at once.
+    """
+    if job["created_by"] is None:
+        return None
+    who = load_principal(conn, int(job["created_by"]))
+    if who is None:
+        raise PermissionDenied("the user who started this import is no longer active",
+                               [Problem("import", "inactive_user", str(job["created_by"]))])
+    perm = who.require(obj.name, "create")
+    blocked = [f for f in [*job["mapping"].values(), *job["constants"]] if f and not perm.writable(f)]
+    if blocked:
+        raise PermissionDenied("you may not write some mapped fields",
+                               [Problem(f"mapping/{f}", "readonly", "you may not write this field") for f in blocked])
+    return who
+
+
+def refuse_job(conn: Connection, job_id: int, error: str) -> None:
+    """A job refused for permissions is final: it is never resumed (status `refused`)."""
+    conn.execute(update(import_jobs).where(import_jobs.c.id == job_id).values(
+        status="refused", error=error[:2000], updated_at=_now()))
+
+
 def run_import(services: Services, import_id: int, progress: Progress | None = None) -> dict[str, Any]:
     """Run (or resume) an import job to the end; the background job `imports.run` calls this."""
     with services.engine.begin() as conn:
         job = get_import(conn, import_id)
-        if job["status"] == "done":
-            return job_dict(job)
+        if job["status"] == "refused":
+            raise PermissionDenied("this import was refused and cannot be resumed; start a new one",
+                                   [Problem("import", "refused", job["error"] or "")])
+        if job["status"] == "done" or not _claim(conn, job):
+            return job_dict(get_import(conn, import_id))
         snap = services.registry.current(conn)
         obj = snap.object(job["object"])
-        conn.execute(update(import_jobs).where(import_jobs.c.id == import_id).values(
-            status="running", started_at=job["started_at"] or _now(), error=None, updated_at=_now()))
     options = job["options"]
     sheet = Sheet(Path(job["file_path"]), job["kind"], options["headers"], job["total_rows"],
                   encoding=job["encoding"], sheet_name=job["sheet"], first_row=options["first_row"])
@@ -227,11 +269,16 @@ def run_import(services: Services, import_id: int, progress: Progress | None = N
             ledger = _Ledger(conn, obj.name, job["checksum"])
         for batch, already in run.batches(ledger, int(options.get("batch_size") or BATCH_SIZE)):
             with services.engine.begin() as conn:
+                run.who = importer(conn, job, obj)
                 counts = _import_batch(run, conn, batch) if batch else dict.fromkeys(_COUNTERS, 0)
                 counts["already_imported"] = already
                 state = _advance(run, conn, batch, counts)
             if progress is not None:
                 progress(state)
+    except PermissionDenied as exc:
+        with services.engine.begin() as conn:
+            refuse_job(conn, import_id, f"refused: {exc}")
+        raise
     except Exception as exc:
         with services.engine.begin() as conn:
             conn.execute(update(import_jobs).where(import_jobs.c.id == import_id).values(
@@ -273,7 +320,7 @@ def _import_batch(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[A
         inputs.append(data)
         if cell_problems:
             problems[i] = cell_problems
-    run.mapper.resolve_relations(conn, snap, inputs, problems)
+    run.mapper.resolve_relations(conn, snap, inputs, problems, run.who)
     outcomes: dict[int, tuple[str, int | None, dict[str, Any]]] = {}
     flags: list[tuple[int, Hit]] = []
     fold_into: dict[int, int] = {}
@@ -285,9 +332,16 @@ def _import_batch(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[A
                 continue
             values, row_problems = obj.prepare(data, False, services.records.ctx)
             stored.append(None if row_problems else values)
-        for i, hit in sorted(find_duplicates(conn, snap, dd, stored, "import").items()):
+        hits = find_duplicates(conn, snap, dd, stored, "import")
+        hidden = _outside_access(run, conn, snap.tables[obj.name], hits)
+        for i, hit in sorted(hits.items()):
             action = run.override or hit.action
             if action == "none":
+                continue
+            if hit.record_id is not None and hit.record_id in hidden.get(action, ()):
+                if run.job["options"].get("outside_scope") != "import":
+                    outcomes[i] = ("outside_access", None, {"rule": hit.rule.name, "definition": dd.name,
+                                                            "message": "exists outside your access"})
                 continue
             target_row = hit.row
             while target_row is not None and target_row in fold_into:
@@ -339,8 +393,23 @@ def _import_batch(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[A
     _write_rows(conn, job_id, batch, problems, outcomes)
     flagged = sum(1 for o in outcomes.values() if o[0] == "flagged")
     return {"created": len(ids), "failed": len(problems), "flagged": flagged,
-            "skipped": sum(1 for o in outcomes.values() if o[0] == "skipped"),
+            "skipped": sum(1 for o in outcomes.values() if o[0] in ("skipped", "outside_access")),
             "merged": sum(1 for o in outcomes.values() if o[0] == "merged")}
+
+
+def _outside_access(run: _Run, conn: Connection, table: Any, hits: Mapping[int, Hit]) -> dict[str, set[int]]:
+    """Per action, the matched records the importer may not act on: merge needs update in scope, skip/flag read."""
+    who = run.who
+    ids = sorted({h.record_id for h in hits.values() if h.record_id is not None})
+    if who is None or not ids:
+        return {}
+    name = run.mapper.obj.name
+    perm = who.permission(name)
+    owners = dict(conn.execute(select(table.c.id, table.c.owner_id).where(table.c.id.in_(ids))).all()) \
+        if "owner_id" in table.c else dict.fromkeys(ids)
+    unreadable = {i for i in ids if not who.sees_owner(name, owners.get(i))}
+    unwritable = unreadable | ({i for i in ids if not who.may_own(name, owners.get(i))} if perm.update else set(ids))
+    return {"skip": unreadable, "flag": unreadable, "merge": unwritable}
 
 
 def _row_no(batch: Sequence[tuple[int, list[Any]]], index: int | None) -> int | None:
