@@ -2,6 +2,7 @@
 rules, timelines, tags or the OpenAPI document."""
 
 import json
+import time
 from urllib.parse import quote
 
 import pytest
@@ -263,3 +264,18 @@ def test_conversion_and_views_respect_scope_and_verbs(world, scope, make_user):
     assert nobody.post(f"/records/lead/{leads['me']}/convert", {}).status_code == 403
     assert me.post("/views", {"object": "lead", "name": "x", "columns": ["name"]}).status_code == 201
     assert "/views" in me.get("/openapi.json").json["paths"]
+
+
+@pytest.mark.parametrize("scope", ["own", "team", "all"])
+def test_background_export_counts_only_the_scope(world, scope):
+    me = world["user_with"](scope)
+    seed(world, me)
+    job = me.post("/exports/lead", {"format": "csv"})
+    assert job.status_code == 202
+    for _ in range(600):
+        body = me.get(f"/export-jobs/{job.json['id']}").json
+        if body["status"] in ("done", "failed"):
+            break
+        time.sleep(0.05)
+    assert body["status"] == "done" and body["rows_total"] == len(VISIBLE[scope])
+    assert world["admin"].get(f"/export-jobs/{job.json['id']}").status_code == 404  # the owner's only

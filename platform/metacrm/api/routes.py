@@ -12,6 +12,7 @@ from . import (
     dedupe,
     definitions,
     docs,
+    export_jobs,
     exports,
     forms,
     imports,
@@ -48,3 +49,4 @@ def register_api(app: Flask) -> None:
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)
     app.register_blueprint(workspace.bp, url_prefix=API_PREFIX)  # titles, lookup, search, home, tags, trash
     app.register_blueprint(views.bp, url_prefix=API_PREFIX)  # saved list views
+    app.register_blueprint(export_jobs.bp, url_prefix=API_PREFIX)  # long exports as background jobs

@@ -91,8 +91,10 @@ def export_records(services: Services, object_name: str, out: IO[bytes], fmt: st
                    language: str = "en", hidden_fields: Iterable[str] = frozenset(),
                    where: Sequence[ColumnElement[bool]] = (),
                    row_filter: Callable[[str], ColumnElement[bool] | None] | None = None,
-                   limit: int | None = None, encoding: str = "utf-8-sig") -> int:
-    """Write the live records of an object (optionally a segment's or a rule's) to `out`; return the count."""
+                   limit: int | None = None, encoding: str = "utf-8-sig",
+                   progress: Callable[[int], None] | None = None) -> int:
+    """Write the live records of an object (optionally a segment's or a rule's) to `out`; return the count.
+    `progress(rows_so_far)` is called after every batch of STREAM_ROWS rows (background exports)."""
     if fmt not in FORMATS:
         raise ValidationError("format is xlsx or csv", [Problem("format", "enum", str(fmt))])
     with reading(services.engine) as conn:
@@ -119,11 +121,15 @@ def export_records(services: Services, object_name: str, out: IO[bytes], fmt: st
 
         def rows() -> Iterator[list[Any]]:
             batch: list[Mapping[str, Any]] = []
+            done = 0
             for row in conn.execution_options(yield_per=STREAM_ROWS).execute(query):
                 batch.append(row._mapping)
                 if len(batch) >= STREAM_ROWS:
                     yield from _labelled(labeller, batch)
+                    done += len(batch)
                     batch = []
+                    if progress is not None:
+                        progress(done)
             yield from _labelled(labeller, batch)
 
         if fmt == "csv":

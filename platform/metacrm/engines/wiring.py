@@ -27,6 +27,7 @@ from . import (  # noqa: F401
     assignment,
     conversion,
     dedupe,
+    export_jobs,
     imports,
     lead_pool,
     limits,
