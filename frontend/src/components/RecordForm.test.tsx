@@ -2,7 +2,7 @@ import { act, fireEvent, render, screen, waitFor } from "@testing-library/react"
 import { describe, expect, it, vi } from "vitest";
 import { ApiError } from "../api/client";
 import { I18nProvider } from "../i18n";
-import { XSS, leadDetail } from "../test/fixtures";
+import { XSS, demoLeadDetail, emptyLead, leadDetail } from "../test/fixtures";
 import { RecordForm } from "./RecordForm";
 
 vi.mock("../api/client", async (orig) => ({ ...(await orig<typeof import("../api/client")>()), api: {} }));
@@ -61,5 +61,53 @@ describe("RecordForm", () => {
     await waitFor(() => expect(submit).toHaveBeenCalledTimes(2));
     expect(submit.mock.calls[1][0]).toMatchObject({ name: "Ann", phone: "13800138000" });
     expect(screen.queryByText("is not a valid phone number")).toBeNull();
+  });
+
+  it("saves a demo record with empty optional fields and an odd read-only value", async () => {
+    const submit = vi.fn(async () => undefined);
+    const detail = demoLeadDetail();
+    render(
+      <I18nProvider initial="en">
+        <RecordForm detail={detail} form={detail.forms[0]} submitLabel="Save" onSubmit={submit}
+          initial={{ ...emptyLead(), converted_customer: "not a number" }} />
+      </I18nProvider>,
+    );
+    await act(async () => { fireEvent.click(screen.getByRole("button", { name: "Save" })); });
+    await waitFor(() => expect(submit).toHaveBeenCalledTimes(1));
+    expect(screen.queryByText(/Please correct/)).toBeNull();
+  });
+
+  it("opens a collapsed section with an error, focuses the field and names it in the message", async () => {
+    const submit = vi.fn(async () => undefined);
+    const detail = demoLeadDetail();
+    const { container } = render(
+      <I18nProvider initial="en">
+        <RecordForm detail={detail} form={detail.forms[0]} submitLabel="Save" onSubmit={submit}
+          initial={{ ...emptyLead(), notes: "a note longer than ten" }} />
+      </I18nProvider>,
+    );
+    const section = container.querySelector("details[data-section=conversion]") as HTMLDetailsElement;
+    expect(section.open).toBe(false);
+    await act(async () => { fireEvent.click(screen.getByRole("button", { name: "Save" })); });
+    expect(submit).not.toHaveBeenCalled();
+    expect((await screen.findByRole("alert")).textContent).toContain("Notes");
+    await waitFor(() => expect(section.open).toBe(true));
+    await waitFor(() => expect(document.activeElement?.id).toBe("root_notes"));
+    expect(screen.getByText("At most 10 characters.")).toBeTruthy();
+  });
+
+  it("opens the collapsed section when the server's problem is on a field there", async () => {
+    const submit = vi.fn().mockRejectedValueOnce(new ApiError(422, "validation_failed", "invalid", [
+      { field: "notes", code: "bad", message: "not allowed here" }]));
+    const detail = demoLeadDetail();
+    const { container } = render(
+      <I18nProvider initial="en">
+        <RecordForm detail={detail} form={detail.forms[0]} submitLabel="Save" onSubmit={submit} initial={emptyLead()} />
+      </I18nProvider>,
+    );
+    await act(async () => { fireEvent.click(screen.getByRole("button", { name: "Save" })); });
+    await screen.findByText("not allowed here");
+    await waitFor(() => expect((container.querySelector("details[data-section=conversion]") as HTMLDetailsElement).open).toBe(true));
+    await waitFor(() => expect(document.activeElement?.id).toBe("root_notes"));
   });
 });

@@ -11,7 +11,7 @@ import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { api, ApiError } from "../api/client";
 import type { FormDoc, ObjectDetail, ProblemItem, RecordData } from "../api/types";
 import { useI18n, type MessageKey, type Translate } from "../i18n";
-import { buildForm, problemsToErrors, type SectionLayout } from "../lib/formSchema";
+import { buildForm, errorField, formDataOf, problemsToErrors, sectionOf, type SectionLayout } from "../lib/formSchema";
 import { useUsers } from "./common";
 
 interface Props {
@@ -132,8 +132,16 @@ function UserSelect({ id, value, disabled, readonly, onChange }: WidgetProps) {
   );
 }
 
+/** Which collapsed sections are open: shared with the layout template through RJSF's formContext,
+ * so an error inside a collapsed section can open it. */
+interface SectionState {
+  open: Set<string>;
+  setOpen: (key: string, open: boolean) => void;
+}
+
 function makeLayout(sections: SectionLayout[]) {
   return function SectionsTemplate(props: ObjectFieldTemplateProps) {
+    const state = props.registry.formContext as SectionState | undefined;
     if (props.fieldPathId.$id !== "root") {
       return <div className="nested">{props.properties.map((p) => <div key={p.name}>{p.content}</div>)}</div>;
     }
@@ -152,7 +160,11 @@ function makeLayout(sections: SectionLayout[]) {
             </div>
           );
           return s.collapsed ? (
-            <details key={s.key} className="form-section">
+            <details key={s.key} className="form-section" data-section={s.key} open={state?.open.has(s.key) ?? false}
+              onToggle={(e) => {
+                const open = (e.currentTarget as HTMLDetailsElement).open;
+                if (open !== state?.open.has(s.key)) state?.setOpen(s.key, open);
+              }}>
               <summary>{s.label}</summary>
               {body}
             </details>
@@ -204,13 +216,45 @@ export function localizeErrors(errors: RJSFValidationError[], t: Translate): RJS
 export function RecordForm({ detail, form, initial, submitLabel, onSubmit, footer, preview = false }: Props) {
   const { lang, t } = useI18n();
   const built = useMemo(() => buildForm(detail, form, lang), [detail, form, lang]);
-  const [data, setData] = useState<Record<string, unknown>>(initial ?? {});
+  const [data, setData] = useState<Record<string, unknown>>(() => formDataOf(initial ?? {}));
+  const [open, setOpenSet] = useState<Set<string>>(new Set());
+  const sectionState = useMemo<SectionState>(() => ({
+    open,
+    setOpen: (key, isOpen) => setOpenSet((prev) => {
+      const next = new Set(prev);
+      if (isOpen) next.add(key); else next.delete(key);
+      return next;
+    }),
+  }), [open]);
   const [extraErrors, setExtraErrors] = useState<Record<string, { __errors: string[] }> | undefined>();
   const [unplaced, setUnplaced] = useState<ProblemItem[]>([]);
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<string | null>(null);
   const template = useMemo(() => makeLayout(built.sections), [built.sections]);
   const fieldNames = useMemo(() => Object.keys(built.schema.properties as object), [built.schema]);
+  const titles = useMemo(() => {
+    const props = built.schema.properties as Record<string, { title?: string }>;
+    return (name: string) => props[name]?.title ?? name;
+  }, [built.schema]);
+
+  /** Open the section holding `field` (if collapsed) and move the focus to its input. */
+  function reveal(field: string) {
+    const section = sectionOf(built.sections, field);
+    if (section?.collapsed) sectionState.setOpen(section.key, true);
+    // after the section opened (the next render): inputs inside a closed <details> cannot take focus
+    setTimeout(() => {
+      const el = document.getElementById(`root_${field}`) ??
+        document.querySelector<HTMLElement>(`[id^="root_${field}"]`);
+      el?.focus();
+      el?.scrollIntoView?.({ block: "center" });
+    }, 0);
+  }
+
+  /** "Please correct ..." names the fields, so the message always points at something. */
+  function fixMessage(fields: string[]): string {
+    const names = [...new Set(fields.filter(Boolean))].map(titles);
+    return names.length ? `${t("form.fix_errors")} (${names.join(", ")})` : t("form.fix_errors");
+  }
 
   async function submit(values: Record<string, unknown>) {
     if (preview) return;
@@ -225,9 +269,9 @@ export function RecordForm({ detail, form, initial, submitLabel, onSubmit, foote
         const { errors, unplaced: rest } = problemsToErrors(e.problems, fieldNames);
         setExtraErrors(Object.keys(errors).length ? errors : undefined);
         setUnplaced(rest);
-        setFailure(t("form.fix_errors"));
-        const first = Object.keys(errors)[0];
-        if (first) setTimeout(() => document.getElementById(`root_${first}`)?.focus(), 0);
+        const placed = Object.keys(errors);
+        setFailure(placed.length ? fixMessage(placed) : e.message);
+        if (placed[0]) reveal(placed[0]);
       } else if (!(e instanceof ApiError && e.isStale)) {
         setFailure(e instanceof Error ? e.message : String(e));
       }
@@ -248,21 +292,23 @@ export function RecordForm({ detail, form, initial, submitLabel, onSubmit, foote
         extraErrors={extraErrors as ErrorSchema | undefined}
         showErrorList={false}
         omitExtraData
-        focusOnFirstError
+        formContext={sectionState}
+        focusOnFirstError={(error) => reveal(errorField(error.property))}
         noHtml5Validate
-        transformErrors={(errors) => localizeErrors(errors, t)}
+        transformErrors={(errors) => localizeErrors(
+          errors.filter((e) => !built.readonly.includes(errorField(e.property))), t)}
         translateString={(s, params) => (RJSF_KEYS[s] ? t(RJSF_KEYS[s]!) : englishStringTranslator(s, params))}
         onChange={(e) => {
           setData(e.formData as Record<string, unknown>);
           if (extraErrors) setExtraErrors(undefined);
         }}
         onSubmit={(e) => void submit(e.formData as Record<string, unknown>)}
-        onError={() => setFailure(t("form.fix_errors"))}
+        onError={(errors) => setFailure(fixMessage(errors.map((e) => errorField(e.property))))}
       >
         {failure && <p className="alert alert-error" role="alert">{failure}</p>}
         {unplaced.length > 0 && (
           <ul className="alert alert-error">
-            {unplaced.map((p, i) => <li key={i}>{p.field ? `${p.field}: ` : ""}{p.message}</li>)}
+            {unplaced.map((p, i) => <li key={i}>{p.field ? `${titles(errorField(p.field.replace(/^\//, "")))}: ` : ""}{p.message}</li>)}
           </ul>
         )}
         {footer}

@@ -16,6 +16,45 @@ export interface BuiltForm {
   schema: Record<string, unknown>;
   uiSchema: Record<string, unknown>;
   sections: SectionLayout[];
+  /** Fields shown read-only: never validated in the browser and never sent. */
+  readonly: string[];
+}
+
+/** Keywords that check a value; a read-only field keeps none of them (the user cannot fix it). */
+const CHECKS = ["maxLength", "minLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
+  "exclusiveMaximum", "minItems", "maxItems", "uniqueItems", "default"];
+
+/** An optional field may be empty: the API sends null for it, so null is a valid value. Options
+ * (enum) and lists (the API sends [] for them) stay as they are: an empty select is left out of the
+ * form data (see formDataOf). */
+export function nullable(schema: Record<string, unknown>): Record<string, unknown> {
+  const type = schema.type;
+  if (typeof type === "string" && type !== "null" && type !== "array" && !("enum" in schema)) return { ...schema, type: [type, "null"] };
+  return schema;
+}
+
+/** A read-only field: shown with its widget, but nothing about its value is checked (whatever
+ * the enum check might still say is dropped with the field's other errors, see RecordForm). */
+export function unchecked(schema: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) if (!CHECKS.includes(k)) out[k] = v;
+  return nullable(out);
+}
+
+/** A record as the form's data: empty (null) values left out, so an empty optional field is
+ * simply unanswered instead of a value of the wrong type. */
+export function formDataOf(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== null && v !== undefined));
+}
+
+/** The field a client-side validation error is about: ".email" / "email" / ".tags.0" -> "email". */
+export function errorField(property: string | undefined): string {
+  return (property ?? "").replace(/^\./, "").split(/[.[]/)[0];
+}
+
+/** The section holding a field (to open a collapsed one when the field has an error). */
+export function sectionOf(sections: SectionLayout[], field: string): SectionLayout | undefined {
+  return sections.find((s) => s.fields.includes(field));
 }
 
 const WIDGETS: Record<string, string> = {
@@ -128,6 +167,7 @@ export function buildForm(detail: ObjectDetail, form: FormDoc | null | undefined
   const properties: Record<string, unknown> = {};
   const uiSchema: Record<string, unknown> = {};
   const order: string[] = [];
+  const readonly: string[] = [];
   const requiredSet = new Set<string>((detail.schema?.required as string[] | undefined) ?? []);
   for (const f of detail.fields) if (f.required) requiredSet.add(f.name);
   for (const section of sections) {
@@ -135,8 +175,15 @@ export function buildForm(detail: ObjectDetail, form: FormDoc | null | undefined
       const field = byName.get(name);
       if (!field) continue;
       const entry = entries.get(name) ?? { field: name };
-      const schema = fieldSchema(field, declared[name] ?? {}, lang);
+      let schema = fieldSchema(field, declared[name] ?? {}, lang);
       if (entry.help) schema.description = pickLabel(entry.help, lang);
+      const isReadonly = !!(entry.readonly || field.readonly);
+      if (isReadonly) {
+        schema = unchecked(schema);
+        readonly.push(name);
+      } else if (!requiredSet.has(name)) {
+        schema = nullable(schema);
+      }
       properties[name] = schema;
       order.push(name);
       const ui: Record<string, unknown> = {};
@@ -151,16 +198,16 @@ export function buildForm(detail: ObjectDetail, form: FormDoc | null | undefined
       const names = optionNames(field, lang);
       if (names) ui["ui:enumNames"] = names;
       if (entry.placeholder) ui["ui:placeholder"] = pickLabel(entry.placeholder, lang);
-      if (entry.readonly || field.readonly) ui["ui:readonly"] = true;
+      if (isReadonly) ui["ui:readonly"] = true;
       uiSchema[name] = ui;
     }
   }
   uiSchema["ui:order"] = [...order, "*"];
   uiSchema["ui:submitButtonOptions"] = { norender: true };
-  const required = order.filter((n) => requiredSet.has(n));
+  const required = order.filter((n) => requiredSet.has(n) && !readonly.includes(n));
   const schema: Record<string, unknown> = { type: "object", properties };
   if (required.length) schema.required = required;
-  return { schema, uiSchema, sections };
+  return { schema, uiSchema, sections, readonly };
 }
 
 /** Server problems -> RJSF extraErrors: each message on its field (pointer or plain name). */
@@ -194,11 +241,11 @@ export function changedValues(original: Record<string, unknown>, edited: Record<
   return out;
 }
 
-/** Drop empty strings and undefined so an untouched optional field is not sent as "". */
+/** Drop empty strings, null and undefined so an untouched optional field is not sent as "". */
 export function cleanValues(values: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(values)) {
-    if (v === undefined || v === "") continue;
+    if (v === undefined || v === null || v === "") continue;
     out[k] = v;
   }
   return out;

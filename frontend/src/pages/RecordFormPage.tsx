@@ -7,7 +7,7 @@ import type { FormDoc, ObjectDetail, RecordData } from "../api/types";
 import { ErrorMessage, Loading, PageHeader, useLoad } from "../components/common";
 import { RecordForm } from "../components/RecordForm";
 import { useI18n } from "../i18n";
-import { changedValues, cleanValues } from "../lib/formSchema";
+import { buildForm, changedValues, cleanValues } from "../lib/formSchema";
 import { useRouter } from "../lib/router";
 
 export function chooseForm(detail: ObjectDetail, wanted: string | null): FormDoc | null {
@@ -17,7 +17,7 @@ export function chooseForm(detail: ObjectDetail, wanted: string | null): FormDoc
 }
 
 export function RecordFormPage({ object, id }: { object: string; id?: number }) {
-  const { t, label } = useI18n();
+  const { t, label, lang } = useI18n();
   const { navigate, search } = useRouter();
   const [stale, setStale] = useState(false);
   const [formKey, setFormKey] = useState(0);
@@ -32,7 +32,10 @@ export function RecordFormPage({ object, id }: { object: string; id?: number }) 
   const { detail, current } = loaded.data;
   const form = chooseForm(detail, search.get("form"));
   const objectLabel = label(detail.label, detail.name);
-  const fieldNames = detail.fields.map((f) => f.name);
+  // Only what this form shows and lets the user change: a field left off the form (or shown
+  // read-only) is absent from the submitted data and must not be sent as "cleared".
+  const built = buildForm(detail, form, lang);
+  const fieldNames = Object.keys(built.schema.properties as object).filter((n) => !built.readonly.includes(n));
 
   async function save(values: Record<string, unknown>) {
     if (!current) {

@@ -41,3 +41,41 @@ export function leadDetail(overrides: Partial<ObjectDetail> = {}): ObjectDetail 
     ...overrides,
   };
 }
+
+/** A lead as the demo has it: optional fields of every type, a collapsed "Conversion" section
+ * holding a read-only relation and a free-text field. */
+export function demoLeadDetail(): ObjectDetail {
+  const base = leadDetail();
+  const props = base.schema.properties as Record<string, unknown>;
+  Object.assign(props, {
+    email: { "x-field": "email" },
+    budget: { "x-field": "decimal" },
+    next_follow_up: { "x-field": "date" },
+    captured_at: { "x-field": "datetime" },
+    consent: { "x-field": "boolean" },
+    converted_customer: { "x-field": "relation", "x-target": "customer" },
+    notes: { "x-field": "textarea", maxLength: 10 },
+  });
+  base.fields.push(
+    { name: "email", type: "email", label: { en: "Email" } },
+    { name: "budget", type: "decimal", label: { en: "Budget" } },
+    { name: "next_follow_up", type: "date", label: { en: "Next follow-up" } },
+    { name: "captured_at", type: "datetime", label: { en: "Captured at" } },
+    { name: "consent", type: "boolean", label: { en: "Consent" } },
+    { name: "converted_customer", type: "relation", target: "customer", label: { en: "Converted to customer" } },
+    { name: "notes", type: "textarea", label: { en: "Notes" } },
+  );
+  base.forms[0].sections.push(
+    { key: "more", label: { en: "More" }, fields: ["email", "budget", "next_follow_up", "captured_at", "consent", "interests"] },
+    { key: "conversion", label: { en: "Conversion" }, collapsed: true,
+      fields: [{ field: "converted_customer", readonly: true }, "notes"] },
+  );
+  return base;
+}
+
+/** A demo lead record with every optional field empty, as the API sends it. */
+export function emptyLead(): Record<string, unknown> {
+  return { id: 7, name: "Ethan Baker", phone: null, city: null, score: null, interests: [], email: null, budget: null,
+    next_follow_up: null, captured_at: null, consent: null, converted_customer: null, notes: null,
+    created_at: "2026-12-02T19:08:34.394760Z", version: 1, owner_id: 3, tags: [] };
+}
