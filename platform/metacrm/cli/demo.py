@@ -126,10 +126,42 @@ def demo(packs: tuple[Path, ...], scale: float, serve: bool, host: str, port: in
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+@click.option("--max-requests", default=1000, show_default=True,
+              help="Recycle a worker after this many requests (with jitter), so a leak never grows.")
+@click.option("--dev", is_flag=True, help="Werkzeug's single-process development server instead of gunicorn.")
 @handle_errors
-def serve(host: str, port: int) -> None:
-    """Run the web server (in production: gunicorn 'metacrm.api.wsgi:app')."""
-    run_server(host, port)
+def serve(host: str, port: int, workers: int, max_requests: int, dev: bool) -> None:
+    """Run the web server: gunicorn with worker recycling (or --dev, the development server)."""
+    if dev:
+        run_server(host, port)
+    else:
+        run_gunicorn(host, port, workers, max_requests)
+
+
+def run_gunicorn(host: str, port: int, workers: int, max_requests: int) -> None:
+    """gunicorn in this process: each worker builds its app once; a worker dies, the arbiter starts another."""
+    from gunicorn.app.base import BaseApplication
+
+    from ..api.app import create_app
+    from ..flows.executor import start_background
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in {"bind": f"{host}:{port}", "workers": workers, "max_requests": max_requests,
+                               "max_requests_jitter": max(max_requests // 10, 1), "timeout": 120,
+                               "worker_class": "gthread", "threads": 4}.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            app = create_app(Settings.from_env())
+            app.extensions["metacrm"].init()
+            start_background(app.extensions["metacrm"])
+            return app
+
+    click.echo(f"MetaCRM on http://{host}:{port}/ (gunicorn, {workers} workers, recycled every ~{max_requests} "
+               "requests)")
+    Server().run()
 
 
 def run_server(host: str, port: int) -> None:
@@ -142,6 +174,7 @@ def run_server(host: str, port: int) -> None:
     app.extensions["metacrm"].init()
     start_background(app.extensions["metacrm"])  # without Redis: workflow steps and sweeps run in-process
     click.echo(f"MetaCRM on http://{host}:{port}/  (health: http://{host}:{port}/health)")
+    click.echo("This is a development server (one process): use 'metacrm serve' without --dev in production.")
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
