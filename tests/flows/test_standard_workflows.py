@@ -74,10 +74,20 @@ def test_opportunity_stage_change_notifies_the_owner(crm):
     crm.records.update("opportunity", opp["id"], {"amount": "1200.00"})  # not the stage: no run
     crm.records.update("opportunity", opp["id"], {"stage": "won"})
     assert executor.wait_idle(crm, 30)
-    assert _notes(crm, crm.users["dan"]) == ["Big deal: stage is now won"]
+    assert _notes(crm, crm.users["dan"]) == ["Big deal: stage is now Won"]  # the label, not the key "won"
     [task] = crm.records.list("activity")
     assert (task["subject"], task["opportunity"], task["owner_id"]) == ("Thank the customer for Big deal", opp["id"],
                                                                        crm.users["dan"])
+
+
+def test_notification_uses_option_labels_in_the_readers_language(crm):
+    with crm.engine.begin() as conn:
+        wei = ensure_user(conn, "wei", "张伟", language="zh")
+    opp = crm.records.create("opportunity", {"name": "大单", "stage": "proposal", "amount": "1000.00",
+                                             "currency": "CNY", "owner_id": wei})
+    crm.records.update("opportunity", opp["id"], {"stage": "won"})
+    assert executor.wait_idle(crm, 30)
+    assert _notes(crm, wei) == ["大单: stage is now 赢单"]
 
 
 def test_weekly_reactivation_fires_once_per_schedule_time(crm):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import select
 
+from ...store.system import users
 from ..expressions import render
 from ..recipients import RECIPIENT_SCHEMA, recipient_id
 from ..tables import notifications
@@ -16,12 +20,36 @@ SCHEMA = {
 }
 
 
+def labelled(ctx: StepContext, record: Mapping[str, Any], language: str) -> dict[str, Any]:
+    """The record with option keys as their labels in the reader's language ("won" -> "Won" / "赢单")."""
+    obj = ctx.snapshot.objects.get(ctx.object_name)
+    out = dict(record)
+    if obj is None:
+        return out
+    for name, f in obj.fields.items():
+        labels = f.schema.get("x-option-labels") or {}
+        value = out.get(name)
+        if not labels or value is None:
+            continue
+        if isinstance(value, list):
+            out[name] = ", ".join(str(_label(labels, v, language)) for v in value)
+        else:
+            out[name] = _label(labels, value, language)
+    return out
+
+
+def _label(labels: Mapping[str, Any], value: Any, language: str) -> Any:
+    found = labels.get(value) if isinstance(value, str) else None
+    return (found.get(language) or found.get("en") or value) if isinstance(found, Mapping) else value
+
+
 def run(ctx: StepContext, doc: Doc) -> StepResult:
     assert ctx.conn is not None
-    values = {**(ctx.record or {}), "workflow": ctx.workflow.name}
     user_id = recipient_id(ctx.conn, doc.get("to", "owner"), ctx.record)
     if user_id is None:
         return StepResult({"skipped": "no recipient"})
+    language = ctx.conn.execute(select(users.c.language).where(users.c.id == user_id)).scalar() or "en"
+    values = {**labelled(ctx, ctx.record or {}, str(language)), "workflow": ctx.workflow.name}
     existing = ctx.conn.execute(select(notifications.c.id).where(notifications.c.key == ctx.key)).scalar()
     if existing is None:
         existing = ctx.conn.execute(notifications.insert().values(
