@@ -8,6 +8,7 @@ import { LoginPage } from "./pages/Login";
 import { ListPage } from "./pages/ListPage";
 import { RecordFormPage } from "./pages/RecordFormPage";
 import { RecordPage } from "./pages/RecordPage";
+import { HomePage } from "./pages/HomePage";
 import { KanbanPage } from "./pages/KanbanPage";
 import { AdminHome } from "./pages/designer/AdminHome";
 import { ObjectDesigner } from "./pages/designer/ObjectDesigner";
@@ -69,6 +70,7 @@ function Shell() {
       <header className="topbar">
         <Link to="/" className="brand">{t("app.title")}</Link>
         <nav aria-label={t("nav.objects")} className="nav">
+          <Link to="/" className={path === "/" ? "active" : ""}>{t("nav.home")}</Link>
           {objects.map((o) => (
             <Link key={o.name} to={`/o/${o.name}`} className={path.startsWith("/o/") && activeObject === o.name ? "active" : ""}>
               {label(o.plural_label ?? o.label, o.name)}
@@ -100,11 +102,8 @@ function Routes() {
   let m: Record<string, string> | null;
 
   if (path === "/" || path === "/login") {
-    if (objects.length) {
-      queueMicrotask(() => navigate(`/o/${objects[0].name}`, { replace: true }));
-      return <Loading />;
-    }
-    return <p>{t("nav.no_objects")}</p>;
+    if (path === "/login") queueMicrotask(() => navigate("/", { replace: true }));
+    return objects.length ? <HomePage /> : <p>{t("nav.no_objects")}</p>;
   }
   if ((m = matchPath("/o/:object", path))) return <ListPage key={m.object} object={m.object} />;
   if ((m = matchPath("/o/:object/new", path))) return <RecordFormPage key={"new" + m.object} object={m.object} />;

@@ -3,6 +3,7 @@
 import type {
   DefinitionVersion,
   FormDoc,
+  HomeData,
   ListQuery,
   Me,
   ObjectDetail,
@@ -261,6 +262,10 @@ export const api = {
       fields: q.fields?.join(","),
       language: q.language,
     });
+  },
+  /** "My day" for the caller (issue 13 contract, item 4). */
+  async home(): Promise<HomeData> {
+    return (await call<HomeData>("GET", "/home")).data;
   },
   async countWhere(object: string, filter: unknown): Promise<number> {
     const page = await this.listRecords(object, { filter: filter as ListQuery["filter"], limit: 1, count: true });

@@ -120,6 +120,22 @@ export interface TimelineEvent {
   [key: string]: unknown;
 }
 
+// --- the rep's workspace (issue 13 contract) ---
+
+export interface HomeTask {
+  id: number;
+  title: string;
+  due_at: string | null;
+  record: { object: string; id: number; title: string } | null;
+}
+
+export interface HomeData {
+  leads_due: { id: number; title: string; subtitle: string | null; due_at: string | null }[];
+  opportunities_by_stage: { stage: string; label: Label; count: number; amount: string | null }[];
+  tasks: { overdue: HomeTask[]; today: HomeTask[] };
+  unread_notifications: number;
+}
+
 export interface ProblemItem {
   field: string;
   code: string;

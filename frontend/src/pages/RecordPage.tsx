@@ -1,12 +1,13 @@
 // One record: its fields laid out by the form, tags (add/remove), the timeline of record events
 // (who changed what, from what to what), and records of other objects that point at it.
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { api } from "../api/client";
 import type { FieldInfo, ObjectDetail, RecordData, TimelineEvent, UserSummary } from "../api/types";
 import { ErrorMessage, Loading, PageHeader, TagChips, useLoad, userName, useUsers } from "../components/common";
 import { useI18n } from "../i18n";
 import { formatValue } from "../lib/format";
 import { layoutOf } from "../lib/formSchema";
+import { rememberRecent } from "../lib/recent";
 import { Link, useRouter } from "../lib/router";
 import { useSession } from "../session";
 import { chooseForm } from "./RecordFormPage";
@@ -22,6 +23,12 @@ export function RecordPage({ object, id }: { object: string; id: number }) {
     return { detail, current };
   }, [object, id]);
   const timeline = useLoad(() => api.timeline(object, id), [object, id, loaded.data]);
+  const { me } = useSession();
+  useEffect(() => {
+    if (!loaded.data || !me) return;
+    const rec = loaded.data.current.record;
+    rememberRecent(me.id, { object, id, title: String(rec[loaded.data.detail.title_field ?? "id"] ?? "#" + id) });
+  }, [loaded.data, me, object, id]);
 
   if (loaded.error) return <ErrorMessage error={loaded.error} />;
   if (!loaded.data) return <Loading />;
