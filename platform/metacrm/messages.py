@@ -208,6 +208,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_failed": ("Only failed runs can be retried", "只能重试失败的运行"),
     "nothing_to_retry": ("Nothing to retry", "没有可重试的内容"),
     "unblocked": ("Not blocked", "未被阻塞"),
+    "inactive_user": ("The user is inactive", "该用户已停用"),
+    "not_ready": ("Not ready yet", "尚未就绪"),
+    "refused": ("Refused", "已拒绝"),
 }
 
 
