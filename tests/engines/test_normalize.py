@@ -61,7 +61,7 @@ def test_cells_by_type():
     assert cell("at", datetime(2026, 1, 5, 8)) == "2026-01-05T08:00:00+08:00"
     assert cell("at", "2026-01-05 08:00") == "2026-01-05T08:00:00+08:00"
     assert cell("at", date(2026, 1, 5)) == "2026-01-05T00:00:00+08:00"
-    assert cell("notes", "a \n b") == "a\nb"
+    assert cell("notes", "a \n b") == "a \n b"
     assert cell("name", "   ") is None and cell("n", None) is None
 
 

@@ -83,6 +83,16 @@ def _check_writable(perm: Any, fields: Any) -> None:
                                [Problem(f"mapping/{f}", "readonly", "you may not write this field") for f in blocked])
 
 
+def _day_first() -> bool | None:
+    """`day_first` form field: true (04/06/2023 is 4 June), false (April 6), absent (such dates are errors)."""
+    raw = (request.form.get("day_first") or "").strip().lower()
+    if raw in ("", "auto"):
+        return None
+    if raw not in ("true", "false", "1", "0"):
+        raise ValidationError("day_first is true or false", [Problem("day_first", "type", raw[:16])])
+    return raw in ("true", "1")
+
+
 def _outside_scope(who: Any) -> str:
     """What an import does with a duplicate outside the importer's access: `report` it (default) or `import`
     the row anyway; only an administrator chooses `import`."""
@@ -132,7 +142,8 @@ def import_start() -> Any:
                             template=request.form.get("template") or None, constants=_form_json("constants"),
                             encoding=request.form.get("encoding") or None, actor_id=who.id,
                             on_duplicate=request.form.get("on_duplicate") or None,
-                            outside_scope=_outside_scope(who))
+                            outside_scope=_outside_scope(who), day_first=_day_first(),
+                            timezone=request.form.get("timezone") or None)
     finally:
         path.unlink(missing_ok=True)
     try:

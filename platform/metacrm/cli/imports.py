@@ -45,6 +45,9 @@ def _summary(job: dict[str, Any]) -> str:
 @click.option("--encoding", help="CSV text encoding (detected when not given: BOM, UTF-8, GB18030).")
 @click.option("--on-duplicate", type=click.Choice(["merge", "skip", "flag", "none"]),
               help="Override the dedupe definition's action for this import.")
+@click.option("--day-first/--month-first", "day_first", default=None,
+              help="Date order of forms like 04/06/2023 (without it they are ambiguous_date errors).")
+@click.option("--timezone", help="Time zone of naive times in the file (default: the installation's).")
 @click.option("--batch-size", default=1000, show_default=True)
 @click.option("--preview", "only_preview", is_flag=True, help="Show headers, first rows and the suggested mapping.")
 @click.option("--errors", "errors_to", type=click.Path(dir_okay=False, path_type=Path),
@@ -52,7 +55,8 @@ def _summary(job: dict[str, Any]) -> str:
 @click.option("--language", default="en", show_default=True, help="Language of the error column.")
 @handle_errors
 def import_command(file: Path, object_name: str, template: str | None, mapping: str | None, constants: str | None,
-                   encoding: str | None, on_duplicate: str | None, batch_size: int, only_preview: bool,
+                   encoding: str | None, on_duplicate: str | None, day_first: bool | None, timezone: str | None,
+                   batch_size: int, only_preview: bool,
                    errors_to: Path | None, language: str) -> None:
     """Import an .xlsx or .csv file into an object, with a progress bar."""
     with services() as svc:
@@ -62,7 +66,8 @@ def import_command(file: Path, object_name: str, template: str | None, mapping: 
         job = create_import(svc, file, file.name, object_name, template=template,
                             mapping=json_argument(mapping, "mapping") if mapping else None,
                             constants=json_argument(constants, "constants") if constants else None,
-                            encoding=encoding, batch_size=batch_size, on_duplicate=on_duplicate)
+                            encoding=encoding, batch_size=batch_size, on_duplicate=on_duplicate,
+                            day_first=day_first, timezone=timezone)
         click.echo(f"import {job['id']}: {job['total_rows']} rows; mapping "
                    + json.dumps(job["mapping"], ensure_ascii=False), err=True)
         done = _run_with_bar(svc, job)

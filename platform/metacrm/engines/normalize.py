@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,9 +32,9 @@ _NAME_DOTS = re.compile(r"\s*[.\u00b7\u2022\u2027\u30fb\uff0e\u2219]\s*")
 _ONLY_CJK_AND_DOTS = re.compile(rf"[{_CJK}\u00b7]+")
 _LIST_SPLIT = re.compile(r"\s*[,;|\u3001\uff0c\uff1b]\s*")
 _CN_DATE = re.compile(r"([0-9]{4})\s*[年/.\-]\s*([0-9]{1,2})\s*[月/.\-]\s*([0-9]{1,2})\s*日?")
+_TRUE = frozenset({"1", "true", "yes", "y", "t", "是", "对", "✓", "√", "x"})
 PERSON_NAME_FIELDS = frozenset({"name", "full_name", "contact_name", "contact"})
 """Text fields cleaned as people's names (Chinese spacing and dots)."""
-_TRUE = frozenset({"1", "true", "yes", "y", "t", "是", "对", "✓", "√", "x"})
 _FALSE = frozenset({"0", "false", "no", "n", "f", "否", "不", "×"})
 
 
@@ -68,12 +69,34 @@ def clean_person_name(text: str) -> str:
     return text
 
 
+SIGNIFICANT = 15
+"""Digits a spreadsheet keeps and shows: numbers from numeric cells are read to this many."""
+_SCIENTIFIC = re.compile(r"[+-]?[0-9](\.[0-9]+)?[eE]\+?[0-9]{1,3}")
+
+
+def digits_lost(what: Any) -> CoercionError:
+    return CoercionError("digits_lost", f"'{what}' has lost digits in the spreadsheet (it keeps only 15); "
+                         "format the column as text and type the number again")
+
+
 def cell_text(value: Any) -> str:
-    """A cell as text: whole floats without ".0" (spreadsheets store 13800138000 as a float)."""
+    """A cell as the spreadsheet shows it: whole floats without ".0" (13800138000), float artefacts
+    rounded to 15 significant digits (0.7000000000000001 -> 0.7), never scientific notation.
+
+    A whole number past 15 digits in a numeric cell has already lost digits (Excel stores 15):
+    that is a `digits_lost` error, never a silently different number.
+    """
     if type(value) is str:
         return value
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
-        return str(int(value))
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise CoercionError("type", "is not a number")
+        if value.is_integer() and abs(value) >= 10 ** SIGNIFICANT:
+            raise digits_lost(f"{value:.{SIGNIFICANT}g}")
+        text = f"{value:.{SIGNIFICANT}g}"
+        if "e" in text:  # tiny or huge: write the digits out
+            text = format(Decimal(text), "f")
+        return text
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     return str(value)
@@ -116,9 +139,10 @@ def _integer(value: Any) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        if not value.is_integer():
-            raise CoercionError("type", f"{value} is not a whole number")
-        return int(value)
+        text = cell_text(value)
+        if not re.fullmatch(r"-?[0-9]+", text):
+            raise CoercionError("type", f"{text} is not a whole number")
+        return int(text)
     text = _number_text(value)
     if re.fullmatch(r"-?[0-9]{1,19}(\.0+)?", text):
         return int(text.split(".")[0])
@@ -129,7 +153,7 @@ def _decimal(value: Any) -> str:
     if isinstance(value, bool):
         raise CoercionError("type", "is not a number")
     if isinstance(value, int | float):
-        return cell_text(value) if isinstance(value, float) and value.is_integer() else repr(value)
+        return cell_text(value)
     text = _number_text(value).lstrip("¥￥$")
     if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", text):
         raise CoercionError("invalid_decimal", f"'{value}' is not a number")
@@ -147,31 +171,75 @@ def _boolean(value: Any) -> bool:
     raise CoercionError("type", f"'{value}' is not yes/no")
 
 
-def _date(value: Any) -> str:
+_EXCEL_EPOCH = date(1899, 12, 30)
+_COMPACT_DATE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
+_DMY = re.compile(r"([0-9]{1,2})\s*[/.\-]\s*([0-9]{1,2})\s*[/.\-]\s*([0-9]{4})")
+_TIME = re.compile(r"([0-9]{1,2})[:：]([0-9]{2})(?:[:：]([0-9]{2}))?")
+
+
+def _serial(value: float) -> datetime | str:
+    """A spreadsheet serial number (days since 1899-12-30, fraction = time of day) as a naive datetime."""
+    if 19_000_101 <= value <= 99_991_231 and value.is_integer():
+        return str(int(value))  # 20231108 typed as a number in a date column
+    if not 1 <= value < 2958466:
+        raise CoercionError("invalid_date", f"{cell_text(value)} is not a date")
+    return datetime.combine(_EXCEL_EPOCH, time()) + timedelta(days=value)
+
+
+def _day(text: str, day_first: bool | None) -> tuple[date, str] | None:
+    """(date, the rest of the text) of the leading date forms people type; None if there is none."""
+    try:
+        if m := _CN_DATE.match(text):
+            rest = text[m.end():]
+            return date(int(m[1]), int(m[2]), int(m[3])), (" " + rest if m[0][-1:].isspace() or m[0][-1:] == "日"
+                                                          else rest)
+        if m := _COMPACT_DATE.match(text):
+            return date(int(m[1]), int(m[2]), int(m[3])), text[m.end():]
+        if m := _DMY.match(text):
+            a, b, year = int(m[1]), int(m[2]), int(m[3])
+            if day_first is None and a <= 12 and b <= 12 and a != b:
+                raise CoercionError("ambiguous_date", f"'{m[0]}' may be day-first or month-first; "
+                                    "choose the import's date order (day_first)")
+            if day_first is None:
+                day_first = a > 12
+            return date(year, b if day_first else a, a if day_first else b), text[m.end():]
+    except CoercionError:
+        raise
+    except ValueError:
+        raise CoercionError("invalid_date", f"'{text}' is not a date") from None
+    return None
+
+
+def _date(value: Any, day_first: bool | None = None) -> str:
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = _serial(float(value))
+        if isinstance(value, datetime):
+            return value.date().isoformat()
     text = clean_text(cell_text(value))
-    match = _CN_DATE.fullmatch(text)
-    if match:
-        try:
-            return date(*map(int, match.groups())).isoformat()
-        except ValueError:
-            raise CoercionError("invalid_date", f"'{text}' is not a date") from None
+    found = _day(text, day_first)
+    if found and (not found[1].strip() or found[1][:1] in " T"):
+        return found[0].isoformat()  # a time after the date is dropped: the field holds the day
     return text
 
 
-def _datetime(value: Any, tz: ZoneInfo) -> str:
+def _datetime(value: Any, tz: ZoneInfo, day_first: bool | None = None) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = _serial(float(value))
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime.combine(value, time())
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=tz)).isoformat()
     text = clean_text(cell_text(value))
-    match = _CN_DATE.match(text)
-    if match and (match.end() == len(text) or text[match.end()] in " T"):
-        rest = text[match.end():].strip(" T")
-        text = f"{int(match[1]):04d}-{int(match[2]):02d}-{int(match[3]):02d}T{rest or '00:00:00'}"
+    found = None if re.match(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T", text) else _day(text, day_first)
+    if found and (not found[1].strip() or found[1][:1] in " T"):
+        rest = found[1].strip(" T")
+        if m := _TIME.fullmatch(rest):
+            rest = f"{int(m[1]):02d}:{m[2]}:{m[3] or '00'}"
+        text = f"{found[0].isoformat()}T{rest or '00:00:00'}"
     elif " " in text and "T" not in text:
         text = text.replace(" ", "T", 1)
     try:
@@ -181,14 +249,22 @@ def _datetime(value: Any, tz: ZoneInfo) -> str:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).isoformat()
 
 
-def normalize_cell(f: FieldDef, value: Any, tz: ZoneInfo, options: Mapping[str, str] | None = None) -> Any:
+def normalize_cell(f: FieldDef, value: Any, tz: ZoneInfo, options: Mapping[str, str] | None = None,
+                   day_first: bool | None = None) -> Any:
     """One cell as the JSON input value of field `f`; None when blank. Raises CoercionError.
 
-    Relations are returned as given (text or id): the importer resolves names to ids per batch.
+    Free text (text and textarea fields other than people's names) is kept exactly as typed, only
+    trimmed: full-width punctuation, inner spacing and case are the user's. Relations are returned
+    as given (text or id): the importer resolves names to ids per batch.
     """
     if value is None:
         return None
     name = f.type.name
+    if type(value) is str and name in ("text", "textarea") and f.name not in PERSON_NAME_FIELDS:
+        if _SCIENTIFIC.fullmatch(value.strip()) and name == "text":
+            raise digits_lost(value.strip())
+        kept = value.translate(_INVISIBLE).strip()
+        return unescape_formula(kept) if kept else None
     if type(value) is str:
         text = clean_text(value, multiline=name == "textarea")
         if not text:
@@ -196,6 +272,8 @@ def normalize_cell(f: FieldDef, value: Any, tz: ZoneInfo, options: Mapping[str, 
         value = text
     else:
         text = clean_text(cell_text(value))
+    if name == "phone" and _SCIENTIFIC.fullmatch(text):
+        raise digits_lost(text)
     if name in ("text", "email", "url", "phone"):
         text = unescape_formula(text)
         if name == "text" and f.name in PERSON_NAME_FIELDS:
@@ -222,9 +300,9 @@ def normalize_cell(f: FieldDef, value: Any, tz: ZoneInfo, options: Mapping[str, 
     if name == "boolean":
         return _boolean(value)
     if name == "date":
-        return _date(value)
+        return _date(value, day_first)
     if name == "datetime":
-        return _datetime(value, tz)
+        return _datetime(value, tz, day_first)
     if name == "relation":
         if isinstance(value, int | float) and not isinstance(value, bool):
             return _integer(value)

@@ -43,6 +43,8 @@ class RowMapper:
     mapping: Mapping[str, str]
     constants: Mapping[str, Any]
     tz: ZoneInfo
+    day_first: bool | None = None
+    """The import's date order for forms like 04/06/2023 (None: such a date is `ambiguous_date`)."""
     _columns: list[tuple[int, str]] = field(default_factory=list)
     _options: dict[str, dict[str, str]] = field(default_factory=dict)
     _names: dict[tuple[str, str], int | None] = field(default_factory=dict)
@@ -68,7 +70,7 @@ class RowMapper:
         fields = self.obj.fields
         for i, name in self._columns:
             try:
-                value = normalize_cell(fields[name], cells[i], self.tz, self._options.get(name))
+                value = normalize_cell(fields[name], cells[i], self.tz, self._options.get(name), self.day_first)
             except CoercionError as exc:
                 problems.append(Problem(name, exc.code, exc.message))
                 continue

@@ -108,11 +108,13 @@ def create_import(services: Services, path: Path, filename: str, object_name: st
                   constants: Mapping[str, Any] | None = None, encoding: str | None = None,
                   actor_id: int | None = None, batch_size: int = BATCH_SIZE,
                   on_duplicate: str | None = None, limits: Limits = DEFAULT_LIMITS,
-                  outside_scope: str = "report") -> dict[str, Any]:
+                  outside_scope: str = "report", day_first: bool | None = None,
+                  timezone: str | None = None) -> dict[str, Any]:
     """Check the file and the mapping and record a pending job (nothing is imported yet)."""
     if on_duplicate not in (None, "merge", "skip", "flag", "none"):
         raise ValidationError("on_duplicate is merge, skip, flag or none",
                               [Problem("on_duplicate", "enum", str(on_duplicate))])
+    zone = _zone(timezone or services.settings.timezone)
     stored, digest = store_upload(services, path, filename)
     sheet = open_upload(stored, filename, limits, encoding)
     with services.engine.begin() as conn:
@@ -131,7 +133,7 @@ def create_import(services: Services, path: Path, filename: str, object_name: st
         final_mapping = {**base_mapping, **(mapping or {})}
         final_constants = {**base_constants, **(constants or {})}
         check_mapping(obj, sheet.headers, final_mapping, final_constants)
-        mapper = RowMapper(obj, sheet.headers, final_mapping, final_constants, ZoneInfo(services.settings.timezone))
+        mapper = RowMapper(obj, sheet.headers, final_mapping, final_constants, zone, day_first)
         if mapper.constant_problems:
             raise ValidationError("a constant value is invalid", mapper.constant_problems)
         now = _now()
@@ -139,12 +141,22 @@ def create_import(services: Services, path: Path, filename: str, object_name: st
                "checksum": digest, "kind": sheet.kind, "encoding": sheet.encoding, "sheet": sheet.sheet_name,
                "mapping": final_mapping, "constants": final_constants, "template": template,
                "options": {"headers": sheet.headers, "first_row": sheet.first_row, "batch_size": batch_size,
-                           "on_duplicate": on_duplicate, "outside_scope": outside_scope},
+                           "on_duplicate": on_duplicate, "outside_scope": outside_scope,
+                           "day_first": day_first, "timezone": zone.key},
                "status": "pending", "total_rows": sheet.total_rows, "rows_done": 0, "last_row": 0,
                **dict.fromkeys(_COUNTERS, 0), "seconds": None, "error": None, "created_by": actor_id,
                "created_at": now, "started_at": None, "finished_at": None, "updated_at": now}
         job_id = int(conn.execute(import_jobs.insert().values(**row).returning(import_jobs.c.id)).scalar_one())
     return job_dict({**row, "id": job_id})
+
+
+def _zone(name: str) -> ZoneInfo:
+    """The import's time zone for naive times (an option; default the installation's)."""
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        raise ValidationError(f"'{name}' is not a time zone", [Problem("timezone", "unknown_timezone", name[:64])]) \
+            from None
 
 
 def get_import(conn: Connection, job_id: int) -> dict[str, Any]:
@@ -260,7 +272,8 @@ def run_import(services: Services, import_id: int, progress: Progress | None = N
     options = job["options"]
     sheet = Sheet(Path(job["file_path"]), job["kind"], options["headers"], job["total_rows"],
                   encoding=job["encoding"], sheet_name=job["sheet"], first_row=options["first_row"])
-    mapper = RowMapper(obj, sheet.headers, job["mapping"], job["constants"], ZoneInfo(services.settings.timezone))
+    mapper = RowMapper(obj, sheet.headers, job["mapping"], job["constants"],
+                       _zone(options.get("timezone") or services.settings.timezone), options.get("day_first"))
     override = options.get("on_duplicate")
     run = _Run(services, job, sheet, mapper, definitions_for(snap.definitions, obj.name), override,
                time.perf_counter(), job["rows_done"])
