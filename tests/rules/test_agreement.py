@@ -86,6 +86,12 @@ def _order(v):
     return Decimal(str(v)) if isinstance(v, (str, float)) else v
 
 
+def some(values, max_size, unique=False):
+    """A rule's list of values; one in ten is empty (an empty multi-select: a constant condition)."""
+    return st.tuples(st.lists(values, min_size=1, max_size=max_size, unique=unique), st.integers(0, 9)).map(
+        lambda t: [] if t[1] == 0 else t[0])
+
+
 def pair(s):
     return st.lists(s, min_size=2, max_size=2).map(lambda xs: sorted(xs, key=_order))
 
@@ -93,7 +99,7 @@ def pair(s):
 def number_ops(values):
     return st.one_of(
         st.tuples(choices(["eq", "ne", "lt", "lte", "gt", "gte"]), values),
-        st.tuples(choices(["in", "not_in"]), st.lists(values, min_size=0, max_size=3)),
+        st.tuples(choices(["in", "not_in"]), some(values, 3)),
         st.tuples(st.just("between"), pair(values)),
         st.tuples(choices(["is_empty", "is_not_empty"]), st.none()),
     )
@@ -112,10 +118,10 @@ def date_ops(values):
 rule_decimals = st.one_of(decimals.map(str), st.sampled_from(["0.125", "-1.005", "2.49", 1, 0.5]))
 OPS = {
     "t": st.one_of(st.tuples(choices(["eq", "ne", "contains", "starts_with"]), choices(NEEDLES)),
-                   st.tuples(choices(["in", "not_in"]), st.lists(choices(NEEDLES), min_size=0, max_size=3)),
+                   st.tuples(choices(["in", "not_in"]), some(choices(NEEDLES), 3)),
                    st.tuples(choices(["is_empty", "is_not_empty"]), st.none())),
     "s": st.one_of(st.tuples(choices(["eq", "ne"]), choices(["a", "b", "c"])),
-                   st.tuples(choices(["in", "not_in"]), st.lists(choices(["a", "b", "c"]), min_size=0, max_size=2)),
+                   st.tuples(choices(["in", "not_in"]), some(choices(["a", "b", "c"]), 2)),
                    st.tuples(choices(["is_empty", "is_not_empty"]), st.none())),
     "n": number_ops(st.integers(-3, 3)),
     "id": number_ops(st.integers(1, 8)),
@@ -125,7 +131,7 @@ OPS = {
     "dt": date_ops(iso_day),
     "ts": date_ops(st.one_of(iso_day, iso_instant)),
     "m": st.one_of(st.tuples(choices(["has_any", "has_all"]),
-                             st.lists(choices(["x", "y", "z"]), min_size=0, max_size=3, unique=True)),
+                             some(choices(["x", "y", "z"]), 3, unique=True)),
                    st.tuples(choices(["is_empty", "is_not_empty"]), st.none())),
     "j": st.tuples(choices(["is_empty", "is_not_empty"]), st.none()),
     "parent": st.one_of(st.tuples(choices(["eq", "ne"]), st.integers(1, 8)),

@@ -17,7 +17,8 @@ OBJ = {"$id": "thing", "type": "object", "properties": {
     "n": {"x-field": "integer"},
     "m": {"x-field": "multiselect", "items": {"enum": ["x", "y"]}},
 }}
-CHILD = {"$id": "part", "type": "object", "properties": {"thing": {"x-field": "relation", "x-target": "thing"}}}
+CHILD = {"$id": "part", "type": "object", "properties": {"label": {"x-field": "text"},
+                                                         "thing": {"x-field": "relation", "x-target": "thing"}}}
 LEAF = {"field": "n", "op": "eq", "value": 1}
 
 

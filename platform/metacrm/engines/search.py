@@ -42,6 +42,7 @@ INDEX_PREFIX = "ix_search_"
 MAX_CANDIDATES = 200
 FUZZY_SCAN = 5000
 FUZZY_RATIO = 0.75
+TEXT_COLUMN_TYPES = frozenset({"text", "textarea", "email", "phone", "url", "select", "region"})
 WORD_SIMILARITY = "0.3"  # pg_trgm's `<%` threshold (default 0.6 misses one-letter typos); then FUZZY_RATIO
 _DIGITS = re.compile(r"[0-9]")
 _LATIN_WORD = re.compile(r"^[a-z][a-z .'-]{3,}$")
@@ -53,7 +54,8 @@ def search_fields(obj: ObjectDef) -> list[str]:
     for name, f in obj.fields.items():
         if f.type.name in ("phone", "email") or name == "company":
             names.append(name)
-    return [n for n in dict.fromkeys(names) if obj.fields[n].type.name not in ("json", "multiselect")]
+    # only text columns: coalesce(<bigint, numeric or date>, '') is an error on PostgreSQL
+    return [n for n in dict.fromkeys(names) if obj.fields[n].type.name in TEXT_COLUMN_TYPES]
 
 
 def _digest(fields: Sequence[str]) -> str:

@@ -25,6 +25,7 @@ from sqlalchemy import BigInteger, Boolean, Date, String, Text
 from sqlalchemy.types import TypeEngine
 
 from .jsonvalue import text_problem, unstorable
+from .regions import find_region
 from .sqltypes import ExactDecimal, JSONType, UTCDateTime
 
 Schema = Mapping[str, Any]
@@ -262,6 +263,20 @@ def _url(value: Any, schema: Schema, ctx: CoerceContext) -> str:
     return parts.geturl()
 
 
+def _region(value: Any, schema: Schema, ctx: CoerceContext) -> str:
+    """A province or city of China as its GB/T 2260 code (any of its names matches), else free text
+    for a place outside the list, spacing tidied; a 6-digit text must be a known code."""
+    text = " ".join(_no_nul(value).split())
+    if not text:
+        raise CoercionError("invalid_region", "is empty (send null to clear it)")
+    found = find_region(text)
+    if found is not None:
+        return found.code
+    if text.isdigit():
+        raise CoercionError("invalid_region", "is not a GB/T 2260 province or city code")
+    return text
+
+
 def _relation(value: Any, schema: Schema, ctx: CoerceContext) -> int:
     number = int(value)  # JSON Schema counts 7.0 as an integer; the database must get 7
     if not 0 < number <= BIGINT_MAX:
@@ -416,7 +431,10 @@ FIELD_TYPES: dict[str, FieldType] = {t.name: t for t in (
               _f(mf.Url), TEXT_OPS, "url", _url),
     FieldType("select", ("string",), {"type": "string"}, lambda s: String(DEFAULT_TEXT_LENGTH),
               lambda s: mf.String(validate=mv.OneOf(_options(s))), CHOICE_OPS, "select", _text, None,
-              _enum_change, frozenset({"text"})),
+              _enum_change, frozenset({"text", "region"})),
+    FieldType("region", ("string",), {"type": "string", "maxLength": 120, "minLength": 1},
+              lambda s: String(DEFAULT_TEXT_LENGTH), _f(mf.String), TEXT_OPS, "text", _region, None, None,
+              frozenset({"text"})),
     FieldType("multiselect", ("array",), {"type": "array", "uniqueItems": True}, lambda s: JSONType,
               lambda s: mf.List(mf.String(validate=mv.OneOf(_options(s)))), MULTI_OPS, "checkboxes",
               None, None, _enum_change),

@@ -27,7 +27,7 @@ def kind_of(type_name: str) -> str:
 
 def _normalizer(obj: ObjectDef, name: str) -> Callable[[Any], Any] | None:
     f = obj.fields[name]
-    if f.type.name in ("email", "phone", "url"):
+    if f.type.name in ("email", "phone", "url", "region"):
         return f.stored
     return None
 

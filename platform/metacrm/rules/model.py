@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # What kind of value a field holds, as far as rules care.
-TEXT_TYPES = frozenset({"text", "textarea", "email", "phone", "url", "select"})
+TEXT_TYPES = frozenset({"text", "textarea", "email", "phone", "url", "select", "region"})
 
 
 @dataclass(frozen=True)
