@@ -56,6 +56,11 @@ class Settings:
     all workers (METACRM_SEND_RATE="email=600/min,sms=100/min"); messages over it wait for the next."""
     bulk_batch_size: int = 1000
     max_bulk_records: int = 10_000
+    cookie_secure: bool = False
+    """Mark the session cookie Secure always (METACRM_COOKIE_SECURE=1); it is Secure anyway on an HTTPS request."""
+    trusted_proxies: int = 0
+    """How many reverse proxies' X-Forwarded-For/-Proto to trust (METACRM_TRUSTED_PROXIES): the client
+    address the login limiter counts and whether the request came over HTTPS."""
     maintenance_cron: str = "15 3 * * *"
     """When (cron, in `timezone`) the sweeper starts the daily pass over rules that read the clock
     (automatic tags and tracked segments with relative dates); "" turns it off."""
@@ -78,6 +83,8 @@ class Settings:
             smtp_url=env.get(ENV_PREFIX + "SMTP_URL") or None,
             send_rates=_send_rates(env.get(ENV_PREFIX + "SEND_RATE", "")),
             maintenance_cron=_cron(env.get(ENV_PREFIX + "MAINTENANCE_CRON", "15 3 * * *")),
+            cookie_secure=env.get(ENV_PREFIX + "COOKIE_SECURE", "").lower() in ("1", "true", "yes", "on"),
+            trusted_proxies=int(env.get(ENV_PREFIX + "TRUSTED_PROXIES", "0") or 0),
         )
 
 

@@ -111,6 +111,17 @@ class PermissionDenied(MetaCRMError):
     status = 403
 
 
+class TooManyRequests(MetaCRMError):
+    """Too many attempts (failed logins): wait `retry_after` seconds (the API sends Retry-After)."""
+
+    code = "too_many_requests"
+    status = 429
+
+    def __init__(self, message: str, problems: Iterable[Problem] = (), *, retry_after: int = 60) -> None:
+        super().__init__(message, problems)
+        self.retry_after = retry_after
+
+
 class ServiceUnavailable(MetaCRMError):
     code = "service_unavailable"
     status = 503

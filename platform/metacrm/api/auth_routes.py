@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, jsonify, session
-from sqlalchemy import update
+from flask import Blueprint, Response, current_app, g, jsonify, request, session
+from sqlalchemy import select, update
 
 from ..auth.accounts import authenticate
 from ..auth.principal import load_principal, permissions_map
+from ..auth.sessions import (
+    SESSION_GENERATION,
+    DatabaseFailures,
+    LoginLimiter,
+    RedisFailures,
+    bump_generation,
+    generation,
+)
 from ..auth.tables import users
 from ..auth.tokens import create_token, list_tokens, revoke_token
-from ..errors import Problem, Unauthorized, ValidationError
+from ..errors import Problem, TooManyRequests, Unauthorized, ValidationError
+from ..store.db import reading
+from ..store.events import RecordEvent, append_events
 from .context import SESSION_CSRF, SESSION_USER, new_csrf_token, principal, public, services, snapshot
 from .jsonio import json_body
 
@@ -24,19 +35,67 @@ def _iso(value: Any) -> Any:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
+def login_limiter() -> LoginLimiter:
+    """One per app: failures counted in Redis when configured (shared by every process), else the database."""
+    found = current_app.extensions.get("metacrm_login_limiter")
+    if found is None:
+        svc = services()
+        if svc.settings.redis_url:
+            from ..flows.executor import redis_connection
+
+            found = LoginLimiter(RedisFailures(redis_connection(svc.settings.redis_url),
+                                               f"{svc.settings.queue_name}:login:"))
+        else:
+            found = LoginLimiter(DatabaseFailures(svc.engine, reading))
+        current_app.extensions["metacrm_login_limiter"] = found
+    return found
+
+
+def _audit_login(kind: str, username: str, address: str, context: dict[str, Any]) -> None:
+    """A refused or failed login in the audit log (`GET /audit?object=user`)."""
+    svc = services()
+    with svc.engine.begin() as conn:
+        uid = conn.execute(select(users.c.id).where(users.c.username == username)).scalar()
+        append_events(conn, [RecordEvent("user", int(uid or 0), kind, {"before": {}, "after": {}}, None,
+                                         datetime.now(UTC), {"username": username, "address": address, **context})])
+
+
+@bp.after_request
+def _retry_after(response: Response) -> Response:
+    if g.get("retry_after"):
+        response.headers["Retry-After"] = str(g.retry_after)
+    return response
+
+
 @bp.post("/auth/login")
 @public
 def login() -> Any:
     body = json_body()
     svc = services()
+    name = body.get("username") if isinstance(body.get("username"), str) else ""
+    name = name[:64]
+    address = request.remote_addr or "unknown"
+    limiter = login_limiter()
+    wait = limiter.retry_after(name, address)
+    if wait is not None:
+        g.retry_after = wait
+        _audit_login("login_refused", name, address, {"reason": "rate_limited", "retry_after": wait})
+        raise TooManyRequests(f"too many failed logins; try again in {wait} s",
+                              [Problem("username", "rate_limited", f"retry after {wait} seconds")],
+                              retry_after=wait)
     with svc.engine.begin() as conn:
         uid = authenticate(conn, body.get("username"), body.get("password"))
         who = load_principal(conn, uid) if uid is not None else None
+        gen = generation(conn, who.id) if who is not None else 0
     if who is None:
+        limiter.failed(name, address)
+        _audit_login("login_failed", name, address, {})
         raise Unauthorized("wrong username or password",
                            [Problem("password", "invalid_credentials", "wrong username or password")])
+    limiter.succeeded(name)
     session.clear()
     session[SESSION_USER] = who.id
+    session[SESSION_GENERATION] = gen
     return jsonify({"user": who.to_dict(), "csrf_token": new_csrf_token()})
 
 
@@ -45,6 +104,16 @@ def login() -> Any:
 def logout() -> Any:
     session.clear()
     return jsonify({"logged_out": True})
+
+
+@bp.post("/auth/logout-everywhere")
+def logout_everywhere() -> Any:
+    """End every session of the caller (every browser); API tokens stay (revoke them at /auth/tokens)."""
+    who, svc = principal(), services()
+    with svc.engine.begin() as conn:
+        bump_generation(conn, who.id)
+    session.clear()
+    return jsonify({"logged_out": True, "everywhere": True})
 
 
 @bp.get("/me")

@@ -13,11 +13,14 @@ import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import Connection
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..auth.principal import SESSION_CSRF, SESSION_USER, Principal, load_principal
-from ..auth.tokens import user_for_token
+from ..auth.sessions import SESSION_GENERATION, session_principal
+from ..auth.tokens import token_owner, touch_token
 from ..errors import BadRequest, PermissionDenied, Problem, Unauthorized
 from ..store.db import reading
 from ..store.definitions import Snapshot
@@ -80,9 +83,12 @@ def _authenticate() -> None:
     token = _bearer()
     svc = services()
     if token is not None:
-        with svc.engine.begin() as conn:
-            uid = user_for_token(conn, token)
-            g.principal = load_principal(conn, uid) if uid is not None else None
+        with reading(svc.engine) as conn:  # a read: no write lock on SQLite (issue 24)
+            found = token_owner(conn, token)
+            g.principal = load_principal(conn, found[0]) if found is not None else None
+        if found is not None and found[2] and g.principal is not None:
+            with svc.engine.begin() as conn:  # last_used_at, at most once a minute per token
+                touch_token(conn, found[1])
         if g.principal is None and not is_public:
             raise Unauthorized("the API token is unknown or revoked",
                                [Problem("Authorization", "invalid_token", "unknown or revoked token")])
@@ -90,8 +96,8 @@ def _authenticate() -> None:
         return
     uid = session.get(SESSION_USER)
     if isinstance(uid, int):
-        with reading(svc.engine) as conn:
-            g.principal = load_principal(conn, uid)
+        with reading(svc.engine) as conn:  # an older generation: logged out everywhere (auth/sessions.py)
+            g.principal = session_principal(conn, uid, session.get(SESSION_GENERATION))
         if g.principal is None:
             session.clear()
         g.via = "session"
@@ -117,8 +123,22 @@ def _check_url() -> None:
                          [Problem("url", "invalid_characters", "U+0000 or a lone surrogate")])
 
 
+class _Sessions(SecureCookieSessionInterface):
+    """The signed cookie session, marked Secure on HTTPS requests (behind a trusted proxy, the
+    proxy's X-Forwarded-Proto says so) or always with the cookie_secure setting."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
 def init_auth(app: Flask) -> None:
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    settings = app.extensions["metacrm"].settings
+    # set, not setdefault: Flask's own defaults (SameSite None) are already in app.config
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=bool(settings.cookie_secure))
+    app.session_interface = _Sessions()
+    if settings.trusted_proxies > 0:
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     app.before_request(_check_url)
     app.before_request(_authenticate)

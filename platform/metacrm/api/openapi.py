@@ -82,9 +82,12 @@ def fixed_paths() -> dict[str, Any]:
             "login", "auth", "Log in (sets the session cookie)",
             ok("Logged in", {"type": "object", "required": ["user", "csrf_token"],
                              "properties": {"user": USER, "csrf_token": {"type": "string"}}}),
-            (400, 401, 415), {"type": "object", "required": ["username", "password"], "properties": {
+            (400, 401, 415, 429), {"type": "object", "required": ["username", "password"], "properties": {
                 "username": {"type": "string"}, "password": {"type": "string"}}}, public=True)},
         "/auth/logout": {"post": operation("logout", "auth", "Log out", ok("Logged out", ANY_OBJECT), (), public=True)},
+        "/auth/logout-everywhere": {"post": operation(
+            "logout_everywhere", "auth", "End every session of the caller (every browser)",
+            ok("Logged out everywhere", ANY_OBJECT), (401, 403))},
         "/me": {"get": operation("me", "auth", "The caller, their roles and permissions per object", ok("Me", {
             **USER, "properties": {**USER["properties"], "csrf_token": {"type": ["string", "null"]},
                                    "permissions": {"type": "object", "additionalProperties": PERMISSION}}}),

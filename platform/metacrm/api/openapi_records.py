@@ -42,7 +42,7 @@ def ok(description: str, schema: dict[str, Any], headers: dict[str, Any] | None 
 def problems(*codes: int) -> dict[str, Any]:
     texts = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
              409: "Conflict", 413: "Body too large", 415: "Not JSON", 422: "Invalid input",
-             428: "If-Match required", 503: "Unavailable"}
+             428: "If-Match required", 429: "Too many attempts (Retry-After)", 503: "Unavailable"}
     out = {str(c): {"description": texts[c], "content": {"application/problem+json": {"schema": ref("Problem")}}}
            for c in codes}
     out["default"] = {"description": "Error", "content": {"application/problem+json": {"schema": ref("Problem")}}}

@@ -15,6 +15,7 @@ from ..errors import NotFound, Problem, ValidationError
 from ..meta.names import is_identifier
 from .passwords import hash_password, needs_rehash, verify_password
 from .permissions import SCOPES, VERBS, WILDCARD
+from .sessions import bump_generation
 from .tables import permissions, roles, team_members, teams, user_roles, users
 
 
@@ -26,7 +27,16 @@ def user_id(conn: Connection, username: str) -> int:
 
 
 def set_password(conn: Connection, uid: int, password: str) -> None:
+    """A new password ends every session of the user (auth/sessions.py)."""
     conn.execute(update(users).where(users.c.id == uid).values(password_hash=hash_password(password)))
+    bump_generation(conn, uid)
+
+
+def set_active(conn: Connection, uid: int, active: bool) -> None:
+    """Deactivating a user ends their sessions (tokens stop working while inactive)."""
+    conn.execute(update(users).where(users.c.id == uid).values(active=active))
+    if not active:
+        bump_generation(conn, uid)
 
 
 def set_admin(conn: Connection, uid: int, is_admin: bool = True) -> None:
@@ -43,8 +53,8 @@ def authenticate(conn: Connection, username: Any, password: Any) -> int | None:
     stored = row.password_hash if row is not None else None
     if not verify_password(stored, password) or row is None or not row.active:
         return None
-    if needs_rehash(stored):
-        set_password(conn, int(row.id), password)
+    if needs_rehash(stored):  # the same password, stronger hash: sessions stay
+        conn.execute(update(users).where(users.c.id == row.id).values(password_hash=hash_password(password)))
     return int(row.id)
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -88,4 +89,18 @@ api_tokens = Table(
     Column("revoked", Boolean, nullable=False, default=False, server_default=false()),
     UniqueConstraint("token_hash", name="uq_sys_api_token_hash"),
     Index("ix_sys_api_token_user", "user_id"),
+)
+
+session_generations = Table(
+    "sys_session_generation", metadata,  # auth/sessions.py: bumped to end every session of a user
+    Column("user_id", BigInteger, primary_key=True),
+    Column("generation", Integer, nullable=False, default=0),
+)
+
+login_failures = Table(
+    "sys_login_failure", metadata,  # auth/sessions.py: failed logins per "user:<name>" / "addr:<ip>"
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),
+    Column("at", Float, nullable=False),  # epoch seconds
+    Index("ix_sys_login_failure_key_at", "key", "at"),
 )

@@ -37,8 +37,10 @@ def create_token(conn: Connection, user_id: int, name: str) -> tuple[int, str]:
     return int(token_id), token
 
 
-def user_for_token(conn: Connection, token: str) -> int | None:
-    """The active user a live token belongs to (and note its use), or None."""
+def token_owner(conn: Connection, token: str) -> tuple[int, int, bool] | None:
+    """(user id, token id, whether `last_used_at` is due a write) for a live token of an active
+    user, or None. Only reads: the caller writes the touch (`touch_token`) in its own transaction
+    when due, so a token-authenticated read takes no write lock (SQLite)."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
     t = api_tokens
@@ -48,10 +50,22 @@ def user_for_token(conn: Connection, token: str) -> int | None:
                               users.c.active.is_(True))).first()
     if row is None:
         return None
-    now = datetime.now(UTC)
-    if row.last_used_at is None or now - row.last_used_at > TOUCH_EVERY:
-        conn.execute(update(t).where(t.c.id == row.id).values(last_used_at=now))
-    return int(row.user_id)
+    due = row.last_used_at is None or datetime.now(UTC) - row.last_used_at > TOUCH_EVERY
+    return int(row.user_id), int(row.id), due
+
+
+def touch_token(conn: Connection, token_id: int) -> None:
+    conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(last_used_at=datetime.now(UTC)))
+
+
+def user_for_token(conn: Connection, token: str) -> int | None:
+    """The active user a live token belongs to (and note its use), or None."""
+    found = token_owner(conn, token)
+    if found is None:
+        return None
+    if found[2]:
+        touch_token(conn, found[1])
+    return found[0]
 
 
 def list_tokens(conn: Connection, user_id: int | None = None) -> list[dict[str, Any]]:

@@ -30,7 +30,8 @@ from ..auth import tables as auth_tables
 from ..auth.accounts import authenticate
 from ..auth.passwords import hash_password
 from ..auth.permissions import SCOPES
-from ..auth.principal import SESSION_USER, load_principal
+from ..auth.principal import SESSION_USER
+from ..auth.sessions import SESSION_GENERATION, bump_generation, generation, session_principal
 from ..errors import MetaCRMError
 from ..store import system
 from ..store.db import reading
@@ -47,7 +48,7 @@ def _is_admin(services: Services) -> bool:
         who = None
         if isinstance(uid, int):
             with reading(services.engine) as conn:
-                who = load_principal(conn, uid)
+                who = session_principal(conn, uid, session.get(SESSION_GENERATION))
         g.metacrm_is_admin = who is not None and who.is_admin
     return bool(g.metacrm_is_admin)
 
@@ -103,6 +104,8 @@ class UserView(SecuredModelView):
         password = form.new_password.data if hasattr(form, "new_password") else None
         if password:
             model.password_hash = hash_password(password)
+        if not is_created and (password or not model.active):  # a new password or deactivation ends sessions
+            bump_generation(self.session.connection(), model.id)
 
 
 class ChoicesView(SecuredModelView):
@@ -284,9 +287,11 @@ def _login_blueprint(services: Services) -> Blueprint:
                 abort(400)
             with services.engine.begin() as conn:
                 uid = authenticate(conn, request.form.get("username"), request.form.get("password"))
+                gen = generation(conn, uid) if uid is not None else 0
             if uid is not None:
                 session.clear()
                 session[SESSION_USER] = uid
+                session[SESSION_GENERATION] = gen
                 target = request.args.get("next", "")
                 return redirect(target if target.startswith("/admin") else "/admin/")
             error = "Wrong username or password."
