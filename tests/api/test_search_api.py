@@ -58,7 +58,7 @@ def test_small_latin_typos(found):
 
 
 def test_groups_labels_limit_and_bad_input(found):
-    _, me, ids, _ = found
+    _, me, _ids, _ = found
     me.post("/records/lead", {"name": "王伟", "phone": "13812340000"})
     body = me.get("/search?q=王伟&limit=1").json
     assert [(g["object"], g["label"]["zh"], len(g["items"])) for g in body["groups"]] == [("lead", "线索", 1)]
