@@ -211,6 +211,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "inactive_user": ("The user is inactive", "该用户已停用"),
     "not_ready": ("Not ready yet", "尚未就绪"),
     "refused": ("Refused", "已拒绝"),
+    "ambiguous_date": ("The date could be day-first or month-first: choose in the import options",
+                       "日期可能是日在前或月在前：请在导入选项中选择"),
+    "digits_lost": ("The spreadsheet already lost digits of this number: format the column as text",
+                    "表格已丢失此数字的位数：请将该列设为文本格式"),
+    "rate_limited": ("Too many attempts: try again later", "尝试次数过多：请稍后再试"),
+    "too_many_requests": ("Too many requests: try again later", "请求过多：请稍后再试"),
+    "unknown_timezone": ("Unknown time zone", "未知的时区"),
 }
 
 

@@ -176,7 +176,7 @@ def open_page(browser: Any, server: dict[str, Any], browser_problems: Problems,
             page.get_by_label("Username").fill(user)
             page.get_by_label("Password").fill(USERS[user][0])
             page.get_by_role("button", name="Sign in").click()
-            page.locator("header .user-name").wait_for()  # signed in: the home page opens
+            page.locator("header .user-name").wait_for(state="attached")  # signed in (hidden at phone width)
         return page
 
     yield _open

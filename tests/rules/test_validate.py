@@ -107,7 +107,7 @@ def test_reads(defs):
 SAMPLES = {
     "text": "abc", "textarea": "abc", "email": "a@example.com", "phone": "13800138000", "url": "https://x.org",
     "select": "a", "integer": 3, "decimal": "2.50", "boolean": True, "date": "2026-01-02",
-    "datetime": "2026-01-02T03:04:05Z", "relation": 1,
+    "datetime": "2026-01-02T03:04:05Z", "relation": 1, "region": "广东",
 }
 
 

@@ -36,9 +36,10 @@ from sqlalchemy.sql.elements import ColumnClause
 from ..auth.principal import Principal
 from ..meta.objects import ObjectDef
 from ..store.definitions import Snapshot
+from ..store.migrate import SEARCH_INDEX_PREFIX
 from .titles import describe_rows, scoped, subtitle_fields, title_field
 
-INDEX_PREFIX = "ix_search_"
+INDEX_PREFIX = SEARCH_INDEX_PREFIX
 MAX_CANDIDATES = 200
 FUZZY_SCAN = 5000
 FUZZY_RATIO = 0.75

@@ -34,6 +34,10 @@ class TableAction:
         return f"{self.op} {self.table}.{self.target}: {self.description}"
 
 
+# Indexes the search engine keeps itself (engines/search.py); no object definition declares them,
+# so the planner must never offer to drop them.
+SEARCH_INDEX_PREFIX = "ix_search_"
+
 def _existing(conn: Connection, table: str) -> tuple[dict[str, dict[str, Any]], set[str]] | None:
     insp = inspect(conn)
     if not insp.has_table(table):
@@ -126,7 +130,7 @@ def plan_object(conn: Connection, old: ObjectDef | None, new: ObjectDef, table: 
             actions.append(TableAction("add_index", table.name, str(name),
                                        ("unique " if ix.unique else "") + "index on " + ", ".join(c.name for c in ix.columns)))
     for name in sorted(indexes - set(wanted)):
-        if name.startswith(("ix_", "uq_")):
+        if name.startswith(("ix_", "uq_")) and not name.startswith(SEARCH_INDEX_PREFIX):
             actions.append(TableAction("drop_index", table.name, name, "index no longer declared"))
     return actions, problems
 
