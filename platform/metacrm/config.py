@@ -54,6 +54,8 @@ class Settings:
     send_rates: tuple[tuple[str, int, int], ...] = ()
     """(channel, messages, window seconds): at most that many messages a window per channel, across
     all workers (METACRM_SEND_RATE="email=600/min,sms=100/min"); messages over it wait for the next."""
+    frontend_dist: str | None = None
+    """The built web app to serve (METACRM_FRONTEND_DIST); default frontend/dist of the source tree."""
     bulk_batch_size: int = 1000
     max_bulk_records: int = 10_000
     cookie_secure: bool = False
@@ -85,6 +87,7 @@ class Settings:
             maintenance_cron=_cron(env.get(ENV_PREFIX + "MAINTENANCE_CRON", "15 3 * * *")),
             cookie_secure=env.get(ENV_PREFIX + "COOKIE_SECURE", "").lower() in ("1", "true", "yes", "on"),
             trusted_proxies=int(env.get(ENV_PREFIX + "TRUSTED_PROXIES", "0") or 0),
+            frontend_dist=env.get(ENV_PREFIX + "FRONTEND_DIST") or None,
         )
 
 

@@ -26,7 +26,9 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DIST = ROOT / "frontend" / "dist" / "index.html"
+DIST_DIR = Path(os.environ.get("METACRM_E2E_DIST") or ROOT / "frontend" / "dist")
+"""The build the browser tests serve: METACRM_E2E_DIST lets each developer test their own build."""
+DIST = DIST_DIR / "index.html"
 CHROMIUM = os.environ.get("METACRM_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
@@ -78,7 +80,8 @@ def server(playwright_module: Any, tmp_path_factory: pytest.TempPathFactory) -> 
     """A MetaCRM server on a fresh SQLite instance with the demo data and two users."""
     instance = tmp_path_factory.mktemp("e2e-instance")
     env = {k: v for k, v in os.environ.items() if not k.startswith("METACRM_")}
-    env.update(METACRM_INSTANCE_DIR=str(instance), METACRM_SECRET_KEY="e2e-secret", PYTHONWARNINGS="ignore")
+    env.update(METACRM_INSTANCE_DIR=str(instance), METACRM_SECRET_KEY="e2e-secret", PYTHONWARNINGS="ignore",
+               METACRM_FRONTEND_DIST=str(DIST_DIR))
     _cli(env, "demo", "--no-serve", "--scale", "0.05")
     for username, (password, admin, language) in USERS.items():
         _cli(env, "user", "create", username, "--password", password, "--language", language,

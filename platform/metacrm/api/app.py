@@ -25,7 +25,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     settings = settings or Settings.from_env()
     services = services or build_services(settings)
     app = Flask("metacrm")
-    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH)
+    app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
+                      FRONTEND_DIST=settings.frontend_dist)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep field order (Flask 3 ignores JSON_SORT_KEYS)
     app.extensions["metacrm"] = services
     register_error_handlers(app)
