@@ -10,6 +10,7 @@ import { RecordFormPage } from "./pages/RecordFormPage";
 import { RecordPage } from "./pages/RecordPage";
 import { HomePage } from "./pages/HomePage";
 import { KanbanPage } from "./pages/KanbanPage";
+import { PoolPage } from "./pages/PoolPage";
 import { AdminHome } from "./pages/designer/AdminHome";
 import { ObjectDesigner } from "./pages/designer/ObjectDesigner";
 import { FormDesigner } from "./pages/designer/FormDesigner";
@@ -76,6 +77,7 @@ function Shell() {
               {label(o.plural_label ?? o.label, o.name)}
             </Link>
           ))}
+          <Link to="/pools" className={path.startsWith("/pools") ? "active" : ""}>{t("nav.pool")}</Link>
           {me.is_admin && (
             <Link to="/designer" className={path.startsWith("/designer") ? "active" : ""}>{t("nav.designer")}</Link>
           )}
@@ -112,6 +114,8 @@ function Routes() {
     return <RecordFormPage key={"e" + m.object + m.id} object={m.object} id={Number(m.id)} />;
   }
   if ((m = matchPath("/o/:object/:id", path))) return <RecordPage key={m.object + m.id} object={m.object} id={Number(m.id)} />;
+  if (path === "/pools") return <PoolPage />;
+  if ((m = matchPath("/pools/:name", path))) return <PoolPage key={m.name} name={m.name} />;
   if (path === "/designer") return <AdminHome />;
   if ((m = matchPath("/designer/objects/:name", path))) return <ObjectDesigner key={m.name} name={m.name} />;
   if ((m = matchPath("/designer/forms/:name", path))) return <FormDesigner key={m.name} name={m.name} />;

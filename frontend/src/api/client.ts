@@ -107,6 +107,11 @@ async function call<T>(method: string, path: string, options: RequestOptions = {
   return { data: data as T, headers: response.headers };
 }
 
+/** One JSON request for the small API modules beside this one (pipelines, pools): same CSRF, same errors. */
+export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  return (await call<T>(method, path, options)).data;
+}
+
 function enc(part: string | number): string {
   return encodeURIComponent(String(part));
 }
