@@ -6,6 +6,7 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from . import (
+    admin_users,
     assignment,
     audit,
     auth_routes,
@@ -24,6 +25,7 @@ from . import (
     segments,
     users,
     views,
+    workflow_builder,
     workspace,
 )
 from . import workflows as workflow_routes
@@ -50,3 +52,5 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(workspace.bp, url_prefix=API_PREFIX)  # titles, lookup, search, home, tags, trash
     app.register_blueprint(views.bp, url_prefix=API_PREFIX)  # saved list views
     app.register_blueprint(export_jobs.bp, url_prefix=API_PREFIX)  # long exports as background jobs
+    app.register_blueprint(workflow_builder.bp, url_prefix=API_PREFIX)  # drafts, validation, publishing
+    app.register_blueprint(admin_users.bp, url_prefix=API_PREFIX)  # users, roles, teams for the web app
