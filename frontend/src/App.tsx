@@ -1,5 +1,5 @@
 // The shell: language, session, navigation generated from the objects the user may read, routes.
-import { useEffect } from "react";
+import { Suspense, lazy, useEffect } from "react";
 import { I18nProvider, LANGUAGES, useI18n, type Language } from "./i18n";
 import { Link, Router, matchPath, useRouter } from "./lib/router";
 import { SessionProvider, useSession } from "./session";
@@ -15,6 +15,12 @@ import { AdminHome } from "./pages/designer/AdminHome";
 import { ObjectDesigner } from "./pages/designer/ObjectDesigner";
 import { FormDesigner } from "./pages/designer/FormDesigner";
 import { HistoryPage } from "./pages/designer/HistoryPage";
+import { WorkflowList } from "./pages/workflows/WorkflowList";
+import { RunList } from "./pages/workflows/RunList";
+
+// React Flow and elkjs load only with the workflow builder and the run debugger.
+const WorkflowEditor = lazy(() => import("./pages/workflows/WorkflowEditor"));
+const RunDebugger = lazy(() => import("./pages/workflows/RunDebugger"));
 
 export function App() {
   return (
@@ -81,6 +87,9 @@ function Shell() {
           {me.is_admin && (
             <Link to="/designer" className={path.startsWith("/designer") ? "active" : ""}>{t("nav.designer")}</Link>
           )}
+          {me.is_admin && (
+            <Link to="/workflows" className={path.startsWith("/workflows") ? "active" : ""}>{t("nav.workflows")}</Link>
+          )}
         </nav>
         <div className="user">
           <LanguageSwitch />
@@ -120,5 +129,13 @@ function Routes() {
   if ((m = matchPath("/designer/objects/:name", path))) return <ObjectDesigner key={m.name} name={m.name} />;
   if ((m = matchPath("/designer/forms/:name", path))) return <FormDesigner key={m.name} name={m.name} />;
   if ((m = matchPath("/designer/history/:kind/:name", path))) return <HistoryPage key={m.kind + m.name} kind={m.kind} name={m.name} />;
+  if (path === "/workflows") return <WorkflowList />;
+  if (path === "/workflows/runs") return <RunList />;
+  if ((m = matchPath("/workflows/runs/:id", path))) {
+    return <Suspense fallback={<Loading />}><RunDebugger key={m.id} id={Number(m.id)} /></Suspense>;
+  }
+  if ((m = matchPath("/workflows/:name", path))) {
+    return <Suspense fallback={<Loading />}><WorkflowEditor key={m.name} name={m.name} /></Suspense>;
+  }
   return <p role="alert">{t("error.not_found")}</p>;
 }

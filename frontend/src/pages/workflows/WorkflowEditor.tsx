@@ -1,0 +1,236 @@
+// The visual workflow builder (loaded lazily: React Flow and elkjs stay out of the main bundle).
+// Palette from the step registry, canvas, inspector; undo/redo; duplicate a node or a subgraph;
+// save the draft, validate, publish with the policy for runs waiting in older versions; test-run.
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { ReactFlowProvider } from "@xyflow/react";
+import { ApiError } from "../../api/client";
+import { workflowsApi, type PublishPolicy, type PublishResult, type StepTypeInfo } from "../../api/workflows";
+import { ErrorMessage, Loading, PageHeader, useLoad } from "../../components/common";
+import { FlowCanvas } from "../../components/flow/FlowCanvas";
+import { StepInspector } from "../../components/flow/StepInspector";
+import { useI18n } from "../../i18n";
+import { Link, useRouter } from "../../lib/router";
+import {
+  History, addStep, duplicate, localProblems, moveSteps, placeProblems, reconnect, removeSteps, setArgs, setExit,
+  type NodeProblem, type WorkflowDoc,
+} from "../../lib/workflowGraph";
+import { useNarrow } from "./useNarrow";
+
+export function problemsOfError(doc: WorkflowDoc, e: unknown): NodeProblem[] | null {
+  if (!(e instanceof ApiError) || e.status !== 422) return null;
+  return placeProblems(doc, e.problems.map((p) => ({ field: p.field, code: p.code, message: p.message })));
+}
+
+function Editor({ name, steps, initial }: { name: string; steps: StepTypeInfo[]; initial: WorkflowDoc }) {
+  const { t, label } = useI18n();
+  const { navigate } = useRouter();
+  const narrow = useNarrow();
+  const readOnly = narrow;
+  const [doc, setDoc] = useState<WorkflowDoc>(initial);
+  const history = useRef(new History<WorkflowDoc>());
+  const [, setTick] = useState(0);
+  const [selected, setSelected] = useState<string[]>([]);
+  const [server, setServer] = useState<NodeProblem[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [notice, setNotice] = useState("");
+  const [dirty, setDirty] = useState(false);
+  const [publishing, setPublishing] = useState(false);
+  const [policy, setPolicy] = useState<PublishPolicy>("continue");
+  const [published, setPublished] = useState<PublishResult | null>(null);
+  const [runRecord, setRunRecord] = useState("");
+  const titles = useMemo(() => Object.fromEntries(steps.map((s) => [s.name, label(s.label, s.name)])), [steps, label]);
+  const infoOf = useMemo(() => new Map(steps.map((s) => [s.name, s])), [steps]);
+
+  const change = useCallback((next: (d: WorkflowDoc) => WorkflowDoc) => {
+    setDoc((d) => {
+      const after = next(d);
+      if (after !== d) history.current.push(d);
+      return after;
+    });
+    setDirty(true);
+    setNotice("");
+    setTick((n) => n + 1);
+  }, []);
+  const undo = useCallback(() => {
+    setDoc((d) => history.current.undo(d) ?? d);
+    setTick((n) => n + 1);
+  }, []);
+  const redo = useCallback(() => {
+    setDoc((d) => history.current.redo(d) ?? d);
+    setTick((n) => n + 1);
+  }, []);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (!(e.ctrlKey || e.metaKey) || (e.target as HTMLElement)?.closest?.("input, textarea, select")) return;
+      if (e.key.toLowerCase() === "z") { e.preventDefault(); if (e.shiftKey) redo(); else undo(); }
+      if (e.key.toLowerCase() === "y") { e.preventDefault(); redo(); }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [undo, redo]);
+
+  const problems = useMemo(() => [...localProblems(doc), ...server], [doc, server]);
+  const onMoved = useCallback((p: Record<string, { x: number; y: number }>) => change((d) => moveSteps(d, p)), [change]);
+  const onLayout = useCallback((p: Record<string, { x: number; y: number }>) => setDoc((d) => moveSteps(d, p)), []);
+  const onConnect = useCallback((c: { source: string; sourceHandle: string; target: string }) =>
+    change((d) => setExit(d, c.source, c.sourceHandle, c.target)), [change]);
+  const onReconnect = useCallback((old: { source: string; sourceHandle: string }, c: { source: string; sourceHandle: string; target: string }) =>
+    change((d) => reconnect(d, old, c)), [change]);
+  const onDelete = useCallback((ids: string[]) => change((d) => removeSteps(d, ids)), [change]);
+
+  async function save(): Promise<boolean> {
+    setError(null);
+    try {
+      const answer = await workflowsApi.saveDraft(name, doc);
+      setServer(placeProblems(doc, answer.problems));
+      setDirty(false);
+      setNotice(answer.problems.length ? t("wf.saved_with_problems", { n: answer.problems.length }) : t("wf.saved"));
+      return true;
+    } catch (e) {
+      setError(e);
+      return false;
+    }
+  }
+
+  async function validate() {
+    setError(null);
+    try {
+      const found = placeProblems(doc, await workflowsApi.validate(name, doc));
+      setServer(found);
+      setNotice(found.length ? t("wf.problems_found", { n: found.length }) : t("wf.valid"));
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  async function publish() {
+    setError(null);
+    if (dirty && !(await save())) return;
+    try {
+      const result = await workflowsApi.publish(name, policy);
+      setPublished(result);
+      setPublishing(false);
+      setServer([]);
+      setNotice(t("wf.published", { v: result.version }));
+    } catch (e) {
+      const placed = problemsOfError(doc, e);
+      if (placed) {
+        setServer(placed);
+        setNotice(t("wf.problems_found", { n: placed.length }));
+        setPublishing(false);
+      } else setError(e);
+    }
+  }
+
+  async function testRun() {
+    setError(null);
+    try {
+      const run = await workflowsApi.start(name, Number(runRecord));
+      navigate(`/workflows/runs/${run.id}`);
+    } catch (e) {
+      setError(e);
+    }
+  }
+
+  const selectedStep = selected.length === 1 ? doc.steps.find((s) => s.id === selected[0]) : undefined;
+  const unplaced = problems.filter((p) => !p.node || !doc.steps.some((s) => s.id === p.node));
+
+  return (
+    <div className={`flow-editor${readOnly ? " flow-readonly" : ""}`}>
+      <PageHeader title={`${label(doc.label as never, name)} (${name})`}>
+        <Link to={`/workflows/runs?workflow=${encodeURIComponent(name)}`}>{t("wf.runs")}</Link>
+      </PageHeader>
+      {readOnly && <p className="muted">{t("wf.phone_read_only")}</p>}
+      {!readOnly && (
+        <div className="flow-toolbar" role="toolbar" aria-label={t("wf.toolbar")}>
+          <button type="button" onClick={undo} disabled={!history.current.canUndo}>{t("wf.undo")}</button>
+          <button type="button" onClick={redo} disabled={!history.current.canRedo}>{t("wf.redo")}</button>
+          <button type="button" disabled={!selected.length} onClick={() => change((d) => {
+            const copy = duplicate(d, selected);
+            return copy.doc;
+          })}>{t("wf.duplicate")}</button>
+          <button type="button" disabled={!selected.length} onClick={() => { onDelete(selected); setSelected([]); }}>
+            {t("common.delete")}
+          </button>
+          <button type="button" onClick={() => void save()}>{t("wf.save_draft")}</button>
+          <button type="button" onClick={() => void validate()}>{t("wf.validate")}</button>
+          <button type="button" className="primary" onClick={() => setPublishing(true)}>{t("wf.publish")}</button>
+          <label className="inline">
+            <span>{t("wf.test_record")}</span>
+            <input inputMode="numeric" size={6} value={runRecord} onChange={(e) => setRunRecord(e.target.value.replace(/\D/g, ""))} />
+          </label>
+          <button type="button" disabled={!runRecord} onClick={() => void testRun()}>{t("wf.test_run")}</button>
+        </div>
+      )}
+      {dirty && <p className="muted">{t("wf.unsaved")}</p>}
+      {notice && <p role="status" className="notice">{notice}</p>}
+      <ErrorMessage error={error} />
+      {unplaced.length > 0 && (
+        <ul className="problems" role="alert">{unplaced.map((p, i) => <li key={i}>{p.message}</li>)}</ul>
+      )}
+      {publishing && (
+        <div className="dialog" role="dialog" aria-label={t("wf.publish")}>
+          <p>{t("wf.policy_question")}</p>
+          {(["continue", "move", "cancel"] as PublishPolicy[]).map((p) => (
+            <label key={p} className="radio">
+              <input type="radio" name="policy" value={p} checked={policy === p} onChange={() => setPolicy(p)} />
+              {t(`wf.policy_${p}`)}
+            </label>
+          ))}
+          <div className="actions">
+            <button type="button" className="primary" onClick={() => void publish()}>{t("wf.publish_now")}</button>
+            <button type="button" onClick={() => setPublishing(false)}>{t("common.cancel")}</button>
+          </div>
+        </div>
+      )}
+      {published && (
+        <p className="muted" data-testid="publish-result">
+          {t("wf.publish_result", { v: published.version, continued: published.continued ?? 0, moved: published.moved ?? 0,
+            cancelled: published.cancelled ?? 0, stayed: (published.stayed ?? []).length })}
+        </p>
+      )}
+      <div className="flow-layout">
+        {!readOnly && (
+          <aside className="flow-palette" aria-label={t("wf.palette")}>
+            <h3>{t("wf.palette")}</h3>
+            {steps.map((s) => (
+              <button key={s.name} type="button" className="flow-palette-item" data-step={s.name}
+                onClick={() => change((d) => {
+                  const added = addStep(d, s.name, { x: 40 + (d.steps.length % 4) * 30, y: 40 + d.steps.length * 30 });
+                  queueMicrotask(() => setSelected([added.id]));
+                  return added.doc;
+                })}>
+                + {label(s.label, s.name)}
+              </button>
+            ))}
+          </aside>
+        )}
+        <FlowCanvas doc={doc} problems={problems} titles={titles} readOnly={readOnly} onConnect={onConnect}
+          onReconnect={onReconnect} onMoved={onMoved} onSelect={setSelected} onDelete={onDelete} onLayout={onLayout} />
+        {selectedStep && (
+          <StepInspector key={selectedStep.id} doc={doc} stepId={selectedStep.id} readOnly={readOnly}
+            info={infoOf.get(selectedStep.type ?? "")} problems={problems.filter((p) => p.node === selectedStep.id)}
+            onExit={(handle, target) => change((d) => setExit(d, selectedStep.id, handle, target))}
+            onArgs={(args) => change((d) => setArgs(d, selectedStep.id, args))}
+            onTest={(recordId) => workflowsApi.testNode(name, selectedStep.id, recordId, doc)} />
+        )}
+      </div>
+    </div>
+  );
+}
+
+export default function WorkflowEditor({ name }: { name: string }) {
+  const loaded = useLoad(async () => {
+    const [steps, draft] = await Promise.all([workflowsApi.steps().catch(() => [] as StepTypeInfo[]), workflowsApi.draft(name)]);
+    return { steps, draft };
+  }, [name]);
+  if (loaded.error) return <ErrorMessage error={loaded.error} />;
+  if (!loaded.data) return <Loading />;
+  const definition = loaded.data.draft.definition;
+  return (
+    <ReactFlowProvider>
+      <Editor name={name} steps={loaded.data.steps} initial={{ ...definition, steps: definition.steps ?? [] }} />
+    </ReactFlowProvider>
+  );
+}
