@@ -25,7 +25,7 @@ from .conditions import rule_problems, rule_reads_only_fields
 from .model import Workflow, graph_problems
 from .steps import STEP_TYPES, CheckContext
 
-COMMON_STEP_KEYS = {"id", "type", "label", "next", "retry"}
+COMMON_STEP_KEYS = {"id", "type", "label", "next", "retry", "ui"}
 
 
 @cache

@@ -114,13 +114,73 @@ def graph_problems(workflow: Workflow) -> Iterator[Problem]:
         for pointer, target in exits:
             if target is not None and target not in ids:
                 yield Problem(pointer, "dangling_step", f"no step with id '{target}'")
+    yield from _missing_branches(workflow)
+    yield from _unreachable(workflow, graph, ids)
     yield from _cycles_without_wait(workflow, graph, ids)
+    yield from _without_exit(workflow, graph, ids)
+
+
+MUST_BRANCH = {"if": ("then", "else"), "switch": ("default",)}
+
+
+def _missing_branches(workflow: Workflow) -> Iterator[Problem]:
+    """An if needs then and else, a switch its default and every case a target, a split every arm's."""
+    for step in workflow.steps:
+        for key in MUST_BRANCH.get(step.type, ()):
+            if not step.doc.get(key):
+                yield Problem(f"{step.pointer}/{key}", "missing_branch",
+                              f"{step.type} '{step.id}' has no '{key}' branch (point it at a node, or an end node)")
+        for list_key in ("cases", "arms"):
+            if step.type in ("switch", "split"):
+                for i, item in enumerate(step.doc.get(list_key) or ()):
+                    if isinstance(item, Mapping) and not item.get("next"):
+                        yield Problem(f"{step.pointer}/{list_key}/{i}/next", "missing_branch",
+                                      f"{step.type} '{step.id}' has no target for {list_key[:-1]} {i + 1}")
+
+
+def _unreachable(workflow: Workflow, graph: Mapping[str, list[tuple[str, str | None]]],
+                 ids: Mapping[str, int]) -> Iterator[Problem]:
+    start = workflow.start
+    if start is None or start not in ids:
+        return
+    seen, todo = {start}, [start]
+    while todo:
+        for _, target in graph.get(todo.pop(), ()):
+            if target is not None and target in ids and target not in seen:
+                seen.add(target)
+                todo.append(target)
+    for step in workflow.steps:
+        if step.id not in seen:
+            yield Problem(step.pointer, "unreachable_node",
+                          f"nothing leads to '{step.id}' from the start node '{start}'")
+
+
+def _without_exit(workflow: Workflow, graph: Mapping[str, list[tuple[str, str | None]]],
+                  ids: Mapping[str, int]) -> Iterator[Problem]:
+    """Nodes from which the run can never end: every path loops forever (an exitless loop)."""
+    ends = {sid for sid, exits in graph.items() if not exits or any(t is None for _, t in exits)}
+    reverse: dict[str, list[str]] = {}
+    for sid, exits in graph.items():
+        for _, target in exits:
+            if target is not None and target in ids:
+                reverse.setdefault(target, []).append(sid)
+    can_end, todo = set(ends), list(ends)
+    while todo:
+        for source in reverse.get(todo.pop(), ()):
+            if source not in can_end:
+                can_end.add(source)
+                todo.append(source)
+    for step in workflow.steps:
+        if step.id not in can_end and all(t is None or t in ids for _, t in graph.get(step.id, ())):
+            yield Problem(step.pointer, "exitless_loop",
+                          f"from '{step.id}' every path loops forever: give the loop a way out (a branch to an end)")
 
 
 def _cycles_without_wait(workflow: Workflow, graph: Mapping[str, list[tuple[str, str | None]]],
                          ids: Mapping[str, int]) -> Iterator[Problem]:
     """A cycle is allowed only through a wait step (a loop that pauses); find those that do not."""
-    waits = {s.id for s in workflow.steps if (STEP_TYPES.get(s.type) and STEP_TYPES[s.type].is_wait)}
+    waits = {s.id for s in workflow.steps
+             if (kind := STEP_TYPES.get(s.type)) is not None and (kind.is_wait or kind.loops)}
     adjacency = {sid: [t for _, t in exits if t in ids and t not in waits] for sid, exits in graph.items()
                  if sid not in waits}
     state: dict[str, int] = {}
@@ -136,7 +196,7 @@ def _cycles_without_wait(workflow: Workflow, graph: Mapping[str, list[tuple[str,
                 if key not in reported:
                     reported.add(key)
                     yield Problem(f"/steps/{ids[target]}", "cycle_without_wait",
-                                  "steps " + " -> ".join([*cycle, target]) + " form a loop with no wait step")
+                                  "steps " + " -> ".join([*cycle, target]) + " form a loop with no wait step (or foreach)")
             elif state.get(target) is None:
                 yield from visit(target, path)
         path.pop()

@@ -152,3 +152,13 @@ schedules = Table(
     Column("slot", String(20), nullable=True),
     Column("last_slot", String(20), nullable=True),
 )
+
+drafts = Table(
+    "wf_draft", metadata,
+    Column("workflow", String(64), primary_key=True),
+    # The builder's working copy, kept apart from the published versions (sys_definition_version).
+    Column("body", JSONType, nullable=False),
+    Column("base_version", Integer, nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("updated_by", BigInteger, nullable=True),
+)

@@ -117,6 +117,12 @@ class StepType:
     is_wait: bool = False
     falls_through: bool = True
     """Whether a missing `next` goes on to the following step in the list (branches and end: no)."""
+    kind: str = "action"
+    """The builder's node kind: action, if, switch, wait, split, foreach, merge or end."""
+    label: Mapping[str, str] | None = None
+    """{"en": ..., "zh": ...} for the builder's palette (default: the name)."""
+    loops: bool = False
+    """Whether a cycle through this step is bounded by the step itself (foreach has a maximum)."""
 
 
 STEP_TYPES: dict[str, StepType] = {}
@@ -137,6 +143,7 @@ def step_type(name: str) -> StepType:
 def _load_builtin_steps() -> None:
     from . import (  # noqa: F401  (each module registers its step type)
         branch,
+        control,
         create_activity,
         end,
         notify,

@@ -10,4 +10,4 @@ def run(ctx: StepContext, doc: Doc) -> StepResult:
 
 
 register_step(StepType("end", {"type": "object", "properties": {}}, run, effect="none", falls_through=False,
-                       edges=lambda d: []))
+                       edges=lambda d: [], kind="end", label={"en": "End", "zh": "结束"}))

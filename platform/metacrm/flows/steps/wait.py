@@ -118,4 +118,5 @@ def check(doc: Doc, ctx: CheckContext) -> Iterator[Problem]:
         yield Problem(f"{ctx.pointer}/until/field", "not_a_date", f"'{name}' is a {field.type.name}, not a date")
 
 
-register_step(StepType("wait", SCHEMA, run, effect="none", check=check, is_wait=True))
+register_step(StepType("wait", SCHEMA, run, effect="none", check=check, is_wait=True, kind="wait",
+                       label={"en": "Wait", "zh": "等待"}))

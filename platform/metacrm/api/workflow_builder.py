@@ -1,0 +1,100 @@
+"""The workflow builder's endpoints: the node palette, drafts, validation, publishing, archiving.
+
+All of them are for administrators. `GET /workflow-steps` lists every node kind the engine runs
+with its JSON schema (the editor renders each node's form from it). Drafts are saved even with
+problems; publishing refuses any problem with 422 `invalid_workflow` naming the node.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+from ..errors import Problem, ValidationError
+from ..flows import drafts, publish
+from ..flows.steps import STEP_TYPES
+from .context import principal, services
+from .jsonio import json_body
+
+bp = Blueprint("workflow_builder", __name__)
+
+COMMON_KEYS = {"label": {"type": "object", "properties": {"en": {"type": "string"}, "zh": {"type": "string"}}},
+               "next": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$"},
+               "retry": {"type": "object", "properties": {"max_attempts": {"type": "integer", "minimum": 1, "maximum": 20},
+                                                         "backoff_seconds": {"type": "number", "minimum": 0}}}}
+
+
+def _definition(body: dict[str, Any], required: bool = True) -> dict[str, Any] | None:
+    doc = body.get("definition")
+    if doc is None and not required:
+        return None
+    if not isinstance(doc, dict):
+        raise ValidationError("definition must be a JSON object", [Problem("definition", "type", "object")])
+    return doc
+
+
+@bp.get("/workflow-steps")
+def workflow_steps() -> Any:
+    principal().require_admin()
+    items = [{"name": t.name, "kind": t.kind, "label": dict(t.label or {"en": t.name, "zh": t.name}),
+              "schema": t.schema, "common": COMMON_KEYS, "side_effects": t.effect != "none",
+              "effect": t.effect, "is_wait": t.is_wait}
+             for t in sorted(STEP_TYPES.values(), key=lambda t: (t.kind != "action", t.kind, t.name))]
+    return jsonify(items)
+
+
+@bp.get("/workflows/<name>/draft")
+def get_draft(name: str) -> Any:
+    principal().require_admin()
+    return jsonify(drafts.get_draft(services(), name))
+
+
+@bp.put("/workflows/<name>/draft")
+def put_draft(name: str) -> Any:
+    who = principal()
+    who.require_admin()
+    doc = _definition(json_body())
+    assert doc is not None
+    return jsonify(drafts.save_draft(services(), name, doc, who.id))
+
+
+@bp.post("/workflows/<name>/validate")
+def validate(name: str) -> Any:
+    principal().require_admin()
+    doc = _definition(json_body())
+    return jsonify({"problems": drafts.problems(services(), name, drafts.normalised(name, doc))})
+
+
+@bp.post("/workflows/<name>/publish")
+def publish_workflow(name: str) -> Any:
+    who = principal()
+    who.require_admin()
+    body = json_body()
+    policy = body.get("policy", "continue")
+    if not isinstance(policy, str):
+        raise ValidationError("policy must be continue, move or cancel", [Problem("policy", "enum", "continue, move, cancel")])
+    return jsonify(publish.publish(services(), name, policy, who.id, _definition(body, required=False)))
+
+
+@bp.post("/workflows/<name>/archive")
+def archive(name: str) -> Any:
+    who = principal()
+    who.require_admin()
+    return jsonify(publish.archive(services(), name, who.id))
+
+
+@bp.post("/workflows/<name>/disable")
+def disable(name: str) -> Any:
+    """Body {"waiting": "finish" | "exit"}: let waiting runs finish (default) or exit them now."""
+    who = principal()
+    who.require_admin()
+    waiting = json_body().get("waiting", "finish")
+    return jsonify(publish.set_enabled(services(), name, False, str(waiting), who.id))
+
+
+@bp.post("/workflows/<name>/enable")
+def enable(name: str) -> Any:
+    who = principal()
+    who.require_admin()
+    return jsonify(publish.set_enabled(services(), name, True, actor_id=who.id))

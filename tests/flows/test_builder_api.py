@@ -1,0 +1,121 @@
+"""The builder's API: palette, drafts apart from published versions, validation naming nodes, publish, archive."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from metacrm.api.app import create_app
+from metacrm.auth import accounts
+from metacrm.auth.tokens import create_token
+from metacrm.flows.executor import shutdown
+from metacrm.store.users import ensure_user
+
+FLOW = {
+    "name": "score_route", "object": "lead", "trigger": {"type": "record_created"},
+    "steps": [
+        {"id": "check", "type": "if", "rule": {"field": "score", "op": "gt", "value": 50},
+         "then": "assign", "else": "pause", "ui": {"x": 0, "y": 0}},
+        {"id": "pause", "type": "wait", "duration": {"amount": 2, "unit": "day"}, "next": "assign"},
+        {"id": "assign", "type": "update_record", "set": {"status": "contacted"}},
+        {"id": "done", "type": "end"},
+    ],
+}
+
+
+class Client:
+    def __init__(self, app: Any, token: str) -> None:
+        self.client, self.token = app.test_client(), token
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        return self.client.open("/api/v1" + path, method=method, data=None if body is None else json.dumps(body),
+                                content_type="application/json", headers={"Authorization": f"Bearer {self.token}"})
+
+
+@pytest.fixture
+def api(standard_pack):
+    app = create_app(standard_pack.settings, standard_pack)
+    app.config["TESTING"] = True
+    with standard_pack.engine.begin() as conn:
+        uid = ensure_user(conn, "boss")
+        accounts.set_admin(conn, uid, True)
+        _, token = create_token(conn, uid, "test")
+        plain = ensure_user(conn, "rep")
+        _, rep_token = create_token(conn, plain, "test")
+    yield Client(app, token), Client(app, rep_token)
+    shutdown(standard_pack, 30)
+
+
+def test_palette_lists_every_node_kind_with_its_schema(api):
+    admin, rep = api
+    items = admin.call("GET", "/workflow-steps").get_json()
+    kinds = {i["kind"] for i in items}
+    assert {"action", "if", "switch", "wait", "split", "foreach", "merge", "end"} <= kinds
+    by_name = {i["name"]: i for i in items}
+    assert by_name["webhook"]["side_effects"] is True and by_name["if"]["side_effects"] is False
+    assert by_name["foreach"]["schema"]["properties"]["max"]["maximum"] >= 1
+    assert by_name["if"]["label"]["zh"]
+    assert rep.call("GET", "/workflow-steps").status_code == 403
+
+
+def test_draft_is_saved_with_problems_and_apart_from_the_published_version(api, standard_pack):
+    admin, _ = api
+    broken = json.loads(json.dumps(FLOW))
+    broken["steps"][0].pop("else")
+    saved = admin.call("PUT", "/workflows/score_route/draft", {"definition": broken})
+    assert saved.status_code == 200
+    problems = saved.get_json()["problems"]
+    assert any(p["node"] == "check" and p["code"] == "missing_branch" for p in problems)
+    assert standard_pack.registry.current().definitions.get("workflow", "score_route") is None
+    refused = admin.call("POST", "/workflows/score_route/publish", {"policy": "continue"})
+    assert refused.status_code == 422
+    body = refused.get_json()
+    assert body["code"] == "invalid_workflow"
+    assert any(e["field"] == "steps.check" and e["code"] == "missing_branch" for e in body["errors"]), body
+    assert standard_pack.registry.current().definitions.get("workflow", "score_route") is None
+
+    good = json.loads(json.dumps(FLOW))
+    good["steps"][2]["next"] = "done"
+    assert admin.call("PUT", "/workflows/score_route/draft", {"definition": good}).get_json()["problems"] == []
+    published = admin.call("POST", "/workflows/score_route/publish", {"policy": "continue"})
+    assert published.status_code == 200, published.get_json()
+    version = published.get_json()["version"]
+    assert version >= 1
+    draft = admin.call("GET", "/workflows/score_route/draft").get_json()
+    assert draft["draft"] is False and draft["published_version"] == version
+    # a new draft does not change what runs
+    good["steps"][2]["set"] = {"status": "qualified"}
+    admin.call("PUT", "/workflows/score_route/draft", {"definition": good})
+    live = standard_pack.registry.current().definitions.get("workflow", "score_route")
+    assert live["steps"][2]["set"] == {"status": "contacted"}
+    assert admin.call("GET", "/workflows/score_route/draft").get_json()["draft"] is True
+
+
+@pytest.mark.parametrize(("mutate", "node", "code"), [
+    (lambda d: d["steps"][0]["rule"].update(field="no_such_field"), "check", "unknown_field"),
+    (lambda d: d["steps"].append({"id": "lonely", "type": "end"}), "lonely", "unreachable_node"),
+    (lambda d: d["steps"].insert(3, {"id": "each", "type": "foreach", "items": {"values": [1]}, "body": "each_do"}),
+     "each", "foreach_without_max"),
+    (lambda d: d["steps"][2].update(next="check"), "check", "cycle_without_wait"),
+])
+def test_validate_names_the_node_and_reason(api, mutate, node, code):
+    admin, _ = api
+    doc = json.loads(json.dumps(FLOW))
+    mutate(doc)
+    found = admin.call("POST", "/workflows/score_route/validate", {"definition": doc}).get_json()["problems"]
+    assert any(p["node"] == node and p["code"] == code for p in found), found
+
+
+def test_archive_keeps_runs_and_starts_nothing(api, standard_pack):
+    admin, _ = api
+    doc = json.loads(json.dumps(FLOW))
+    doc["steps"][2]["next"] = "done"
+    assert admin.call("POST", "/workflows/score_route/publish", {"definition": doc}).status_code == 200
+    standard_pack.records.create("lead", {"name": "Ma", "score": 10})
+    runs = admin.call("GET", "/runs?workflow=score_route").get_json()["items"]
+    assert len(runs) == 1
+    assert admin.call("POST", "/workflows/score_route/archive").get_json()["archived"] is True
+    standard_pack.records.create("lead", {"name": "Niu", "score": 10})
+    assert len(admin.call("GET", "/runs?workflow=score_route").get_json()["items"]) == 1
