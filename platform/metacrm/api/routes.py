@@ -11,6 +11,7 @@ from . import (
     audit,
     auth_routes,
     dedupe,
+    dedupe_pick,
     definitions,
     docs,
     export_jobs,
@@ -45,7 +46,7 @@ def register_api(app: Flask) -> None:
     for module in (auth_routes, objects, records, segments, forms, definitions, users, audit, openapi, docs,
                    workflow_routes):
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)
-    for module in (imports, exports, dedupe):  # the data factory
+    for module in (imports, exports, dedupe, dedupe_pick):  # the data factory
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)
     for module in (pipelines, assignment, pools):  # sales: pipelines, kanban, funnel, forecast, assignment, pool
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)
