@@ -1,5 +1,7 @@
-"""`/api/v1/definitions`: read every kind; admins plan and apply changes with the same validation
-and version history as schema files (`metacrm metadata plan/apply`)."""
+"""`/api/v1/definitions`: admins read every kind and plan and apply changes with the same validation
+and version history as schema files (`metacrm metadata plan/apply`); other users read only the
+definitions they need, without hidden fields (api.definition_access). Secrets are never returned:
+every read masks them (meta.secrets) and a save that sends the mask back keeps the stored value."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ from flask import Blueprint, jsonify
 
 from ..errors import BadRequest, NotFound, Problem, ValidationError
 from ..meta.kinds import KINDS
+from ..meta.secrets import masked, secret_pointers
 from ..store import system
 from .context import principal, services
+from .definition_access import for_reader, require_kind_readable
 from .jsonio import bool_arg, json_body
 
 bp = Blueprint("definitions", __name__)
@@ -29,35 +33,53 @@ def _iso(value: Any) -> Any:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
+def _not_found(kind: str, name: str) -> NotFound:
+    return NotFound(f"no {kind} named '{name[:64]}'", [Problem("name", "not_found", name[:64])])
+
+
 def _version_dict(row: dict[str, Any], body: bool = False) -> dict[str, Any]:
     out = {"kind": row["kind"], "name": row["name"], "version": row["version"], "checksum": row["checksum"],
            "action": row["action"], "created_at": _iso(row["created_at"]), "created_by": row["created_by"],
            "note": row["note"]}
     if body:
-        out["body"] = json.loads(row["body"])
+        doc = json.loads(row["body"])
+        out["body"] = masked(doc)
+        out["secrets"] = secret_pointers(doc)
     return out
 
 
 @bp.get("/definitions/<kind>")
 def list_definitions(kind: str) -> Any:
-    principal()
+    who = principal()
     _kind(kind)
+    require_kind_readable(who, kind)
     d = system.definitions
     with services().engine.connect() as conn:
         rows = conn.execute(d.select().where(d.c.kind == kind).order_by(d.c.name)).mappings().all()
-    return jsonify({"items": [{"kind": r["kind"], "name": r["name"], "version": r["version"],
-                               "updated_at": _iso(r["updated_at"]), "updated_by": r["updated_by"],
-                               "body": json.loads(r["body"])} for r in rows]})
+    items = []
+    for r in rows:
+        doc = json.loads(r["body"])
+        shown = for_reader(kind, doc, who)
+        if shown is None:
+            continue
+        item = {"kind": r["kind"], "name": r["name"], "version": r["version"], "body": shown,
+                "secrets": secret_pointers(doc)}
+        if who.is_admin:
+            item |= {"updated_at": _iso(r["updated_at"]), "updated_by": r["updated_by"]}
+        items.append(item)
+    return jsonify({"items": items})
 
 
 @bp.get("/definitions/<kind>/<name>")
 def get_definition(kind: str, name: str) -> Any:
-    principal()
+    who = principal()
     _kind(kind)
+    require_kind_readable(who, kind)
     doc = services().registry.current().definitions.get(kind, name)
-    if doc is None:
-        raise NotFound(f"no {kind} named '{name[:64]}'", [Problem("name", "not_found", name[:64])])
-    return jsonify(doc)
+    shown = None if doc is None else for_reader(kind, doc, who)
+    if shown is None:
+        raise _not_found(kind, name)
+    return jsonify(shown)
 
 
 @bp.put("/definitions/<kind>/<name>")
@@ -104,17 +126,17 @@ def plan_definitions() -> Any:
 
 @bp.get("/definitions/<kind>/<name>/versions")
 def list_versions(kind: str, name: str) -> Any:
-    principal()
+    principal().require_admin()
     _kind(kind)
     rows = services().metadata.history(kind, name)
     if not rows:
-        raise NotFound(f"no {kind} named '{name[:64]}'", [Problem("name", "not_found", name[:64])])
+        raise _not_found(kind, name)
     return jsonify({"items": [_version_dict(r) for r in rows]})
 
 
 @bp.get("/definitions/<kind>/<name>/versions/<int(max=1000000000):version>")
 def get_version(kind: str, name: str, version: int) -> Any:
-    principal()
+    principal().require_admin()
     _kind(kind)
     for row in services().metadata.history(kind, name):
         if row["version"] == version:

@@ -11,6 +11,7 @@ from ..meta.objects import ObjectDef
 from ..store.definitions import Snapshot
 from .access import object_for
 from .context import principal, snapshot
+from .definition_access import form_for_reader
 
 bp = Blueprint("objects", __name__)
 
@@ -41,7 +42,7 @@ def describe(snap: Snapshot, obj: ObjectDef, perm: Permission) -> dict[str, Any]
             "widget": f.type.widget, "operators": list(f.type.operators),
             "help": f.schema.get("x-help") or {},
         })
-    forms = [doc for _, doc in snap.definitions.items("form") if doc.get("object") == obj.name]
+    forms = [form_for_reader(doc, perm) for _, doc in snap.definitions.items("form") if doc.get("object") == obj.name]
     default = f"{obj.name}_default"
     names = [d["name"] for d in forms]
     return {**summary(obj), "schema": ui_schema(obj, perm), "fields": fields, "forms": forms,

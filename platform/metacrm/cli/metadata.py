@@ -11,6 +11,7 @@ from sqlalchemy import inspect
 from ..errors import ValidationError
 from ..meta.kinds import KINDS, DefinitionSet, meta_schema
 from ..meta.packs import load_pack, read_pack, validate_pack, write_pack
+from ..meta.secrets import masked
 from ..store import system
 from ..store.definitions import Plan, incoming_from_files, read_definitions
 from ..store.services import Services
@@ -97,11 +98,17 @@ def metadata_apply(dirs: tuple[Path, ...], force: bool, note: str | None) -> Non
 
 @metadata.command("export")
 @click.argument("dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--with-secrets", is_flag=True,
+              help="Write secrets (webhook secrets, tokens) in clear; by default they are written as '***', "
+                   "which applying back keeps.")
 @handle_errors
-def metadata_export(dir: Path) -> None:
+def metadata_export(dir: Path, with_secrets: bool) -> None:
     """Write the live definitions as schema files (applying them back changes nothing)."""
     with services() as svc:
-        written = write_pack(dir, svc.metadata.export())
+        live = svc.metadata.export()
+        if not with_secrets:
+            live = DefinitionSet({k: {n: masked(d) for n, d in live.items(k)} for k in live.kinds()})
+        written = write_pack(dir, live)
     click.echo(f"wrote {len(written)} file(s) to {dir}")
 
 

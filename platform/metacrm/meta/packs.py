@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import DefinitionError, Problem
 from .kinds import KINDS, DefinitionSet, Doc, kind_for_folder, validate_definition
+from .secrets import restore
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 
@@ -119,16 +120,28 @@ def _read_file(path: Path, kind_name: str) -> tuple[PackFile | None, Problem | N
     return PackFile(str(path), kind_name, name, doc), None
 
 
+def restore_secrets(files: list[PackFile], live: DefinitionSet) -> tuple[list[PackFile], list[Problem]]:
+    """Files with masked secrets (as `export` writes them) given back the stored values."""
+    out, problems = [], []
+    for f in files:
+        doc, found = restore(f.doc, live.get(f.kind, f.name))
+        problems += [Problem(f"{f.path}#{p.field}", p.code, p.message) for p in found]
+        out.append(replace(f, doc=doc) if doc is not f.doc else f)
+    return out, problems
+
+
 def validate_pack(files: list[PackFile], live: DefinitionSet) -> list[Problem]:
     """Check every file against its meta-schema and against the live definitions overlaid by the pack."""
+    files, problems = restore_secrets(files, live)
     context = live.overlay((f.kind, f.name, f.doc) for f in files)
-    return [Problem(f"{f.path}#{p.field if p.field != '/' else ''}", p.code, p.message)
-            for f in files for p in validate_definition(f.kind, f.doc, context)]
+    return problems + [Problem(f"{f.path}#{p.field if p.field != '/' else ''}", p.code, p.message)
+                       for f in files for p in validate_definition(f.kind, f.doc, context)]
 
 
 def load_pack(roots: Iterable[Path | str], live: DefinitionSet) -> list[PackFile]:
     """Read and validate a pack; raise one DefinitionError listing every problem."""
     files, problems = read_pack(roots)
+    files, _ = restore_secrets(files, live)  # problems: validate_pack reports them
     problems += validate_pack(files, live)
     if problems:
         raise DefinitionError(f"{len(problems)} problem(s) in the schema files", problems)

@@ -8,6 +8,7 @@ from typing import Any
 
 from .kinds import DefinitionSet, Doc, pointer
 from .packs import checksum
+from .secrets import masked
 
 
 @dataclass(frozen=True)
@@ -57,5 +58,7 @@ def plan_definitions(live: DefinitionSet, incoming: list[tuple[str, str, Doc]]) 
         elif checksum(old) == checksum(doc):
             changes.append(DefinitionChange(kind, name, "unchanged", old, doc))
         else:
-            changes.append(DefinitionChange(kind, name, "update", old, doc, list(json_diff(old, doc))))
+            # secrets never appear in a diff: both sides masked, a changed one says so
+            diff = list(json_diff(masked(old), masked(doc, old)))
+            changes.append(DefinitionChange(kind, name, "update", old, doc, diff))
     return changes

@@ -23,6 +23,7 @@ from ..meta.kinds import DefinitionSet, Doc, apply_order, validate_definition
 from ..meta.objects import ObjectDef
 from ..meta.packs import canonical_json, checksum
 from ..meta.plan import DefinitionChange, plan_definitions
+from ..meta.secrets import restore
 from . import system
 from .db import reading
 from .migrate import TableAction, apply_actions, plan_object
@@ -144,7 +145,8 @@ class MetadataService:
 
     def _plan(self, conn: Connection, incoming: Sequence[Incoming], force: bool) -> Plan:
         live = read_definitions(conn)
-        problems = self.validate(incoming, live)
+        incoming, problems = _restore_secrets(incoming, live)
+        problems += self.validate(incoming, live)
         if problems:
             raise DefinitionError(f"{len(problems)} problem(s) in the definitions", problems)
         order = {k: i for i, k in enumerate(apply_order({k for k, _, _ in incoming}))}
@@ -204,6 +206,16 @@ class MetadataService:
         with reading(self.engine) as conn:
             rows = conn.execute(select(v).where(v.c.kind == kind, v.c.name == name).order_by(v.c.version))
             return [dict(r._mapping) for r in rows]
+
+
+def _restore_secrets(incoming: Sequence[Incoming], live: DefinitionSet) -> tuple[list[Incoming], list[Problem]]:
+    """Secrets sent back masked (as every read shows them) keep their stored values."""
+    out, problems = [], []
+    for kind, name, doc in incoming:
+        doc, found = restore(doc, live.get(kind, name))
+        problems += [Problem(f"{kind}/{name}#{p.field}", p.code, p.message) for p in found]
+        out.append((kind, name, doc))
+    return out, problems
 
 
 def _lock_metadata(conn: Connection) -> None:

@@ -33,6 +33,7 @@ from ..auth.permissions import SCOPES
 from ..auth.principal import SESSION_USER
 from ..auth.sessions import SESSION_GENERATION, bump_generation, generation, session_principal
 from ..errors import MetaCRMError
+from ..meta.secrets import masked
 from ..store import system
 from ..store.db import reading
 from ..store.services import Services
@@ -184,10 +185,12 @@ class VersionView(ReadOnlyView):
     column_searchable_list = ("name",)
     column_default_sort = ("id", True)
     column_formatters = {"diff": _version_link}
+    column_details_exclude_list = ("body",)  # secrets: the diff view shows the body masked
 
 
 class DefinitionView(ReadOnlyView):
     column_list = ("kind", "name", "version", "updated_at", "updated_by")
+    column_details_exclude_list = ("body",)
     column_filters = ("kind",)
     column_searchable_list = ("name",)
 
@@ -221,16 +224,18 @@ class DiffView(Secured, BaseView):
         if version not in by_version:
             abort(404)
         before = by_version.get(version - 1)
-        old = _pretty(before["body"]) if before else []
-        new = _pretty(by_version[version]["body"])
+        old = _pretty(before["body"], None) if before else []
+        new = _pretty(by_version[version]["body"], before["body"] if before else None)
         diff = list(difflib.unified_diff(old, new, f"{kind}/{name} v{version - 1}", f"{kind}/{name} v{version}",
                                          lineterm=""))
         return self.render("metacrm_admin/diff.html", kind=kind, name=name, version=version,
                            row=by_version[version], diff=diff, versions=sorted(by_version))
 
 
-def _pretty(body: str) -> list[str]:
-    return json.dumps(json.loads(body), indent=2, ensure_ascii=False).splitlines()
+def _pretty(body: str, other: str | None) -> list[str]:
+    """The body with its secrets masked ('*** (changed)' where `other` differs)."""
+    against = json.loads(other) if other is not None else None
+    return json.dumps(masked(json.loads(body), against), indent=2, ensure_ascii=False).splitlines()
 
 
 class RecordsView(Secured, BaseView):
