@@ -39,6 +39,11 @@ describe("definition -> graph", () => {
     const doc = setArgs(lead(), "assign", { strategy: "load" });
     expect(doc.steps[1]).toEqual({ id: "assign", type: "assign_owner", strategy: "load", next: "email" });
     expect(argsOf(doc.steps[0])).toEqual({ rule: { field: "score", op: "gt", value: 50 } });
+    // "body" is a message's text, a link only on foreach
+    expect(argsOf({ id: "m", type: "send_message", body: "Hi", next: "x" })).toEqual({ body: "Hi" });
+    expect(argsOf({ id: "f", kind: "foreach", body: "a", items: "x" })).toEqual({ items: "x" });
+    expect(setArgs({ name: "x", steps: [{ id: "m", type: "send_message", body: "Hi", next: "x" }] }, "m", { body: "Yo" }).steps[0])
+      .toEqual({ id: "m", type: "send_message", body: "Yo", next: "x" });
   });
 });
 

@@ -32,7 +32,14 @@ export interface NodeProblem {
 }
 
 const EXPLICIT_ONLY = new Set(["branch", "if", "switch", "split", "end", "foreach"]);
-const STRUCTURAL_KEYS = new Set(["id", "type", "kind", "next", "then", "else", "default", "body", "ui", "label"]);
+const COMMON_KEYS = ["id", "type", "kind", "ui", "label", "next"];
+
+/** The keys of a step that are links or identity, not arguments ("body" is a message's text except on foreach). */
+export function structuralKeys(kind: string): Set<string> {
+  const extra = kind === "branch" || kind === "if" ? ["then", "else"] : kind === "switch" ? ["default"]
+    : kind === "foreach" ? ["body"] : [];
+  return new Set([...COMMON_KEYS, ...extra]);
+}
 
 export function kindOf(step: StepDoc): string {
   return String(step.kind ?? step.type ?? "action");
@@ -90,9 +97,10 @@ export function edgesOf(doc: WorkflowDoc): GraphEdge[] {
 /** The arguments of a step that its form edits (everything but id, type and links). */
 export function argsOf(step: StepDoc): Record<string, unknown> {
   const kind = kindOf(step);
+  const structural = structuralKeys(kind);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(step)) {
-    if (STRUCTURAL_KEYS.has(k)) continue;
+    if (structural.has(k)) continue;
     if ((kind === "switch" && k === "cases") || (kind === "split" && k === "arms")) {
       out[k] = (v as Record<string, unknown>[]).map(({ next: _n, ...rest }) => rest);
       continue;
@@ -207,9 +215,10 @@ export function duplicate(doc: WorkflowDoc, ids: string[], offset = 60): { doc: 
 
 export function setArgs(doc: WorkflowDoc, id: string, args: Record<string, unknown>): WorkflowDoc {
   return replaceStep(doc, id, (step) => {
-    const kept: StepDoc = { id: step.id };
-    for (const [k, v] of Object.entries(step)) if (STRUCTURAL_KEYS.has(k)) kept[k] = v;
     const kind = kindOf(step);
+    const structural = structuralKeys(kind);
+    const kept: StepDoc = { id: step.id };
+    for (const [k, v] of Object.entries(step)) if (structural.has(k)) kept[k] = v;
     const merged: StepDoc = { ...kept, ...args };
     for (const key of kind === "switch" ? ["cases"] : kind === "split" ? ["arms"] : []) {
       const old = (step[key] as Record<string, unknown>[]) ?? [];

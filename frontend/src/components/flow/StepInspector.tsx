@@ -10,14 +10,13 @@ import type { Rule } from "../../api/types";
 import type { StepTypeInfo, TestNodeResult } from "../../api/workflows";
 import { useI18n } from "../../i18n";
 import { fromRule, toRule, type GroupNode } from "../../lib/rules";
-import { argsOf, exitsOf, kindOf, type NodeProblem, type WorkflowDoc } from "../../lib/workflowGraph";
+import { argsOf, exitsOf, kindOf, structuralKeys, type NodeProblem, type WorkflowDoc } from "../../lib/workflowGraph";
 import { ErrorMessage, useLoad } from "../common";
 import { RuleBuilder } from "../RuleBuilder";
 
-const LINK_KEYS = ["id", "type", "kind", "next", "then", "else", "default", "body", "ui", "rule"];
-
 /** The schema of a step type's arguments: links and the rule (edited apart) left out. */
 export function argsSchema(info: StepTypeInfo | undefined): RJSFSchema {
+  const LINK_KEYS = [...structuralKeys(info?.kind ?? info?.name ?? ""), "rule"];
   const schema = (info?.schema ?? { type: "object" }) as Record<string, unknown>;
   const props = { ...((schema.properties as Record<string, unknown>) ?? {}) };
   for (const key of LINK_KEYS) delete props[key];
