@@ -15,6 +15,11 @@ import { AdminHome } from "./pages/designer/AdminHome";
 import { ObjectDesigner } from "./pages/designer/ObjectDesigner";
 import { FormDesigner } from "./pages/designer/FormDesigner";
 import { HistoryPage } from "./pages/designer/HistoryPage";
+import { AdminOnly } from "./pages/admin/AdminOnly";
+import { ImportPage } from "./pages/admin/ImportPage";
+import { DuplicatesPage } from "./pages/admin/DuplicatesPage";
+import { UsersPage } from "./pages/admin/UsersPage";
+import { RolesPage } from "./pages/admin/RolesPage";
 import { WorkflowList } from "./pages/workflows/WorkflowList";
 import { RunList } from "./pages/workflows/RunList";
 
@@ -108,7 +113,7 @@ function Shell() {
 
 function Routes() {
   const { path, navigate } = useRouter();
-  const { objects } = useSession();
+  const { objects, me } = useSession();
   const { t } = useI18n();
   let m: Record<string, string> | null;
 
@@ -125,6 +130,11 @@ function Routes() {
   if ((m = matchPath("/o/:object/:id", path))) return <RecordPage key={m.object + m.id} object={m.object} id={Number(m.id)} />;
   if (path === "/pools") return <PoolPage />;
   if ((m = matchPath("/pools/:name", path))) return <PoolPage key={m.name} name={m.name} />;
+  if ((path.startsWith("/designer") || path.startsWith("/admin/")) && !me?.is_admin) return <AdminOnly>{null}</AdminOnly>;
+  if (path === "/admin/import") return <ImportPage />;
+  if (path === "/admin/duplicates") return <DuplicatesPage />;
+  if (path === "/admin/users") return <UsersPage />;
+  if (path === "/admin/roles") return <RolesPage />;
   if (path === "/designer") return <AdminHome />;
   if ((m = matchPath("/designer/objects/:name", path))) return <ObjectDesigner key={m.name} name={m.name} />;
   if ((m = matchPath("/designer/forms/:name", path))) return <FormDesigner key={m.name} name={m.name} />;
