@@ -46,9 +46,11 @@ def test_row_column_and_cell_limits(xlsx):
     assert _refused(xlsx([["a"], ["x" * 11]], "cell.xlsx"), limits=limits) == "cell_too_large"
 
 
-def test_merged_cells_and_empty_sheets(xlsx):
-    assert _refused(xlsx([["name", "phone"], ["a", "b"], ["c", "d"]], "m.xlsx", merge="A2:A3")) == "merged_cells"
+def test_merged_cells_spread_their_value_and_empty_sheets(xlsx):
+    sheet = open_sheet(xlsx([["name", "phone"], ["a", "b"], [None, "d"]], "m.xlsx", merge="A2:A3"), "m.xlsx")
+    assert [cells for _, cells in sheet.rows()] == [["a", "b"], ["a", "d"]]
     assert _refused(xlsx([], "empty.xlsx")) == "empty_sheet"
+    assert _refused(xlsx([["name", "phone"]], "header-only.xlsx")) == "empty"
 
 
 def test_csv_encodings_and_limits(tmp_path):
@@ -69,12 +71,12 @@ def test_csv_encodings_and_limits(tmp_path):
     assert _refused(big, limits=Limits(max_cell_chars=10)) in ("cell_too_large", "not_csv")
 
 
-def test_header_only_sheet_imports_nothing(standard_pack, xlsx):
-    from metacrm.engines.imports.runner import create_import, run_import
+def test_header_only_sheet_is_refused_as_empty(standard_pack, xlsx):
+    from metacrm.engines.imports.runner import create_import
 
-    job = create_import(standard_pack, xlsx([["name", "phone"]]), "h.xlsx", "lead")
-    assert job["total_rows"] == 0
-    assert run_import(standard_pack, job["id"])["created"] == 0
+    with pytest.raises(ValidationError) as err:
+        create_import(standard_pack, xlsx([["name", "phone"]]), "h.xlsx", "lead")
+    assert err.value.problems[0].code == "empty" and "row 1" in str(err.value)
 
 
 def test_wrong_types_become_row_errors_not_crashes(standard_pack, xlsx):

@@ -8,7 +8,8 @@ import pytest
 from openpyxl import load_workbook
 
 from metacrm.engines.imports import runner
-from metacrm.engines.imports.runner import create_import, run_import, write_error_file
+from metacrm.engines.imports.errorfile import write_error_file
+from metacrm.engines.imports.runner import create_import, run_import
 from metacrm.store.db import reading
 
 HEADER = ["姓名", "手机号", "Email", "城市", "公司", "兴趣偏好", "Score"]
@@ -40,7 +41,7 @@ def test_import_maps_normalizes_and_keeps_error_rows(standard_pack, xlsx):
     assert seen and seen[-1]["rows_done"] == 6 and seen[-1]["rate"] > 0
     leads = _leads(svc)
     wang = leads["+8613800138000"]
-    assert wang["name"] == "王伟" and wang["email"].lower() == "wang.wei@example.com"
+    assert wang["name"] == "王 伟" and wang["email"].lower() == "wang.wei@example.com"
     assert wang["city"] == "shanghai" and wang["interests"] == ["travel", "food"] and wang["score"] == 80
     assert leads["+8613900139000"]["city"] == "beijing"
 
@@ -62,7 +63,7 @@ def test_import_maps_normalizes_and_keeps_error_rows(standard_pack, xlsx):
     job2 = create_import(svc, xlsx([HEADER, *fixed], "fixed.xlsx"), "fixed.xlsx", "lead")
     done2 = run_import(svc, job2["id"])
     assert (done2["created"], done2["failed"]) == (4, 0)
-    assert _leads(svc)["+8613500135000"]["name"] == "Tom Lee"
+    assert _leads(svc)["+8613500135000"]["name"] == "Ｔｏｍ　Ｌｅｅ"  # names as typed
 
 
 def test_reimporting_the_same_file_is_idempotent(standard_pack, xlsx):

@@ -49,7 +49,7 @@ def test_person_names(raw, clean):
 
 
 def test_cells_by_type():
-    assert cell("name", " 王 伟 ") == "王伟"
+    assert cell("name", " 王 伟 ") == "王 伟"  # people's names are kept as typed, only trimmed
     assert cell("phone", 13800138000.0) == "13800138000"
     assert cell("phone", "tel:＋８６ 138") == "+86 138"
     assert cell("city", "上海") == "shanghai" and cell("city", "SHANGHAI") == "shanghai"

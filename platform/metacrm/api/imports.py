@@ -14,18 +14,18 @@ from typing import Any
 from flask import Blueprint, jsonify, request, send_file
 from werkzeug.datastructures import FileStorage
 
+from ..engines.imports.errorfile import write_error_file
 from ..engines.imports.jobs import start_import
 from ..engines.imports.mapping import delete_template, list_templates, save_template
+from ..engines.imports.preview import preview
 from ..engines.imports.runner import (
     create_import,
     get_import,
     job_dict,
     list_imports,
     outcome_rows,
-    preview,
     refuse_job,
     run_import,
-    write_error_file,
 )
 from ..errors import PermissionDenied, Problem, UnsupportedMediaType, ValidationError
 from ..store.db import reading

@@ -10,15 +10,15 @@ from typing import Any
 import click
 
 from ..engines.exports import export_records
+from ..engines.imports.errorfile import write_error_file
 from ..engines.imports.mapping import delete_template, list_templates, save_template
+from ..engines.imports.preview import preview
 from ..engines.imports.runner import (
     create_import,
     get_import,
     job_dict,
     list_imports,
-    preview,
     run_import,
-    write_error_file,
 )
 from ..store.db import reading
 from . import handle_errors, services

@@ -34,7 +34,7 @@ _LIST_SPLIT = re.compile(r"\s*[,;|\u3001\uff0c\uff1b]\s*")
 _CN_DATE = re.compile(r"([0-9]{4})\s*[年/.\-]\s*([0-9]{1,2})\s*[月/.\-]\s*([0-9]{1,2})\s*日?")
 _TRUE = frozenset({"1", "true", "yes", "y", "t", "是", "对", "✓", "√", "x"})
 PERSON_NAME_FIELDS = frozenset({"name", "full_name", "contact_name", "contact"})
-"""Text fields cleaned as people's names (Chinese spacing and dots)."""
+"""Fields holding people's names: kept exactly as typed by imports (clean_person_name is for matching)."""
 _FALSE = frozenset({"0", "false", "no", "n", "f", "否", "不", "×"})
 
 
@@ -253,14 +253,14 @@ def normalize_cell(f: FieldDef, value: Any, tz: ZoneInfo, options: Mapping[str, 
                    day_first: bool | None = None) -> Any:
     """One cell as the JSON input value of field `f`; None when blank. Raises CoercionError.
 
-    Free text (text and textarea fields other than people's names) is kept exactly as typed, only
+    Free text (text and textarea fields, people's names included) is kept exactly as typed, only
     trimmed: full-width punctuation, inner spacing and case are the user's. Relations are returned
     as given (text or id): the importer resolves names to ids per batch.
     """
     if value is None:
         return None
     name = f.type.name
-    if type(value) is str and name in ("text", "textarea") and f.name not in PERSON_NAME_FIELDS:
+    if type(value) is str and name in ("text", "textarea"):
         if _SCIENTIFIC.fullmatch(value.strip()) and name == "text":
             raise digits_lost(value.strip())
         kept = value.translate(_INVISIBLE).strip()
@@ -276,8 +276,6 @@ def normalize_cell(f: FieldDef, value: Any, tz: ZoneInfo, options: Mapping[str, 
         raise digits_lost(text)
     if name in ("text", "email", "url", "phone"):
         text = unescape_formula(text)
-        if name == "text" and f.name in PERSON_NAME_FIELDS:
-            return clean_person_name(text)
         if name == "phone":
             return text.removeprefix("tel:").strip()
         return text
@@ -314,3 +312,35 @@ def normalize_cell(f: FieldDef, value: Any, tz: ZoneInfo, options: Mapping[str, 
         except orjson.JSONDecodeError:
             raise CoercionError("invalid_json", "is not valid JSON") from None
     return value
+
+
+NANP_REGIONS = frozenset({"US", "CA", "AG", "AI", "AS", "BB", "BM", "BS", "DM", "DO", "GD", "GU", "JM", "KN",
+                          "KY", "LC", "MP", "MS", "PR", "SX", "TC", "TT", "VC", "VG", "VI"})
+_NANP_WRITTEN = re.compile(r"(?:1[\s.-]?)?(?:\([2-9][0-9]{2}\)\s*|[2-9][0-9]{2}[\s.-])[2-9][0-9]{2}[\s.-][0-9]{4}")
+
+
+def phone_parts(text: str, region: str) -> tuple[str, str | None]:
+    """(E.164 number, extension or None) of a phone typed without or with a country code.
+
+    A number without a country code must be valid in the import's region: a North American
+    number written the American way ((212) 555-0199) under region CN is an error, never stored as
+    a Chinese landline that happens to share its digits. Extensions (x12, ext. 12, 转12) are
+    returned apart so that the caller keeps them.
+    """
+    import phonenumbers
+
+    raw = text.removeprefix("tel:").strip()
+    raw = re.sub(r"\s*(?:转|分机)\s*([0-9]{1,6})$", r" ext. \1", raw)
+    international = raw.startswith(("+", "00"))
+    main = re.split(r"\s*(?:ext\.?|x|#)\s*[0-9]{1,6}$", raw, flags=re.IGNORECASE)[0].strip()
+    if not international and region not in NANP_REGIONS and _NANP_WRITTEN.fullmatch(main):
+        raise CoercionError("invalid_phone", f"'{text}' is written like a North American number; "
+                            "add +1 or set the import's phone region (e.g. US)")
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        raise CoercionError("invalid_phone", f"'{text}' is not a phone number") from None
+    if not phonenumbers.is_valid_number(number):
+        where = "" if international else f" in region {region}; add the country code (+..)"
+        raise CoercionError("invalid_phone", f"'{text}' is not a valid phone number{where}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), number.extension or None

@@ -2,9 +2,15 @@
 
 Uploaded files are hostile until proven otherwise. Before any parser sees an .xlsx we check its
 zip directory (member count, uncompressed sizes, compression ratio: a zip bomb is refused
-unopened); then sheets with merged cells, no header, too many rows or columns, or oversized cells
-are refused with a clear error naming the limit. CSV text is decoded from a byte-order mark,
-UTF-8 or GB18030 (or an encoding the user chose).
+unopened); then sheets with no header, no data, too many rows or columns, or oversized cells are
+refused with a clear error naming the limit. CSV text is decoded from a byte-order mark, UTF-8 or
+GB18030 (or an encoding the user chose).
+
+Real exports start with title rows, a date line or blank rows: the header is the first row whose
+cells match the object's field names best (`choose_header`; the `header_row` option overrides).
+A merged cell's value is spread over its whole range (a merged title, a header spanning two
+columns, a company written once for three contacts), and numeric cells of 16+ digits keep the
+literal digits the file holds (`literals.py`).
 """
 
 from __future__ import annotations
@@ -12,12 +18,13 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ...errors import Problem, ValidationError
+from .literals import long_numbers
 from .safety import check_xlsx_xml, in_child, unreadable
 
 CSV_ENCODINGS = ("utf-8", "gb18030")
@@ -49,14 +56,16 @@ class Sheet:
     """A readable table: its header, how many data rows it has, and how to read them again."""
 
     path: Path
-    kind: str  # xlsx | csv
+    kind: str  # xlsx | xls | csv
     headers: list[str]
     total_rows: int
     encoding: str | None = None
     sheet_name: str | None = None
     first_row: int = 1
-    """The header's row number (calamine skips leading empty rows; numbers stay the user's)."""
+    """The header's row number as the user sees it (1-based; title rows above it are skipped)."""
     warnings: list[str] = field(default_factory=list)
+    header_guessed: bool = True
+    """True when the header row was found by matching labels, False when the import named it."""
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         """(row number as the user sees it, cells) of the non-empty data rows, padded to the header."""
@@ -78,28 +87,93 @@ def file_kind(filename: str) -> str:
     suffix = Path(filename).suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return "xlsx"
+    if suffix == ".xls":
+        return "xls"
     if suffix in (".csv", ".txt"):
         return "csv"
-    raise refuse(f"'{Path(filename).name}' is not an .xlsx or .csv file", "unsupported_file")
+    raise refuse(f"'{Path(filename).name}' is not an .xlsx, .xls or .csv file", "unsupported_file")
 
 
-def open_sheet(path: Path, filename: str, limits: Limits = DEFAULT_LIMITS, encoding: str | None = None) -> Sheet:
-    """Check a stored upload against the limits and return its first non-empty sheet."""
+HEADER_SEARCH_ROWS = 30
+"""How many non-empty rows at the top of a sheet may hold the header (title rows above it)."""
+
+HeaderScore = Callable[[str], float]
+
+
+def choose_header(rows: Sequence[tuple[int, list[Any]]], score: HeaderScore | None) -> tuple[int, list[Any]]:
+    """The header among the first non-empty rows: the best match to the object's field names (ties:
+    the earliest), else the first row as wide as the table (a title row fills one merged cell)."""
+    if not rows:
+        return 1, []
+    best, best_score = None, 0.0
+    if score is not None:
+        for number, cells in rows:
+            texts = {c.strip() for c in cells if isinstance(c, str) and c.strip()}
+            total = sum(score(t) for t in texts)
+            if total > best_score:
+                best, best_score = (number, cells), total
+    if best is not None and best_score >= 1:
+        return best
+    width = max(_filled(cells) for _, cells in rows)
+    for number, cells in rows:
+        if _filled(cells) >= max(2, width // 2) or _filled(cells) == width:
+            return number, cells
+    return rows[0]
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def _filled(cells: Sequence[Any]) -> int:
+    return sum(1 for c in cells if c not in (None, ""))
+
+
+def open_sheet(path: Path, filename: str, limits: Limits = DEFAULT_LIMITS, encoding: str | None = None,
+               score: HeaderScore | None = None, header_row: int | None = None) -> Sheet:
+    """Check a stored upload against the limits and return its first non-empty sheet.
+
+    `score` rates a header text (1.0: it names a field); `header_row` (1-based) overrides the guess.
+    A sheet with a header and no data rows is refused as `empty`.
+    """
     size = path.stat().st_size
     if size > limits.max_file_bytes:
         raise refuse(f"the file has {size} bytes, more than the limit of {limits.max_file_bytes}", "too_large")
     if size == 0:
         raise refuse("the file is empty", "empty_file")
     kind = file_kind(filename)
-    sheet = _open_xlsx(path, limits) if kind == "xlsx" else _open_csv(path, limits, encoding)
+    if kind == "csv":
+        sheet = _open_csv(path, limits, encoding, score, header_row)
+    else:
+        sheet = _open_xlsx(path, limits, kind, score, header_row)
     if not any(h for h in sheet.headers):
-        raise refuse("the sheet has no header row (first row is empty)", "no_header")
+        raise refuse(f"the header row ({sheet.first_row}) is empty", "no_header")
+    if sheet.total_rows == 0:
+        raise refuse(f"the sheet has a header (row {sheet.first_row}) but no data rows", "empty")
     return sheet
 
 
-def open_upload(path: Path, filename: str, limits: Limits = DEFAULT_LIMITS, encoding: str | None = None) -> Sheet:
+def open_upload(path: Path, filename: str, limits: Limits = DEFAULT_LIMITS, encoding: str | None = None,
+                score: HeaderScore | None = None, header_row: int | None = None) -> Sheet:
     """open_sheet in a jailed child (memory and time limits): what every upload goes through."""
-    return in_child(open_sheet, path, filename, limits, encoding)
+    return in_child(open_sheet, path, filename, limits, encoding, score, header_row)
+
+
+def _header(rows: Iterator[list[Any]], score: HeaderScore | None, header_row: int | None) -> tuple[int, list[Any]]:
+    if header_row is not None:
+        for number, row in enumerate(rows, start=1):
+            if number == header_row:
+                return number, row
+        raise refuse(f"the sheet has no row {header_row}", "no_header", "header_row")
+    top: list[tuple[int, list[Any]]] = []
+    for number, row in enumerate(rows, start=1):
+        if any(c not in (None, "") for c in row):
+            top.append((number, row))
+            if len(top) >= HEADER_SEARCH_ROWS:
+                break
+    return choose_header(top, score)
 
 
 # --- xlsx -------------------------------------------------------------------------------------
@@ -134,9 +208,11 @@ def _workbook(path: Path) -> Any:
         raise unreadable(f"{type(exc).__name__}: {exc}"[:300]) from None
 
 
-def _open_xlsx(path: Path, limits: Limits) -> Sheet:
-    check_zip(path, limits)
-    check_xlsx_xml(path, limits.max_rows + limits.title_rows, limits.max_columns, limits.max_cells)
+def _open_xlsx(path: Path, limits: Limits, kind: str = "xlsx", score: HeaderScore | None = None,
+               header_row: int | None = None) -> Sheet:
+    if kind == "xlsx":
+        check_zip(path, limits)
+        check_xlsx_xml(path, limits.max_rows + limits.title_rows, limits.max_columns, limits.max_cells)
     book = _workbook(path)
     try:
         for name in book.sheet_names:
@@ -149,42 +225,82 @@ def _open_xlsx(path: Path, limits: Limits) -> Sheet:
             if sheet.width > limits.max_columns:
                 raise refuse(f"sheet '{name}' has {sheet.width} columns, more than {limits.max_columns}",
                              "too_many_columns")
-            if sheet.height - 1 > limits.max_rows:
+            if sheet.height - 1 > limits.max_rows + limits.title_rows:
                 raise refuse(f"sheet '{name}' has {sheet.height - 1} rows, more than {limits.max_rows}",
                              "too_many_rows")
-            merged = sheet.merged_cell_ranges or []
-            if merged:
-                (r0, c0), (r1, c1) = merged[0]
-                raise refuse(f"sheet '{name}' has {len(merged)} merged cell range(s), e.g. "
-                             f"{_cell_name(r0, c0)}:{_cell_name(r1, c1)}; unmerge them and fill every row",
-                             "merged_cells")
-            first_row, first = _first_row(_iter(path, "xlsx", name, None))
+            first_row, first = _header(_iter(path, kind, name, None), score, header_row)
             headers = _headers(first, limits)
-            total = _scan(path, "xlsx", name, None, limits)
-            return Sheet(path, "xlsx", headers, total, sheet_name=name, first_row=first_row)
+            total = _scan(path, kind, name, None, limits, first_row)
+            return Sheet(path, kind, headers, total, sheet_name=name, first_row=first_row,
+                         header_guessed=header_row is None)
     finally:
         book.close()
     raise refuse("the workbook has no sheet with data", "empty_sheet")
 
 
-def _xlsx_rows(path: Path, sheet_name: str | None) -> Iterator[list[Any]]:
+def _xlsx_rows(path: Path, sheet_name: str | None, kind: str = "xlsx") -> Iterator[list[Any]]:
+    """The sheet's rows from row 1 and column A, merged ranges filled with their top-left value,
+    long numbers with their literal digits."""
     book = _workbook(path)
     try:
         try:
             sheet = book.get_sheet_by_name(sheet_name) if sheet_name else book.get_sheet_by_index(0)
             rows = iter(sheet.iter_rows())
+            start = sheet.start or (0, 0)
+            merged = list(sheet.merged_cell_ranges or [])
         except Exception as exc:  # a sheet that breaks mid-way is a bad file, not a server error
             raise unreadable(f"{type(exc).__name__}: {exc}"[:300]) from None
+        pad = [None] * int(start[1])
+        spans = _Spans(merged)
+        literals: dict[tuple[int, int], str] | None = None
+        index = -1
         while True:
             try:
-                row = next(rows)
+                raw = next(rows)
             except StopIteration:
                 return
             except Exception as exc:
                 raise unreadable(f"{type(exc).__name__}: {exc}"[:300]) from None
-            yield [None if c == "" else c for c in row]
+            index += 1
+            row = [*pad, *(None if c == "" else c for c in raw)]
+            for col, cell in enumerate(row):
+                if isinstance(cell, float) and cell.is_integer() and abs(cell) >= 1e15 and kind == "xlsx":
+                    if literals is None:
+                        literals = long_numbers(path, sheet_name)
+                    row[col] = literals.get((index + 1, col + 1), cell)
+            yield spans.fill(index, row)
     finally:
         book.close()
+
+
+class _Spans:
+    """Merged ranges ((r0, c0), (r1, c1)), 0-based: every cell of a range shows its top-left value."""
+
+    def __init__(self, ranges: Sequence[Any]) -> None:
+        self.by_row: dict[int, list[tuple[int, int, int, int]]] = {}
+        for (r0, c0), (r1, c1) in ranges:
+            for r in range(int(r0), int(r1) + 1):
+                self.by_row.setdefault(r, []).append((int(r0), int(c0), int(r1), int(c1)))
+        self.values: dict[tuple[int, int], Any] = {}
+
+    def fill(self, index: int, row: list[Any]) -> list[Any]:
+        for r0, c0, r1, c1 in self.by_row.get(index, ()):
+            if index == r0:
+                value = row[c0] if c0 < len(row) else None
+                if r1 > r0:
+                    self.values[(r0, c0)] = value
+            else:
+                value = self.values.get((r0, c0))
+            if value is None:
+                continue
+            if len(row) <= c1:
+                row.extend([None] * (c1 + 1 - len(row)))
+            for c in range(c0, c1 + 1):
+                if row[c] is None:
+                    row[c] = value
+            if index == r1:
+                self.values.pop((r0, c0), None)
+        return row
 
 
 def _cell_name(row: int, col: int) -> str:
@@ -232,19 +348,21 @@ def _csv_rows(path: Path, encoding: str) -> Iterator[list[Any]]:
         yield [None if cell == "" else cell for cell in row]
 
 
-def _open_csv(path: Path, limits: Limits, encoding: str | None) -> Sheet:
+def _open_csv(path: Path, limits: Limits, encoding: str | None, score: HeaderScore | None = None,
+              header_row: int | None = None) -> Sheet:
     encoding = encoding or detect_encoding(path.read_bytes())
     text = _read_text(path, encoding)
     if "\x00" in text:
         raise refuse("the file contains NUL bytes; it is not a text file", "not_csv")
     old_limit = csv.field_size_limit(limits.max_cell_chars + 1)
     try:
-        first_row, first = _first_row(_iter(path, "csv", None, encoding))
+        first_row, first = _header(_iter(path, "csv", None, encoding), score, header_row)
         if not first:
             raise refuse("the file has no rows", "empty_sheet")
         headers = _headers(first, limits)
-        total = _scan(path, "csv", None, encoding, limits)
-        return Sheet(path, "csv", headers, total, encoding=encoding, first_row=first_row)
+        total = _scan(path, "csv", None, encoding, limits, first_row)
+        return Sheet(path, "csv", headers, total, encoding=encoding, first_row=first_row,
+                     header_guessed=header_row is None)
     except csv.Error as exc:
         raise refuse(f"the CSV cannot be read: {exc}", "not_csv") from None
     finally:
@@ -256,7 +374,7 @@ def _open_csv(path: Path, limits: Limits, encoding: str | None) -> Sheet:
 def _headers(first: list[Any], limits: Limits) -> list[str]:
     if len(first) > limits.max_columns:
         raise refuse(f"the sheet has {len(first)} columns, more than {limits.max_columns}", "too_many_columns")
-    headers = ["" if h is None else str(h).strip() for h in first]
+    headers = ["" if h is None else _text(h).strip() for h in first]
     while headers and not headers[-1]:
         headers.pop()
     seen: dict[str, int] = {}
@@ -272,25 +390,20 @@ def _headers(first: list[Any], limits: Limits) -> list[str]:
     return out
 
 
-def _first_row(rows: Iterator[list[Any]]) -> tuple[int, list[Any]]:
-    for number, row in enumerate(rows, start=1):
-        if any(c not in (None, "") for c in row):
-            return number, row
-    return 1, []
-
-
 def _iter(path: Path, kind: str, sheet: str | None, encoding: str | None) -> Iterator[list[Any]]:
-    return _xlsx_rows(path, sheet) if kind == "xlsx" else _csv_rows(path, encoding or "utf-8")
+    return _csv_rows(path, encoding or "utf-8") if kind == "csv" else _xlsx_rows(path, sheet, kind)
 
 
-def _scan(path: Path, kind: str, sheet: str | None, encoding: str | None, limits: Limits) -> int:
-    """One pass over the cells: checks row and column counts and cell sizes; returns the data rows."""
+def _scan(path: Path, kind: str, sheet: str | None, encoding: str | None, limits: Limits, first_row: int = 1) -> int:
+    """One pass over the cells: checks row and column counts and cell sizes; returns the data rows
+    (the non-empty rows below the header)."""
     rows = 0
     for number, row in enumerate(_iter(path, kind, sheet, encoding), start=1):
         if not any(c not in (None, "") for c in row):
             continue
-        rows += 1
-        if rows - 1 > limits.max_rows:
+        if number > first_row:
+            rows += 1
+        if rows > limits.max_rows:
             raise refuse(f"the sheet has more than {limits.max_rows} rows", "too_many_rows")
         if len(row) > limits.max_columns and any(c not in (None, "") for c in row[limits.max_columns:]):
             raise refuse(f"row {number} has more than {limits.max_columns} columns", "too_many_columns")
@@ -299,4 +412,4 @@ def _scan(path: Path, kind: str, sheet: str | None, encoding: str | None, limits
                 where = _cell_name(number - 1, col)
                 raise refuse(f"cell {where} holds {len(cell)} characters, more than {limits.max_cell_chars}",
                              "cell_too_large", where)
-    return max(rows - 1, 0)
+    return rows

@@ -6,6 +6,7 @@ titles are resolved with one query per batch and remembered for the rest of the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -20,7 +21,7 @@ from ...meta.fields import USER_TARGET, CoercionError
 from ...meta.objects import ObjectDef
 from ...store.bulk import is_in
 from ...store.definitions import Snapshot
-from ..normalize import normalize_cell, option_lookup
+from ..normalize import cell_text, is_blank, normalize_cell, phone_parts
 
 
 def json_cell(value: Any) -> Any:
@@ -34,29 +35,68 @@ def json_cell(value: Any) -> Any:
     return value
 
 
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def join_name(parts: Sequence[tuple[str | None, str]]) -> str:
+    """A person's name from its columns: 姓 + 名 without a space (family first) in Chinese script,
+    First Last with a space otherwise; columns without a role follow in their order."""
+    family = [t for role, t in parts if role == "family"]
+    given = [t for role, t in parts if role == "given"]
+    other = [t for role, t in parts if role is None]
+    if any(_CJK.search(t) for t in family + given):
+        return " ".join(x for x in ["".join(family + given), *other] if x)
+    return " ".join([*given, *family, *other])
+
+
+def display(value: Any) -> Any:
+    """A cell as text for people (kept columns): numbers as the sheet shows them, dates in ISO."""
+    try:
+        return cell_text(value) if not isinstance(value, str) else value.strip()
+    except CoercionError:
+        return str(value)
+
+
 @dataclass
 class RowMapper:
-    """Maps the cells of one file to inputs of one object, for the whole job."""
+    """Maps the cells of one file to inputs of one object, for the whole job.
+
+    Several columns may fill one text field (joined: First + Last name) or one phone field (the
+    first non-empty in priority order; the others, extensions and every column mapped to no
+    field are kept as "Header: value" lines in the `keep` field, never dropped silently).
+    """
 
     obj: ObjectDef
     headers: Sequence[str]
-    mapping: Mapping[str, str]
+    mapping: Mapping[str, str | None]
     constants: Mapping[str, Any]
     tz: ZoneInfo
     day_first: bool | None = None
     """The import's date order for forms like 04/06/2023 (None: such a date is `ambiguous_date`)."""
-    _columns: list[tuple[int, str]] = field(default_factory=list)
+    value_map: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    keep: str | None = None
+    """The field that keeps unmapped columns (None: they are listed in the summary, not imported)."""
+    unmapped: Sequence[str] = ()
+    phone_region: str = "CN"
+    _groups: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    _kept: list[tuple[int, str]] = field(default_factory=list)
     _options: dict[str, dict[str, str]] = field(default_factory=dict)
     _names: dict[tuple[str, str], int | None] = field(default_factory=dict)
     _constants: dict[str, Any] = field(default_factory=dict)
     constant_problems: list[Problem] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        from .mapping import is_secondary, value_lookup
+
         index = {h: i for i, h in enumerate(self.headers)}
-        self._columns = [(index[h], f) for h, f in self.mapping.items() if f and h in index]
-        for _, name in self._columns:
+        for h, f in self.mapping.items():
+            if f and h in index:
+                self._groups.setdefault(f, []).append((index[h], h))
+        for name, cols in self._groups.items():
+            cols.sort(key=lambda c: (is_secondary(name, c[1]), c[0]))
             if self.obj.fields[name].options:
-                self._options[name] = option_lookup(self.obj.fields[name])
+                self._options[name] = value_lookup(self.obj, self.obj.fields[name], self.value_map.get(name))
+        self._kept = [(index[h], h) for h in self.unmapped if h in index]
         for name, value in self.constants.items():
             try:
                 self._constants[name] = normalize_cell(self.obj.fields[name], value, self.tz)
@@ -65,21 +105,55 @@ class RowMapper:
 
     def inputs(self, cells: Sequence[Any]) -> tuple[dict[str, Any], list[Problem]]:
         """One row's record input (blank cells left out so defaults apply) and its cell problems."""
+        from .mapping import name_part
+
         data: dict[str, Any] = {}
         problems: list[Problem] = []
+        extras: list[tuple[str, Any]] = []
         fields = self.obj.fields
-        for i, name in self._columns:
+        for name, cols in self._groups.items():
+            f = fields[name]
+            kind = f.type.name
+            values: list[tuple[str, Any]] = []
             try:
-                value = normalize_cell(fields[name], cells[i], self.tz, self._options.get(name), self.day_first)
+                for i, header in cols:
+                    value = normalize_cell(f, cells[i], self.tz, self._options.get(name), self.day_first)
+                    if value is not None:
+                        values.append((header, value))
+                if not values:
+                    continue
+                if kind == "phone":
+                    header, text = values[0]
+                    number, ext = phone_parts(str(text), self.phone_region)
+                    data[name] = number
+                    if ext:
+                        extras.append((f"{header} (ext.)", ext))
+                    extras += [(h, v) for h, v in values[1:] if v != text]
+                elif len(values) > 1:
+                    data[name] = join_name([(name_part(h), str(v)) for h, v in values])
+                else:
+                    data[name] = values[0][1]
             except CoercionError as exc:
                 problems.append(Problem(name, exc.code, exc.message))
-                continue
-            if value is not None:
-                data[name] = value
+        for i, header in self._kept:
+            if not is_blank(cells[i]):
+                extras.append((header, display(cells[i])))
+        if extras and self.keep:
+            self._keep(data, extras)
         for name, value in self._constants.items():
             if value is not None:
                 data.setdefault(name, value)
         return data, problems
+
+    def _keep(self, data: dict[str, Any], extras: Sequence[tuple[str, Any]]) -> None:
+        keep = str(self.keep)
+        current = data.get(keep)
+        if self.obj.fields[keep].type.name == "json":
+            base = current if isinstance(current, dict) else ({} if current is None else {"value": current})
+            data[keep] = {**base, **{h: v for h, v in extras}}
+            return
+        lines = "\n".join(f"{h}: {v}" for h, v in extras)
+        data[keep] = f"{current}\n{lines}" if current else lines
 
     def resolve_relations(self, conn: Connection, snap: Snapshot, rows: Sequence[dict[str, Any] | None],
                           problems: dict[int, list[Problem]], who: Principal | None = None) -> None:

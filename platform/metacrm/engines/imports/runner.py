@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, delete, or_, select, update
 
 from ...auth.principal import Principal, load_principal
 from ...errors import NotFound, PermissionDenied, Problem, ValidationError
@@ -33,10 +33,19 @@ from ..dedupe.listener import dedupe_handled
 from ..dedupe.matching import PairSet
 from ..dedupe.merge import merge_records, merged_values
 from ..dedupe.review import add_candidates
-from .mapping import check_mapping, get_template, suggest_mapping
-from .readers import DEFAULT_LIMITS, Limits, Sheet, file_kind, open_sheet, open_upload
+from .mapping import (
+    check_mapping,
+    check_value_map,
+    get_template,
+    header_score,
+    is_error_column,
+    keep_field,
+    suggest_mapping,
+    unmapped_columns,
+)
+from .preview import check_required
+from .readers import DEFAULT_LIMITS, Limits, Sheet, file_kind, open_upload
 from .rows import RowMapper, json_cell
-from .safety import in_child
 from .tables import import_batches, import_errors, import_jobs, import_outcomes
 
 BATCH_SIZE = 1000
@@ -80,47 +89,38 @@ def store_upload(services: Services, source: Path, filename: str) -> tuple[Path,
     return target, digest
 
 
-def preview(services: Services, path: Path, filename: str, object_name: str, encoding: str | None = None,
-            rows: int = 10, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
-    """Headers, the first rows, the row count and a suggested mapping: what the mapping screen shows."""
-    sheet, first = in_child(_first_rows, path, filename, limits, encoding, rows)
-    obj = services.registry.current().object(object_name)
-    return {"headers": sheet.headers, "rows": first, "total_rows": sheet.total_rows, "encoding": sheet.encoding,
-            "sheet": sheet.sheet_name, "suggested_mapping": suggest_mapping(sheet.headers, obj),
-            "fields": [{"name": n, "type": f.type.name, "label": dict(f.label), "required": f.required}
-                       for n, f in obj.fields.items()]}
-
-
-def _first_rows(path: Path, filename: str, limits: Limits, encoding: str | None,
-                rows: int) -> tuple[Sheet, list[list[Any]]]:
-    """The checked sheet and its first rows as JSON cells (runs in the jailed child)."""
-    sheet = open_sheet(path, filename, limits, encoding)
-    first: list[list[Any]] = []
-    for _, cells in sheet.rows():
-        first.append([json_cell(c) for c in cells])
-        if len(first) >= rows:
-            break
-    return sheet, first
-
-
 def create_import(services: Services, path: Path, filename: str, object_name: str, *,
                   mapping: Mapping[str, str] | None = None, template: str | None = None,
                   constants: Mapping[str, Any] | None = None, encoding: str | None = None,
                   actor_id: int | None = None, batch_size: int = BATCH_SIZE,
                   on_duplicate: str | None = None, limits: Limits = DEFAULT_LIMITS,
                   outside_scope: str = "report", day_first: bool | None = None,
-                  timezone: str | None = None) -> dict[str, Any]:
-    """Check the file and the mapping and record a pending job (nothing is imported yet)."""
+                  timezone: str | None = None, header_row: int | None = None,
+                  value_map: Mapping[str, Any] | None = None, unmapped: str = "keep",
+                  keep: str | None = None, phone_region: str | None = None,
+                  reimport: bool = False) -> dict[str, Any]:
+    """Check the file and the mapping and record a pending job (nothing is imported yet).
+
+    Refused before anything is written: a mapping to unknown fields, a required field that no
+    column, constant or default fills, an invalid value map or constant. Columns mapped to no field
+    are kept in the object's more-information field (`unmapped="keep"`, the default; `keep` names
+    the field) unless the import says `unmapped="ignore"` or maps them to null one by one.
+    """
     if on_duplicate not in (None, "merge", "skip", "flag", "none"):
         raise ValidationError("on_duplicate is merge, skip, flag or none",
                               [Problem("on_duplicate", "enum", str(on_duplicate))])
+    if unmapped not in ("keep", "ignore"):
+        raise ValidationError("unmapped is keep or ignore", [Problem("unmapped", "enum", str(unmapped)[:32])])
     zone = _zone(timezone or services.settings.timezone)
+    region = _phone_region(phone_region or services.records.ctx.default_region)
     stored, digest = store_upload(services, path, filename)
-    sheet = open_upload(stored, filename, limits, encoding)
+    obj = services.registry.current().object(object_name)
+    sheet = open_upload(stored, filename, limits, encoding, header_score(obj), header_row)
     with services.engine.begin() as conn:
         obj = services.registry.current(conn).object(object_name)
-        base_mapping: dict[str, str] = {}
+        base_mapping: dict[str, str | None] = {}
         base_constants: dict[str, Any] = {}
+        base_values: dict[str, Any] = {}
         if template:
             tpl = get_template(conn, template)
             if tpl["object"] != obj.name:
@@ -128,12 +128,19 @@ def create_import(services: Services, path: Path, filename: str, object_name: st
                                       [Problem("template", "wrong_object", tpl["object"])])
             base_mapping = {h: f for h, f in tpl["mapping"].items() if h in sheet.headers}
             base_constants = dict(tpl["constants"])
+            base_values = dict(tpl.get("value_map") or {})
         if mapping is None and not template:
-            base_mapping = suggest_mapping(sheet.headers, obj)
-        final_mapping = {**base_mapping, **(mapping or {})}
+            base_mapping = dict(suggest_mapping(sheet.headers, obj))
+        final_mapping = {h: f for h, f in {**base_mapping, **(mapping or {})}.items() if not is_error_column(h)}
         final_constants = {**base_constants, **(constants or {})}
+        final_values = {**base_values, **(value_map or {})}
         check_mapping(obj, sheet.headers, final_mapping, final_constants)
-        mapper = RowMapper(obj, sheet.headers, final_mapping, final_constants, zone, day_first)
+        check_value_map(obj, final_values)
+        check_required(obj, final_mapping, final_constants)
+        kept_in = keep_field(obj, keep) if unmapped == "keep" else None
+        left = unmapped_columns(sheet.headers, final_mapping)
+        mapper = RowMapper(obj, sheet.headers, final_mapping, final_constants, zone, day_first,
+                           final_values, kept_in, left, region)
         if mapper.constant_problems:
             raise ValidationError("a constant value is invalid", mapper.constant_problems)
         now = _now()
@@ -142,7 +149,9 @@ def create_import(services: Services, path: Path, filename: str, object_name: st
                "mapping": final_mapping, "constants": final_constants, "template": template,
                "options": {"headers": sheet.headers, "first_row": sheet.first_row, "batch_size": batch_size,
                            "on_duplicate": on_duplicate, "outside_scope": outside_scope,
-                           "day_first": day_first, "timezone": zone.key},
+                           "day_first": day_first, "timezone": zone.key, "header_row": sheet.first_row,
+                           "value_map": final_values, "keep_field": kept_in, "unmapped": left,
+                           "unmapped_kept": bool(kept_in), "phone_region": region, "reimport": reimport},
                "status": "pending", "total_rows": sheet.total_rows, "rows_done": 0, "last_row": 0,
                **dict.fromkeys(_COUNTERS, 0), "seconds": None, "error": None, "created_by": actor_id,
                "created_at": now, "started_at": None, "finished_at": None, "updated_at": now}
@@ -157,6 +166,17 @@ def _zone(name: str) -> ZoneInfo:
     except (ValueError, KeyError, OSError):
         raise ValidationError(f"'{name}' is not a time zone", [Problem("timezone", "unknown_timezone", name[:64])]) \
             from None
+
+
+def _phone_region(code: str) -> str:
+    """The import's region for phones typed without a country code (ISO 3166 code, e.g. CN, US)."""
+    import phonenumbers
+
+    region = str(code).strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError(f"'{code}' is not a phone region (an ISO country code such as CN or US)",
+                              [Problem("phone_region", "unknown_region", str(code)[:16])])
+    return region
 
 
 def get_import(conn: Connection, job_id: int) -> dict[str, Any]:
@@ -207,10 +227,13 @@ class _Run:
         """(new rows, rows skipped as already imported) per batch."""
         batch: list[tuple[int, list[Any]]] = []
         skipped = 0
+        done_up_to = int(self.job.get("last_row") or 0)
         for number, cells in self.sheet.rows():
+            if number <= done_up_to:
+                continue  # committed by this job before it was interrupted
             owner = ledger.job_of(number)
             if owner == self.job["id"]:
-                continue  # committed by this job before it was interrupted
+                continue
             if owner is not None:
                 skipped += 1
             else:
@@ -273,19 +296,21 @@ def run_import(services: Services, import_id: int, progress: Progress | None = N
     sheet = Sheet(Path(job["file_path"]), job["kind"], options["headers"], job["total_rows"],
                   encoding=job["encoding"], sheet_name=job["sheet"], first_row=options["first_row"])
     mapper = RowMapper(obj, sheet.headers, job["mapping"], job["constants"],
-                       _zone(options.get("timezone") or services.settings.timezone), options.get("day_first"))
+                       _zone(options.get("timezone") or services.settings.timezone), options.get("day_first"),
+                       options.get("value_map") or {}, options.get("keep_field"), options.get("unmapped") or (),
+                       options.get("phone_region") or services.records.ctx.default_region)
     override = options.get("on_duplicate")
     run = _Run(services, job, sheet, mapper, definitions_for(snap.definitions, obj.name), override,
                time.perf_counter(), job["rows_done"])
     try:
         with reading(services.engine) as conn:
-            ledger = _Ledger(conn, obj.name, job["checksum"])
+            ledger = _Ledger(conn, obj.name, "" if options.get("reimport") else job["checksum"])
         for batch, already in run.batches(ledger, int(options.get("batch_size") or BATCH_SIZE)):
             with services.engine.begin() as conn:
                 run.who = importer(conn, job, obj)
                 counts = _import_batch(run, conn, batch) if batch else dict.fromkeys(_COUNTERS, 0)
                 counts["already_imported"] = already
-                state = _advance(run, conn, batch, counts)
+                state = _advance(run, conn, batch, counts, _written(conn, job_id=import_id, batch=batch))
             if progress is not None:
                 progress(state)
     except PermissionDenied as exc:
@@ -303,8 +328,36 @@ def run_import(services: Services, import_id: int, progress: Progress | None = N
         return job_dict(get_import(conn, import_id))
 
 
+def _written(conn: Connection, job_id: int, batch: Sequence[tuple[int, list[Any]]]) -> list[tuple[int, int]]:
+    """Runs (first, last row number) of this batch's rows that were written: created, merged or
+    folded into a written row. Failed rows and rows skipped as duplicates are not, so the next
+    import of the same file tries them again."""
+    if not batch:
+        return []
+    numbers = [n for n, _ in batch]
+    failed = {int(n) for (n,) in conn.execute(select(import_errors.c.row_number).where(
+        import_errors.c.job_id == job_id, import_errors.c.row_number.between(numbers[0], numbers[-1])))}
+    failed |= {int(n) for (n,) in conn.execute(select(import_outcomes.c.row_number).where(
+        import_outcomes.c.job_id == job_id, import_outcomes.c.row_number.between(numbers[0], numbers[-1]),
+        import_outcomes.c.action.in_(("skipped", "outside_access"))))}
+    runs: list[tuple[int, int]] = []
+    start: int | None = None
+    last = 0
+    for n in numbers:
+        if n in failed:
+            if start is not None:
+                runs.append((start, last))
+            start = None
+        else:
+            start = n if start is None else start
+            last = n
+    if start is not None:
+        runs.append((start, last))
+    return runs
+
+
 def _advance(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[Any]]],
-             counts: Mapping[str, int]) -> dict[str, Any]:
+             counts: Mapping[str, int], written: Sequence[tuple[int, int]] = ()) -> dict[str, Any]:
     job_id = run.job["id"]
     current = get_import(conn, job_id)
     processed = len(batch) + counts["already_imported"]
@@ -315,10 +368,12 @@ def _advance(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[Any]]]
                   last_row=max([current["last_row"], *(n for n, _ in batch)]),
                   seconds={"elapsed": round(elapsed, 3),
                            "rate": round((done - run.done_before) / elapsed, 1) if elapsed > 0 else None})
-    if batch:
+    for first, last in written:  # a forced re-import writes rows the ledger already had
+        conn.execute(delete(import_batches).where(import_batches.c.object == run.job["object"],
+                                                  import_batches.c.checksum == run.job["checksum"],
+                                                  import_batches.c.first_row == first))
         conn.execute(import_batches.insert().values(object=run.job["object"], checksum=run.job["checksum"],
-                                                    first_row=batch[0][0], last_row=batch[-1][0], job_id=job_id,
-                                                    at=_now()))
+                                                    first_row=first, last_row=last, job_id=job_id, at=_now()))
     conn.execute(update(import_jobs).where(import_jobs.c.id == job_id).values(**values))
     return job_dict({**current, **values})
 
@@ -331,8 +386,10 @@ def _import_batch(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[A
     for i, (_, cells) in enumerate(batch):
         data, cell_problems = run.mapper.inputs(cells)
         inputs.append(data)
-        if cell_problems:
-            problems[i] = cell_problems
+        if cell_problems:  # every problem of the row in one pass: the cells' and the record's
+            bad = {p.field for p in cell_problems}
+            _, more = obj.prepare(data, False, services.records.ctx)
+            problems[i] = cell_problems + [p for p in more if p.field not in bad]
     run.mapper.resolve_relations(conn, snap, inputs, problems, run.who)
     outcomes: dict[int, tuple[str, int | None, dict[str, Any]]] = {}
     flags: list[tuple[int, Hit]] = []
@@ -364,9 +421,15 @@ def _import_batch(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[A
                 record_id, target_row = outcomes[target_row][1], None
             detail = {"rule": hit.rule.name, "score": hit.score, "definition": dd.name}
             if action == "skip":
-                outcomes[i] = ("skipped", record_id, {**detail, "row": _row_no(batch, target_row)})
+                carried = {k: v for k, v in (inputs[i] or {}).items() if v not in (None, "", [])}
+                outcomes[i] = ("skipped", record_id, {**detail, "row": _row_no(batch, target_row),
+                                                      "carried": carried})
                 if record_id is None and target_row is not None:
                     fold_into[i] = target_row
+                    base = inputs[target_row] or {}  # the kept row takes what it lacks
+                    filled = [k for k, v in carried.items() if base.get(k) in (None, "", [])]
+                    inputs[target_row] = {**base, **{k: carried[k] for k in filled}}
+                    outcomes[i][2]["filled"] = filled
             elif action == "merge" and record_id is not None:
                 row_values = stored[i] or {}
                 shown = obj.shown({n: row_values.get(n) for n in obj.fields})
@@ -393,6 +456,7 @@ def _import_batch(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[A
             problems[i] = result.errors.get(k, [])
         else:
             ids[i] = rid
+    _retry_folded(run, conn, batch, inputs, problems, outcomes, fold_into, ids)
     for i, target in fold_into.items():  # rows folded into (or skipped for) an earlier row of this batch
         kind, _, detail = outcomes[i]
         outcomes[i] = (kind, ids.get(target), detail)
@@ -408,6 +472,34 @@ def _import_batch(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[A
     return {"created": len(ids), "failed": len(problems), "flagged": flagged,
             "skipped": sum(1 for o in outcomes.values() if o[0] in ("skipped", "outside_access")),
             "merged": sum(1 for o in outcomes.values() if o[0] == "merged")}
+
+
+def _retry_folded(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[Any]]], inputs: list[dict[str, Any] | None], problems: dict[int, list[Problem]],
+                  outcomes: dict[int, tuple[str, int | None, dict[str, Any]]], fold_into: dict[int, int],
+                  ids: dict[int, int]) -> None:
+    """Rows folded into a row of the file that then failed are never left pointing at it: the first
+    of them is created itself, the others now point at that one."""
+    stranded: dict[int, list[int]] = {}
+    for i, target in sorted(fold_into.items()):
+        if target in problems:
+            stranded.setdefault(target, []).append(i)
+    if not stranded:
+        return
+    firsts = [rows[0] for rows in stranded.values()]
+    with dedupe_handled():
+        result = run.services.records.bulk_create(run.mapper.obj.name, [inputs[i] or {} for i in firsts],
+                                                  actor_id=run.job["created_by"], conn=conn, skip_invalid=True)
+    for k, (first, rows) in enumerate(zip(firsts, stranded.values(), strict=True)):
+        del fold_into[first]
+        outcomes.pop(first, None)
+        rid = result.ids[k]
+        if rid is None:
+            problems[first] = result.errors.get(k, [])
+        else:
+            ids[first] = rid
+        for i in rows[1:]:
+            fold_into[i] = first
+            outcomes[i][2]["row"] = None if rid is None else batch[first][0]
 
 
 def _outside_access(run: _Run, conn: Connection, table: Any, hits: Mapping[int, Hit]) -> dict[str, set[int]]:
@@ -451,33 +543,3 @@ def outcome_rows(conn: Connection, job_id: int, limit: int = 1000) -> list[dict[
     query = (select(import_outcomes).where(import_outcomes.c.job_id == job_id)
              .order_by(import_outcomes.c.row_number).limit(limit))
     return [dict(r._mapping) for r in conn.execute(query)]
-
-
-ERROR_COLUMN = {"en": "Errors", "zh": "错误"}
-
-
-def write_error_file(conn: Connection, job_id: int, out: Any, language: str = "en", fmt: str = "xlsx") -> int:
-    """The failed rows as the user uploaded them plus one column saying what to fix; returns the row count.
-
-    The columns are the file's own, so the fixed file imports with the same mapping or template.
-    """
-    from ..sheets import write_csv, write_xlsx
-
-    job = get_import(conn, job_id)
-    snap_fields = {}
-    headers = list(job["options"]["headers"])
-    field_labels = {f: h for h, f in job["mapping"].items() if f}
-    for field, header in field_labels.items():
-        snap_fields[field] = header
-
-    def rows() -> Iterator[list[Any]]:
-        for item in error_rows(conn, job_id):
-            message = "; ".join(f"{snap_fields.get(p['field'], p['field']) or 'row'}: {p['message']}"
-                                for p in item["problems"])
-            cells = list(item["cells"]) + [None] * (len(headers) - len(item["cells"]))
-            yield [*cells[: len(headers)], message]
-
-    header = [*headers, ERROR_COLUMN.get(language, ERROR_COLUMN["en"])]
-    if fmt == "csv":
-        return write_csv(out, header, rows())
-    return write_xlsx(out, header, rows(), title="errors")

@@ -21,6 +21,7 @@ import_templates = Table(
     Column("label", String(200), nullable=True),
     Column("mapping", JSONType, nullable=False),
     Column("constants", JSONType, nullable=False),
+    Column("value_map", JSONType, nullable=True),  # {field: {source value: option}}
     Column("created_by", BigInteger, nullable=True),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
