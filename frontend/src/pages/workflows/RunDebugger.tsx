@@ -4,7 +4,7 @@
 // linked to this one (steps with side effects ask first); "test this node" runs one node dry.
 import { useMemo, useState } from "react";
 import { ReactFlowProvider } from "@xyflow/react";
-import { api } from "../../api/client";
+import { ApiError, api } from "../../api/client";
 import { workflowsApi, type Run, type RunStep, type StepTypeInfo, type TestNodeResult } from "../../api/workflows";
 import { ErrorMessage, Loading, PageHeader, useLoad } from "../../components/common";
 import { FlowCanvas } from "../../components/flow/FlowCanvas";
@@ -28,13 +28,20 @@ function Json({ value }: { value: unknown }) {
   return <pre className="flow-json">{JSON.stringify(value, null, 2)}</pre>;
 }
 
+/** The nodes the server says would repeat their effects (409 confirm_side_effects), or null. */
+export function effectsToConfirm(e: unknown): string | null {
+  if (!(e instanceof ApiError) || e.status !== 409 || e.code !== "confirm_side_effects") return null;
+  const item = e.problems.find((p) => p.code === "confirm_side_effects");
+  return item?.message ?? "";
+}
+
 function StepDetail({ step, index, sideEffects, onRerun, onTest }: {
   step: RunStep; index: number; sideEffects: boolean;
   onRerun: (node: string, confirmed: boolean) => Promise<void>; onTest: (node: string) => Promise<TestNodeResult>;
 }) {
   const { t } = useI18n();
   const node = nodeOf(step);
-  const [asking, setAsking] = useState(false);
+  const [asking, setAsking] = useState<string | null>(null);
   const [test, setTest] = useState<TestNodeResult | null>(null);
   const [error, setError] = useState<unknown>(null);
   const conditions = step.evaluation?.conditions ?? [];
@@ -71,18 +78,26 @@ function StepDetail({ step, index, sideEffects, onRerun, onTest }: {
         </div>
       )}
       <div className="actions">
-        <button type="button" onClick={() => (sideEffects ? setAsking(true) : void onRerun(node, false).catch(setError))}>
+        <button type="button" onClick={() => {
+          setError(null);
+          if (sideEffects) { setAsking(node); return; }
+          onRerun(node, false).catch((e: unknown) => {
+            const nodes = effectsToConfirm(e);
+            if (nodes === null) setError(e);
+            else setAsking(nodes || node);
+          });
+        }}>
           {t("wf.rerun_from")}
         </button>
         <button type="button" onClick={() => { setError(null); onTest(node).then(setTest, setError); }}>{t("wf.test_node")}</button>
       </div>
-      {asking && (
+      {asking !== null && (
         <div className="dialog" role="dialog" aria-label={t("wf.rerun_from")}>
-          <p>{t("wf.side_effects_confirm", { node })}</p>
-          <button type="button" className="primary" onClick={() => { setAsking(false); void onRerun(node, true).catch(setError); }}>
+          <p>{t("wf.side_effects_confirm", { node: asking })}</p>
+          <button type="button" className="primary" onClick={() => { setAsking(null); void onRerun(node, true).catch(setError); }}>
             {t("wf.rerun_confirm")}
           </button>
-          <button type="button" onClick={() => setAsking(false)}>{t("common.cancel")}</button>
+          <button type="button" onClick={() => setAsking(null)}>{t("common.cancel")}</button>
         </div>
       )}
       <ErrorMessage error={error} />
