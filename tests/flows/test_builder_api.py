@@ -119,3 +119,75 @@ def test_archive_keeps_runs_and_starts_nothing(api, standard_pack):
     assert admin.call("POST", "/workflows/score_route/archive").get_json()["archived"] is True
     standard_pack.records.create("lead", {"name": "Niu", "score": 10})
     assert len(admin.call("GET", "/runs?workflow=score_route").get_json()["items"]) == 1
+
+
+LOOP = {
+    "name": "loop_demo", "object": "lead", "trigger": {"type": "manual"},
+    "steps": [
+        {"id": "check", "type": "if", "rule": {"all": [{"field": "score", "op": "gt", "value": 50},
+                                                       {"field": "city", "op": "eq", "value": "shanghai"}]},
+         "then": "each", "else": "each"},
+        {"id": "each", "type": "foreach", "items": {"values": ["a", "b", "c"]}, "max": 2, "body": "note",
+         "next": "mail"},
+        {"id": "note", "type": "merge", "next": "each"},
+        {"id": "mail", "type": "update_record", "set": {"status": "contacted"}, "next": "done"},
+        {"id": "done", "type": "end"},
+    ],
+}
+
+
+def _drain(svc):
+    from metacrm.flows.runner import run_due
+
+    while run_due(svc):
+        pass
+
+
+def test_debugger_shows_evaluation_iterations_and_reruns(api, standard_pack):
+    admin, _ = api
+    assert admin.call("POST", "/workflows/loop_demo/publish", {"definition": LOOP}).status_code == 200
+    lead = standard_pack.records.create("lead", {"name": "Zhou", "score": 70, "city": "beijing"})
+    started = admin.call("POST", "/workflows/loop_demo/start", {"record_id": lead["id"]})
+    assert started.status_code == 202
+    _drain(standard_pack)
+    run = admin.call("GET", f"/runs/{started.get_json()['id']}").get_json()
+    assert run["status"] == "completed" and run["version"] >= 1
+    check = run["steps"][0]
+    assert check["node"] == "check" and check["kind"] == "if"
+    conditions = check["evaluation"]["conditions"]
+    assert check["evaluation"]["result"] is False
+    assert [(c["field"], c["actual"], c["result"]) for c in conditions] == [("score", 70, True), ("city", "beijing", False)]
+    notes = [s for s in run["steps"] if s["node"] == "note"]
+    assert [n["iteration"]["index"] for n in notes] == [0, 1]  # max 2 of 3 items
+    foreach_last = [s for s in run["steps"] if s["node"] == "each"][-1]
+    assert foreach_last["output"] == {"done": True, "count": 2, "truncated": True}
+    assert [s["node"] for s in run["steps"]][-2:] == ["mail", "done"]
+
+    refused = admin.call("POST", f"/runs/{run['id']}/rerun", {"from_node": "each"})
+    assert refused.status_code == 409 and refused.get_json()["code"] == "confirm_side_effects"
+    again = admin.call("POST", f"/runs/{run['id']}/rerun", {"from_node": "each", "confirm_side_effects": True})
+    assert again.status_code == 201
+    new_id = again.get_json()["run"]["id"]
+    _drain(standard_pack)
+    rerun = admin.call("GET", f"/runs/{new_id}").get_json()
+    assert rerun["rerun_of"] == run["id"] and rerun["steps"][0]["node"] == "each" and rerun["status"] == "completed"
+    assert admin.call("GET", f"/runs/{run['id']}").get_json()["reruns"] == [new_id]
+    assert {r["id"] for r in admin.call("GET", f"/runs?workflow=loop_demo&version={run['version']}").get_json()["items"]} \
+        == {run["id"], new_id}
+
+
+def test_test_node_is_a_dry_run(api, standard_pack):
+    admin, _ = api
+    lead = standard_pack.records.create("lead", {"name": "Qian", "score": 10, "status": "new"})
+    doc = json.loads(json.dumps(LOOP))
+    doc["steps"].append({"id": "hook", "type": "webhook", "url": "http://127.0.0.1:9/never", "secret": "s3cretsecret"})
+    out = admin.call("POST", "/workflows/loop_demo/test-node",
+                     {"node": "mail", "record_id": lead["id"], "definition": doc}).get_json()
+    assert out["dry_run"] is True and out["error"] is None and out["next"] == "done"
+    assert standard_pack.records.get("lead", lead["id"])["status"] == "new"  # rolled back
+    hook = admin.call("POST", "/workflows/loop_demo/test-node",
+                      {"node": "hook", "record_id": lead["id"], "definition": doc}).get_json()
+    assert hook["output"]["would_call"]["url"] == "http://127.0.0.1:9/never" and "secret" not in hook["output"]["would_call"]
+    check = admin.call("POST", "/workflows/loop_demo/test-node",
+                       {"node": "check", "record_id": lead["id"], "definition": doc}).get_json()
+    assert check["evaluation"]["result"] is False and check["next"] == "each"

@@ -27,6 +27,7 @@ from . import (
     users,
     views,
     workflow_builder,
+    workflow_runs,
     workspace,
 )
 from . import workflows as workflow_routes
@@ -54,4 +55,5 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(views.bp, url_prefix=API_PREFIX)  # saved list views
     app.register_blueprint(export_jobs.bp, url_prefix=API_PREFIX)  # long exports as background jobs
     app.register_blueprint(workflow_builder.bp, url_prefix=API_PREFIX)  # drafts, validation, publishing
+    app.register_blueprint(workflow_runs.bp, url_prefix=API_PREFIX)  # re-run, test a node, bulk run control
     app.register_blueprint(admin_users.bp, url_prefix=API_PREFIX)  # users, roles, teams for the web app

@@ -73,7 +73,7 @@ def list_runs() -> Any:
     if status is not None and status not in RunStatus.ALL:
         raise BadRequest("unknown status", [Problem("status", "invalid_parameter", ", ".join(RunStatus.ALL))])
     object_name = args.get("object") or None
-    record_id = int_arg("record_id", 0, 0, 2**62) or None
+    record_id = int_arg("record_id", 0, 0, 2**62) or int_arg("record", 0, 0, 2**62) or None
     if not principal().is_admin:
         if object_name is None or record_id is None:
             raise BadRequest("give object and record_id (only administrators list every run)",
@@ -82,7 +82,8 @@ def list_runs() -> Any:
     limit = int_arg("limit", 50, 1, 500)
     items = service.list_runs(services(), workflow=args.get("workflow") or None, status=status,
                               object_name=object_name, record_id=record_id, limit=limit,
-                              before_id=int_arg("before", 0, 0, 2**62) or None)
+                              before_id=int_arg("before", 0, 0, 2**62) or int_arg("cursor", 0, 0, 2**62) or None,
+                              version=int_arg("version", 0, 0, 2**31) or None)
     next_cursor = str(items[-1]["id"]) if len(items) == limit else None
     return jsonify({"items": items, "next_cursor": next_cursor})
 

@@ -102,6 +102,8 @@ class RunSpec:
     depth: int = 0
     parent_run_id: int | None = None
     error: dict[str, Any] | None = field(default=None)
+    start: str | None = None  # the node to begin at (re-runs from a step); default the workflow's start
+    rerun_of: int | None = None
 
 
 def origin_of(conn: Connection) -> Mapping[str, Any] | None:
@@ -151,14 +153,15 @@ def start_runs(conn: Connection, specs: Sequence[RunSpec], now: datetime | None 
     run_rows, step_rows = [], []
     for run_id, spec in zip(run_ids, specs, strict=True):
         wf = spec.workflow
-        first = wf.step(wf.start) if wf.start else None
+        begin = spec.start or wf.start
+        first = wf.step(begin) if begin else None
         refused = spec.error is not None
         status = RunStatus.FAILED if refused else (RunStatus.RUNNING if first else RunStatus.COMPLETED)
         run_rows.append({
             "id": run_id, "workflow": wf.name, "version": wf.version, "object": wf.object,
             "record_id": spec.record_id, "status": status, "trigger": spec.trigger, "key": spec.key,
             "depth": spec.depth, "parent_run_id": spec.parent_run_id, "context": spec.context,
-            "error": spec.error, "steps_done": 0, "created_at": now, "updated_at": now,
+            "error": spec.error, "steps_done": 0, "created_at": now, "updated_at": now, "rerun_of": spec.rerun_of,
             "finished_at": now if status != RunStatus.RUNNING else None})
         if first is not None and not refused:
             step_rows.append({"run_id": run_id, "step": first.id, "type": first.type, "seq": 0,

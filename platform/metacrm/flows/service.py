@@ -41,13 +41,13 @@ def _run(conn: Connection, run_id: int, lock: bool = False) -> Any:
 
 def list_runs(services: Services, *, workflow: str | None = None, status: str | None = None,
               object_name: str | None = None, record_id: int | None = None, limit: int = 50,
-              before_id: int | None = None) -> list[dict[str, Any]]:
+              before_id: int | None = None, version: int | None = None) -> list[dict[str, Any]]:
     """Runs, newest first, keyset-paginated by id."""
     if status is not None and status not in RunStatus.ALL:
         raise ValidationError("unknown run status", [Problem("status", "enum", f"one of {', '.join(RunStatus.ALL)}")])
     query = select(runs).order_by(runs.c.id.desc()).limit(max(1, min(limit, MAX_LIMIT)))
     for column, value in ((runs.c.workflow, workflow), (runs.c.status, status), (runs.c.object, object_name),
-                          (runs.c.record_id, record_id)):
+                          (runs.c.record_id, record_id), (runs.c.version, version)):
         if value is not None:
             query = query.where(column == value)
     if before_id is not None:
@@ -66,12 +66,10 @@ def count_runs(services: Services, **where: Any) -> dict[str, int]:
 
 
 def get_run(services: Services, run_id: int) -> dict[str, Any]:
-    """A run with its step executions in order."""
-    with services.engine.connect() as conn:
-        out = _row(_run(conn, run_id))
-        out["steps"] = [_row(r) for r in conn.execute(
-            select(steps).where(steps.c.run_id == run_id).order_by(steps.c.id))]
-    return out
+    """A run with its step executions in order (the debugger's shape: node, kind, input, evaluation, iteration)."""
+    from .debugger import run_detail
+
+    return run_detail(services, run_id)
 
 
 def retry_run(services: Services, run_id: int) -> dict[str, Any]:

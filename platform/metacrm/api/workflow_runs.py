@@ -1,0 +1,116 @@
+"""Run debugger actions: re-run from a node, test a node (dry run), retry pinned/latest, bulk
+retry/cancel/close by filter, close a failed run. Administrators only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+from ..errors import NotFound, Problem, ValidationError
+from ..flows import bulk, debugger, drafts
+from ..flows.model import Workflow
+from ..flows.runs import current_workflows
+from .context import principal, services
+from .jsonio import json_body
+
+bp = Blueprint("workflow_runs", __name__)
+
+
+def _int(body: dict[str, Any], key: str, required: bool = True) -> int | None:
+    value = body.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValidationError(f"{key} must be a positive integer", [Problem(key, "type", "integer")])
+    return value
+
+
+def _text(body: dict[str, Any], key: str, required: bool = True) -> str | None:
+    value = body.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= 64:
+        raise ValidationError(f"{key} must be a text of 1 to 64 characters", [Problem(key, "type", "string")])
+    return value
+
+
+def _time(body: dict[str, Any], key: str) -> datetime | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"{key} must be an ISO date-time", [Problem(key, "format", "date-time")]) from None
+    if moment.tzinfo is None:
+        raise ValidationError(f"{key} needs a time zone (e.g. Z)", [Problem(key, "format", "date-time with zone")])
+    return moment
+
+
+@bp.post("/runs/<rid:run_id>/rerun")
+def rerun(run_id: int) -> Any:
+    who = principal()
+    who.require_admin()
+    body = json_body()
+    node = _text(body, "from_node")
+    assert node is not None
+    confirm = body.get("confirm_side_effects", False)
+    if not isinstance(confirm, bool):
+        raise ValidationError("confirm_side_effects must be true or false", [Problem("confirm_side_effects", "type", "boolean")])
+    return jsonify(debugger.rerun(services(), run_id, node, confirm, who.id)), 201
+
+
+@bp.post("/runs/<rid:run_id>/close")
+def close(run_id: int) -> Any:
+    principal().require_admin()
+    return jsonify(bulk.close(services(), run_id))
+
+
+@bp.post("/runs/<rid:run_id>/retry-on")
+def retry_on(run_id: int) -> Any:
+    """Body {"on": "pinned" | "latest"}."""
+    principal().require_admin()
+    return jsonify(bulk.retry(services(), run_id, str(json_body().get("on", "pinned"))))
+
+
+@bp.post("/runs/bulk")
+def bulk_action() -> Any:
+    """Body {action: retry|cancel|close, on?, workflow?, status?, error_code?, since?, until?}."""
+    principal().require_admin()
+    body = json_body()
+    return jsonify(bulk.bulk(services(), str(body.get("action")), str(body.get("on", "pinned")),
+                             workflow=_text(body, "workflow", False), status=_text(body, "status", False),
+                             error_code=_text(body, "error_code", False), since=_time(body, "since"),
+                             until=_time(body, "until")))
+
+
+@bp.post("/workflows/<name>/test-node")
+def test_node(name: str) -> Any:
+    """Body {node, record_id?, definition?}: run one node on a record, rolled back, nothing sent."""
+    principal().require_admin()
+    body = json_body()
+    node = _text(body, "node")
+    assert node is not None
+    record_id = _int(body, "record_id", required=False)
+    svc = services()
+    doc = body.get("definition")
+    if doc is not None:
+        if not isinstance(doc, dict) or not isinstance(doc.get("steps"), list) or not isinstance(doc.get("object"), str):
+            raise ValidationError("definition must be a workflow document", [Problem("definition", "type", "object")])
+        workflow = Workflow(name, 0, drafts.normalised(name, doc))
+    else:
+        try:
+            draft = drafts.get_draft(svc, name)
+        except NotFound:
+            raise
+        if draft["draft"]:
+            workflow = Workflow(name, 0, draft["definition"])
+        else:
+            with svc.engine.connect() as conn:
+                workflow = current_workflows(conn, svc.registry.current(conn))[name]
+    if workflow.doc["object"] not in svc.registry.current().objects:
+        raise ValidationError("unknown object", [Problem("definition.object", "unknown_object", workflow.doc["object"])])
+    return jsonify(debugger.test_node(svc, workflow, node, record_id))
