@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   History, addStep, argsOf, duplicate, edgesOf, exitsOf, localProblems, moveSteps, placeProblems, reconnect, removeSteps,
-  setArgs, setExit, type WorkflowDoc,
+  pruneEmpty, setArgs, setExit, type WorkflowDoc,
 } from "./workflowGraph";
 
 // The walkthrough's workflow: new lead -> if score > 50 assign, else wait 2 days -> email.
@@ -115,6 +115,14 @@ describe("problems", () => {
     ]);
     expect(placed.map((p) => p.node)).toEqual(["wait", "email", "hot", ""]);
     expect(placed[3].message).toBe("trigger: m4");
+  });
+});
+
+describe("form output", () => {
+  it("drops what RJSF fills in for untouched fields, keeps zeros, false and lists", () => {
+    expect(pruneEmpty({ duration: { amount: 2, unit: "day" }, until: {}, note: "", x: undefined, n: 0, f: false, l: [] }))
+      .toEqual({ duration: { amount: 2, unit: "day" }, n: 0, f: false, l: [] });
+    expect(pruneEmpty({ until: { offset: {} } })).toEqual({});
   });
 });
 

@@ -10,7 +10,7 @@ import type { Rule } from "../../api/types";
 import type { StepTypeInfo, TestNodeResult } from "../../api/workflows";
 import { useI18n } from "../../i18n";
 import { fromRule, toRule, type GroupNode } from "../../lib/rules";
-import { argsOf, exitsOf, kindOf, structuralKeys, type NodeProblem, type WorkflowDoc } from "../../lib/workflowGraph";
+import { argsOf, exitsOf, kindOf, pruneEmpty, structuralKeys, type NodeProblem, type WorkflowDoc } from "../../lib/workflowGraph";
 import { ErrorMessage, useLoad } from "../common";
 import { RuleBuilder } from "../RuleBuilder";
 
@@ -98,7 +98,10 @@ export function StepInspector({ doc, stepId, info, problems, readOnly, onExit, o
       {Object.keys(schema.properties ?? {}).length > 0 && (
         <Form key={stepId} schema={schema} formData={formArgs} validator={validator} disabled={readOnly}
           liveValidate={false} showErrorList={false}
-          onChange={(e) => onArgs(rule === undefined ? { ...(e.formData as object) } : { ...(e.formData as object), rule })}
+          onChange={(e) => {
+            const data = pruneEmpty(e.formData ?? {}) as Record<string, unknown>;
+            onArgs(rule === undefined ? data : { ...data, rule });
+          }}
           uiSchema={{ "ui:submitButtonOptions": { norender: true } }} />
       )}
       {kind !== "end" && (

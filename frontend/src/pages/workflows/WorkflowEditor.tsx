@@ -2,7 +2,7 @@
 // Palette from the step registry, canvas, inspector; undo/redo; duplicate a node or a subgraph;
 // save the draft, validate, publish with the policy for runs waiting in older versions; test-run.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { ReactFlowProvider } from "@xyflow/react";
+import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import { ApiError } from "../../api/client";
 import { workflowsApi, type PublishPolicy, type PublishResult, type StepTypeInfo } from "../../api/workflows";
 import { ErrorMessage, Loading, PageHeader, useLoad } from "../../components/common";
@@ -11,8 +11,8 @@ import { StepInspector } from "../../components/flow/StepInspector";
 import { useI18n } from "../../i18n";
 import { Link, useRouter } from "../../lib/router";
 import {
-  History, addStep, duplicate, localProblems, moveSteps, placeProblems, reconnect, removeSteps, setArgs, setExit,
-  type NodeProblem, type WorkflowDoc,
+  History, addStep, duplicate, localProblems, moveSteps, pinLinks, placeProblems, positionOf, reconnect, removeSteps,
+  setArgs, setExit, type NodeProblem, type WorkflowDoc,
 } from "../../lib/workflowGraph";
 import { useNarrow } from "./useNarrow";
 
@@ -21,8 +21,16 @@ export function problemsOfError(doc: WorkflowDoc, e: unknown): NodeProblem[] | n
   return placeProblems(doc, e.problems.map((p) => ({ field: p.field, code: p.code, message: p.message })));
 }
 
+/** Where a step added from the palette goes: below the lowest step, so nothing is hidden under it. */
+export function nextPosition(doc: WorkflowDoc): { x: number; y: number } {
+  const placed = doc.steps.map(positionOf).filter((p): p is { x: number; y: number } => p !== null);
+  if (!placed.length) return { x: 40, y: 40 + doc.steps.length * 110 };
+  return { x: placed.reduce((a, p) => Math.min(a, p.x), Infinity), y: Math.max(...placed.map((p) => p.y)) + 110 };
+}
+
 function Editor({ name, steps, initial }: { name: string; steps: StepTypeInfo[]; initial: WorkflowDoc }) {
   const { t, label } = useI18n();
+  const flow = useReactFlow();
   const { navigate } = useRouter();
   const narrow = useNarrow();
   const readOnly = narrow;
@@ -82,7 +90,7 @@ function Editor({ name, steps, initial }: { name: string; steps: StepTypeInfo[];
   async function save(): Promise<boolean> {
     setError(null);
     try {
-      const answer = await workflowsApi.saveDraft(name, doc);
+      const answer = await workflowsApi.saveDraft(name, pinLinks(doc)); // links written out, as the engine asks
       setServer(placeProblems(doc, answer.problems));
       setDirty(false);
       setNotice(answer.problems.length ? t("wf.saved_with_problems", { n: answer.problems.length }) : t("wf.saved"));
@@ -141,6 +149,9 @@ function Editor({ name, steps, initial }: { name: string; steps: StepTypeInfo[];
       <PageHeader title={`${label(doc.label as never, name)} (${name})`}>
         <Link to={`/workflows/runs?workflow=${encodeURIComponent(name)}`}>{t("wf.runs")}</Link>
       </PageHeader>
+      <p className="muted" data-testid="trigger">
+        {t("wf.trigger")}: {String((doc.trigger as { type?: string } | undefined)?.type ?? "—")} · {String(doc.object ?? "")}
+      </p>
       {readOnly && <p className="muted">{t("wf.phone_read_only")}</p>}
       {!readOnly && (
         <div className="flow-toolbar" role="toolbar" aria-label={t("wf.toolbar")}>
@@ -197,8 +208,9 @@ function Editor({ name, steps, initial }: { name: string; steps: StepTypeInfo[];
             {steps.map((s) => (
               <button key={s.name} type="button" className="flow-palette-item" data-step={s.name}
                 onClick={() => change((d) => {
-                  const added = addStep(d, s.name, { x: 40 + (d.steps.length % 4) * 30, y: 40 + d.steps.length * 30 });
+                  const added = addStep(d, s.name, nextPosition(d));
                   queueMicrotask(() => setSelected([added.id]));
+                  setTimeout(() => void flow.fitView({ duration: 0 }), 50);
                   return added.doc;
                 })}>
                 + {label(s.label, s.name)}
