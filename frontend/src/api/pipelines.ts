@@ -1,7 +1,7 @@
 // The pipelines API (/api/v1/pipelines): kanban columns with header sums, and moves that save the
 // stage, the fields the stage needs and the column's card order in one request.
-import { API_BASE, ApiError, api } from "./client";
-import type { Label, ProblemItem, RecordData } from "./types";
+import { request } from "./client";
+import type { Label, RecordData } from "./types";
 
 export interface PipelineStage {
   key: string;
@@ -36,29 +36,8 @@ export interface MoveResult {
   columns: BoardColumn[];
 }
 
-let csrf: string | null = null;
-
-async function send<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  if (method !== "GET") {
-    if (csrf === null) csrf = (await api.me()).csrf_token ?? "";
-    if (csrf) headers["X-CSRF-Token"] = csrf;
-  }
-  let response: Response;
-  try {
-    response = await fetch(API_BASE + path, { method, headers, credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch {
-    throw new ApiError(0, "network", "The server cannot be reached");
-  }
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    const problem = data as { code?: string; title?: string; errors?: ProblemItem[] };
-    throw new ApiError(response.status, problem.code ?? "http_" + response.status, problem.title ?? response.statusText,
-      Array.isArray(problem.errors) ? problem.errors : []);
-  }
-  return data as T;
+function send<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return request<T>(method, path, body === undefined ? {} : { body });
 }
 
 const enc = encodeURIComponent;
