@@ -130,11 +130,11 @@ function Routes() {
   if ((m = matchPath("/o/:object/:id", path))) return <RecordPage key={m.object + m.id} object={m.object} id={Number(m.id)} />;
   if (path === "/pools") return <PoolPage />;
   if ((m = matchPath("/pools/:name", path))) return <PoolPage key={m.name} name={m.name} />;
-  if ((path.startsWith("/designer") || path.startsWith("/admin/")) && !me?.is_admin) return <AdminOnly>{null}</AdminOnly>;
-  if (path === "/admin/import") return <ImportPage />;
-  if (path === "/admin/duplicates") return <DuplicatesPage />;
-  if (path === "/admin/users") return <UsersPage />;
-  if (path === "/admin/roles") return <RolesPage />;
+  if (path.startsWith("/designer") && !me?.is_admin) return <AdminOnly>{null}</AdminOnly>;
+  if (path === "/designer/import") return <ImportPage />;
+  if (path === "/designer/duplicates") return <DuplicatesPage />;
+  if (path === "/designer/users") return <UsersPage />;
+  if (path === "/designer/roles") return <RolesPage />;
   if (path === "/designer") return <AdminHome />;
   if ((m = matchPath("/designer/objects/:name", path))) return <ObjectDesigner key={m.name} name={m.name} />;
   if ((m = matchPath("/designer/forms/:name", path))) return <FormDesigner key={m.name} name={m.name} />;

@@ -21,10 +21,10 @@ export function AdminOnly({ children }: { children: ReactNode }) {
 
 const PAGES = [
   ["/designer", "adm.nav_designer"],
-  ["/admin/import", "adm.nav_import"],
-  ["/admin/duplicates", "adm.nav_duplicates"],
-  ["/admin/users", "adm.nav_users"],
-  ["/admin/roles", "adm.nav_roles"],
+  ["/designer/import", "adm.nav_import"],
+  ["/designer/duplicates", "adm.nav_duplicates"],
+  ["/designer/users", "adm.nav_users"],
+  ["/designer/roles", "adm.nav_roles"],
 ] as const;
 
 export function AdminNav() {

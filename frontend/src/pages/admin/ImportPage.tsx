@@ -60,7 +60,7 @@ function ImportBody() {
     try {
       const job = await adminApi.startImport(object, file, { ...options, header_row: headerRow, mapping: mappingOf(decisions) });
       setJobId(job.id);
-      window.history.replaceState(null, "", `/admin/import?job=${job.id}`);
+      window.history.replaceState(null, "", `/designer/import?job=${job.id}`);
     } catch (e) {
       setError(e);
     } finally {
@@ -89,7 +89,7 @@ function ImportBody() {
 
   function reset() {
     setJobId(null); setFile(null); setPreview(null);
-    window.history.replaceState(null, "", "/admin/import");
+    window.history.replaceState(null, "", "/designer/import");
   }
 
   if (jobId) return <><PageHeader title={t("imp.title")} /><AdminNav /><JobView id={jobId} onAgain={reset} /></>;
@@ -291,7 +291,7 @@ function History() {
         <tbody>
           {list.data.map((j) => (
             <tr key={j.id}>
-              <td data-label={t("imp.when")}><a href={`/admin/import?job=${j.id}`}>{j.created_at ? new Date(j.created_at).toLocaleString() : `#${j.id}`}</a></td>
+              <td data-label={t("imp.when")}><a href={`/designer/import?job=${j.id}`}>{j.created_at ? new Date(j.created_at).toLocaleString() : `#${j.id}`}</a></td>
               <td data-label={t("imp.file")}>{j.filename}</td>
               <td data-label={t("imp.object")}>{j.object}</td>
               <td data-label={t("imp.counts")}>{t("imp.counts_line", { c: j.created ?? 0, f: j.failed ?? 0, s: j.skipped ?? 0 })}</td>

@@ -6,6 +6,7 @@ import { ErrorMessage, Loading, PageHeader, useLoad } from "../../components/com
 import { useI18n } from "../../i18n";
 import { Link } from "../../lib/router";
 import { TagsPanel, SegmentsPanel } from "./TagsSegments";
+import { AdminNav } from "../admin/AdminOnly";
 
 type Tab = "objects" | "forms" | "tags" | "segments";
 
@@ -16,6 +17,7 @@ export function AdminHome() {
   return (
     <div className="page">
       <PageHeader title={t("admin.title")} />
+      <AdminNav />
       <div role="tablist" className="tabs" aria-label={t("admin.title")}>
         {tabs.map((name) => (
           <button key={name} type="button" role="tab" id={`tab-${name}`} aria-selected={tab === name}
