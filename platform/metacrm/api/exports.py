@@ -14,7 +14,7 @@ from flask import Blueprint, Response, request
 
 from ..engines.exports import export_records
 from ..errors import NotFound, Problem, ValidationError
-from .access import object_for
+from .access import object_for, row_filter
 from .context import principal, services, snapshot
 from .jsonio import int_arg
 from .listing import base_where, compile_rule, parse_rule
@@ -49,7 +49,8 @@ def export(object_name: str) -> Any:
     try:
         export_records(svc, obj.name, spool, fmt, fields=fields,
                        language=request.args.get("language") or who.language, hidden_fields=perm.hidden,
-                       where=where[1:], limit=int_arg("limit", 0, 0, 10_000_000) or None)
+                       where=where[1:], row_filter=row_filter(snap, who),
+                       limit=int_arg("limit", 0, 0, 10_000_000) or None)
     except BaseException:
         spool.close()
         raise

@@ -24,10 +24,11 @@ def submit(form_name: str) -> Any:
     def prepare(snap: Any, form: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
         obj, perm = object_for(snap, who, form["object"], "create")
         require_writable(who, obj, perm, [dict(given)])
-        allowed["perm"] = perm
+        allowed["perm"], allowed["snap"] = perm, snap
         return with_owner(who, obj, dict(given))
 
-    record = submit_form(svc, form_name, answers, who.id, prepare)
+    record = submit_form(svc, form_name, answers, who.id, prepare,
+                         reference_scope=lambda name: who.row_filter(name, allowed["snap"].tables[name]))
     out = visible(record, allowed["perm"])
     out["tags"] = record["tags"]
     response = jsonify(out)

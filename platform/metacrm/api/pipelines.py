@@ -20,7 +20,7 @@ from ..engines import pipelines as engine
 from ..errors import Conflict, NotFound, PermissionDenied, Problem, ValidationError
 from ..meta.kinds import pointer
 from ..store.db import reading
-from .access import object_for, require_in_scope, require_writable, visible
+from .access import object_for, require_in_scope, require_writable, row_filter, visible
 from .context import principal, services, snapshot
 from .jsonio import int_arg, json_body
 from .listing import base_where
@@ -127,7 +127,7 @@ def move(name: str) -> Any:
         require_writable(who, obj, perm, [data])
         try:
             saved = svc.records.update(obj.name, record["id"], data, expected_version=body.get("version"),
-                                       actor_id=who.id, conn=conn)
+                                       actor_id=who.id, conn=conn, reference_scope=row_filter(snap, who))
         except Conflict as exc:
             exc.code = "stale_version" if any(q.code == "stale_version" for q in exc.problems) else exc.code
             raise

@@ -16,7 +16,7 @@ from ..store.db import reading
 from ..store.events import timeline
 from ..store.system import users
 from . import tagging
-from .access import int_owner, object_for, require_in_scope, require_writable, visible, with_owner
+from .access import int_owner, object_for, require_in_scope, require_writable, row_filter, visible, with_owner
 from .context import principal, services, snapshot
 from .jsonio import bool_arg, check_list, if_match_version, int_arg, json_body
 from .listing import MAX_LIMIT, ListQuery, parse_fields, parse_rule, parse_sort, run_list
@@ -80,7 +80,7 @@ def create_record(object_name: str) -> Any:
     obj, perm = object_for(snap, who, object_name, "create")
     data = with_owner(who, obj, json_body())
     require_writable(who, obj, perm, [data])
-    record = svc.records.create(obj.name, data, actor_id=who.id)
+    record = svc.records.create(obj.name, data, actor_id=who.id, reference_scope=row_filter(snap, who))
     return _with_etag(visible(record, who.permission(obj.name)), 201)
 
 
@@ -90,11 +90,11 @@ def update_record(object_name: str, record_id: int) -> Any:
     version = if_match_version()
     data = int_owner(json_body())
     with svc.records.transaction() as conn:
-        _, obj, perm, _ = _load_visible(conn, object_name, record_id, "update")
+        snap, obj, perm, _ = _load_visible(conn, object_name, record_id, "update")
         require_writable(who, obj, perm, [data])
         try:
             record = svc.records.update(obj.name, record_id, data, expected_version=version, actor_id=who.id,
-                                        conn=conn)
+                                        conn=conn, reference_scope=row_filter(snap, who))
         except Conflict as exc:
             exc.code = "stale_version" if any(p.code == "stale_version" for p in exc.problems) else exc.code
             raise
@@ -141,7 +141,8 @@ def bulk_create(object_name: str) -> Any:
         raise BadRequest("'skip_invalid' must be true or false", [Problem("skip_invalid", "type", "a boolean")])
     rows = [with_owner(who, obj, r) for r in rows]
     require_writable(who, obj, perm, rows, many=True)
-    result = svc.records.bulk_create(obj.name, rows, actor_id=who.id, skip_invalid=skip)
+    result = svc.records.bulk_create(obj.name, rows, actor_id=who.id, skip_invalid=skip,
+                                     reference_scope=row_filter(snap, who))
     return jsonify({"created": result.created, "ids": result.ids,
                     "errors": {str(i): [p.to_dict() for p in ps] for i, ps in result.errors.items()}}), 201
 
@@ -168,7 +169,8 @@ def bulk_update(object_name: str) -> Any:
                 raise NotFound(f"{obj.name} {rid} does not exist", [Problem("ids", "not_found", str(rid))])
             require_in_scope(who, obj, svc.records.get(obj.name, rid, conn=conn))
             if changes:
-                svc.records.update(obj.name, rid, changes, actor_id=who.id, conn=conn)
+                svc.records.update(obj.name, rid, changes, actor_id=who.id, conn=conn,
+                                   reference_scope=row_filter(snap, who))
         if tags:
             tagging.add_tags(conn, snap, obj.name, list(dict.fromkeys(ids)), tags, who.id, svc.settings.timezone)
     return jsonify({"updated": len(set(ids))})

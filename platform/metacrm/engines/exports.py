@@ -49,8 +49,10 @@ def export_columns(obj: ObjectDef, fields: Sequence[str] | None, hidden: Iterabl
 class _Labeller:
     """Turns stored values into what a reader of `language` sees."""
 
-    def __init__(self, conn: Connection, snap: Snapshot, obj: ObjectDef, columns: Sequence[str], language: str):
+    def __init__(self, conn: Connection, snap: Snapshot, obj: ObjectDef, columns: Sequence[str], language: str,
+                 row_filter: Callable[[str], ColumnElement[bool] | None] | None = None):
         self.conn, self.snap, self.obj, self.columns, self.language = conn, snap, obj, columns, language
+        self.row_filter = row_filter
         self.options: dict[str, dict[Any, str]] = {}
         for name in columns:
             f = obj.fields.get(name)
@@ -69,8 +71,11 @@ class _Labeller:
             if not ids or not title:
                 continue
             table = self.snap.tables[str(target)]
-            out[name] = {int(i): t for i, t in self.conn.execute(
-                select(table.c.id, table.c[title]).where(is_in(table.c.id, ids, self.conn.dialect.name)))}
+            query = select(table.c.id, table.c[title]).where(is_in(table.c.id, ids, self.conn.dialect.name))
+            scope = self.row_filter(str(target)) if self.row_filter is not None else None
+            if scope is not None:  # a target the reader may not see is written as its id only
+                query = query.where(scope)
+            out[name] = {int(i): t for i, t in self.conn.execute(query)}
         return out
 
     def row(self, record: Mapping[str, Any], titles: Mapping[str, Mapping[int, Any]]) -> list[Any]:
@@ -115,7 +120,7 @@ def export_records(services: Services, object_name: str, out: IO[bytes], fmt: st
         query = select(table).where(*conditions).order_by(table.c.id)
         if limit:
             query = query.limit(limit)
-        labeller = _Labeller(conn, snap, obj, columns, language)
+        labeller = _Labeller(conn, snap, obj, columns, language, row_filter)
         header = [label_in(obj.fields[c].label, language, c) if c in obj.fields
                   else label_in(SYSTEM_COLUMNS[c], language, c) for c in columns]
 

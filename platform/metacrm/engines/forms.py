@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import NotFound, Problem, ValidationError
 from ..flows.triggers import form_submitted
 from ..meta.forms import field_entries, option_tags
+from ..store.records import ReferenceScope
 from ..store.services import Services
 from .tags import add_tags, record_tags
 
@@ -34,7 +35,7 @@ Prepare = Callable[[Any, Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any
 
 
 def submit_form(services: Services, form_name: str, answers: Any, actor_id: int | None = None,
-                prepare: Prepare | None = None) -> dict[str, Any]:
+                prepare: Prepare | None = None, reference_scope: ReferenceScope | None = None) -> dict[str, Any]:
     """Create the form's record from `answers`, tag it and start the form's workflows; returns the
     record with "tags"."""
     if not isinstance(answers, Mapping):
@@ -50,7 +51,8 @@ def submit_form(services: Services, form_name: str, answers: Any, actor_id: int 
             raise ValidationError("some answers are not on this form",
                                   [Problem(str(k)[:64], "unknown_field", "is not a field of this form") for k in unknown])
         data = prepare(snap, form, answers) if prepare is not None else answers
-        record = services.records.create(form["object"], dict(data), actor_id=actor_id, conn=conn)
+        record = services.records.create(form["object"], dict(data), actor_id=actor_id, conn=conn,
+                                         reference_scope=reference_scope)
         tags = tags_for_answers(form, answers)
         if tags:
             add_tags(conn, snap, form["object"], [record["id"]], tags, actor_id=actor_id, source="form",

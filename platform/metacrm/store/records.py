@@ -8,13 +8,14 @@ API never write object tables behind its back.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Table, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, NotFound, Problem, ValidationError
@@ -26,9 +27,14 @@ from .definitions import Registry, Snapshot
 from .events import RecordEvent, append_events
 from .system import users
 
+log = logging.getLogger(__name__)
+
 SYSTEM_FIELDS = ("id", "created_at", "updated_at", "created_by", "owner_id", "version", "deleted_at")
 
 Listener = Callable[[Connection, Snapshot, list[RecordEvent]], None]
+ReferenceScope = Callable[[str], ColumnElement[bool] | None]
+"""`scope(object_name)`: the rows of that object a writer may point a relation at (None: all). A
+target outside it is reported exactly as a missing one, so a write is no existence oracle."""
 BeforeWrite = Callable[[Connection, Snapshot, ObjectDef, list[tuple[Mapping[str, Any] | None, dict[str, Any]]],
                         int | None], dict[int, list[Problem]]]
 """A check run on valid rows just before they are written, in the write's transaction: given
@@ -87,8 +93,10 @@ class RecordService:
             with self.engine.begin() as own:
                 yield own
         except IntegrityError as exc:
+            # the database's message names its constraints and columns: logged, never answered
+            log.info("integrity error: %s", str(exc.orig).splitlines()[0] if str(exc.orig) else exc)
             raise Conflict("the write conflicts with existing data (a unique value or a reference)",
-                           [Problem("", "integrity", str(exc.orig).splitlines()[0])]) from None
+                           [Problem("", "integrity", "another write took this value first; try again")]) from None
 
     def _resolve(self, conn: Connection, object_name: str) -> tuple[Snapshot, ObjectDef, Table]:
         snap = self.registry.current(conn)
@@ -182,8 +190,10 @@ class RecordService:
         return problems
 
     def _check_references(self, conn: Connection, snap: Snapshot, obj: ObjectDef,
-                          rows: Sequence[Mapping[str, Any]]) -> dict[int, list[Problem]]:
-        """Problems by row index for relations that point at no live record (or no user)."""
+                          rows: Sequence[Mapping[str, Any]],
+                          scope: ReferenceScope | None = None) -> dict[int, list[Problem]]:
+        """Problems by row index for relations that point at no live record (or no user), or, with
+        `scope`, at a record the writer may not read (the same problem: no existence oracle)."""
         problems: dict[int, list[Problem]] = {}
         targets = [(n, f.target) for n, f in obj.fields.items() if f.type.is_relation]
         targets.append(("owner_id", USER_TARGET))
@@ -196,6 +206,9 @@ class RecordService:
             else:
                 query_table = snap.tables[str(target)]
                 alive = query_table.c.deleted_at.is_(None)
+                allowed = scope(str(target)) if scope is not None else None
+                if allowed is not None:
+                    alive = alive & allowed
             found: set[Any] = set()
             ids = list(wanted)
             for start in range(0, len(ids), 500):
@@ -211,8 +224,8 @@ class RecordService:
     # --- writing -----------------------------------------------------------------------------
 
     def create(self, object_name: str, data: Mapping[str, Any], actor_id: int | None = None,
-               conn: Connection | None = None) -> dict[str, Any]:
-        result = self.bulk_create(object_name, [data], actor_id=actor_id, conn=conn)
+               conn: Connection | None = None, reference_scope: ReferenceScope | None = None) -> dict[str, Any]:
+        result = self.bulk_create(object_name, [data], actor_id=actor_id, conn=conn, reference_scope=reference_scope)
         record_id = result.ids[0]
         assert record_id is not None
         return self.get(object_name, record_id, conn=conn) if conn is not None else self._get_fresh(object_name, record_id)
@@ -223,7 +236,8 @@ class RecordService:
             return self.to_dict(obj, self._load(c, obj, table, record_id, include_deleted=True))
 
     def bulk_create(self, object_name: str, rows: Sequence[Mapping[str, Any]], actor_id: int | None = None,
-                    conn: Connection | None = None, skip_invalid: bool = False) -> BulkResult:
+                    conn: Connection | None = None, skip_invalid: bool = False,
+                    reference_scope: ReferenceScope | None = None) -> BulkResult:
         """Create many records in one transaction.
 
         All-or-nothing by default: any invalid row raises ValidationError naming every problem as
@@ -240,7 +254,7 @@ class RecordService:
                 if problems:
                     errors[i] = problems
             for extra in (self._check_unique(c, obj, table, prepared),
-                          self._check_references(c, snap, obj, prepared)):
+                          self._check_references(c, snap, obj, prepared, reference_scope)):
                 for i, problems in extra.items():
                     errors.setdefault(i, []).extend(problems)
             for check in self.before_write:
@@ -278,7 +292,8 @@ class RecordService:
             return result
 
     def update(self, object_name: str, record_id: int, data: Mapping[str, Any], expected_version: int | None = None,
-               actor_id: int | None = None, conn: Connection | None = None) -> dict[str, Any]:
+               actor_id: int | None = None, conn: Connection | None = None,
+               reference_scope: ReferenceScope | None = None) -> dict[str, Any]:
         """Partial update; a stale `expected_version` is a Conflict, never a silent overwrite."""
         with self.transaction(conn) as c:
             snap, obj, table = self._resolve(c, object_name)
@@ -287,7 +302,7 @@ class RecordService:
             stored, problems = self._prepare(obj, data, partial=True)
             if not problems:
                 problems += self._check_unique(c, obj, table, [stored], exclude_id=record_id).get(0, [])
-                problems += self._check_references(c, snap, obj, [stored]).get(0, [])
+                problems += self._check_references(c, snap, obj, [stored], reference_scope).get(0, [])
             for check in self.before_write:
                 if not problems:
                     problems += check(c, snap, obj, [(current, stored)], actor_id).get(0, [])
