@@ -1,10 +1,18 @@
-"""Additive, in-place migrations of object tables (and system tables).
+"""In-place migrations of object tables (and system tables), planned against the live database.
 
-`plan_object` compares the old and new definition of an object and the table as it really is in
-the database, and returns the actions that would bring the table in line, plus the problems that
-refuse the change. Nothing is ever dropped: a removed field (only with force) keeps its column and
-data. `apply_actions` runs the actions inside the caller's transaction, so a failing migration
-leaves nothing half-done (DDL is transactional on both back ends, see db.py).
+`plan_object` compares the new definition of an object with the table as it really is (columns
+introspected by store.columns: type, length, precision and scale; indexes; foreign keys) and with
+the stored data where it matters (store.type_changes: values longer than a new length, numbers
+with more digits than a new decimal, values that would not convert, ids missing in a new relation
+target). It returns the actions that bring the table in line and the problems that refuse the
+change. A change that would cut, round or lose any stored value is refused whatever the flags;
+`force` only confirms changes that lose nothing (a narrower declaration every value fits, a
+conversion every value survives, a removed field whose column and data are kept).
+
+`apply_actions` runs the actions inside the caller's transaction (DDL is transactional on both
+back ends, see db.py), with the DDL of store.ddl: explicit conversions, short lock timeouts with
+retries on PostgreSQL, column rebuilds on SQLite. Only indexes the engine declared are ever
+dropped: a DBA's own `ix_...` index survives every apply.
 """
 
 from __future__ import annotations
@@ -12,18 +20,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, func, inspect, select
-from sqlalchemy.schema import CreateColumn
+from sqlalchemy import Connection, Table, column, func, literal, select
+from sqlalchemy import table as plain_table
 
 from ..errors import Problem
+from ..meta.fields import CoercionError
 from ..meta.objects import MISSING, FieldDef, ObjectDef
+from . import ddl
+from .columns import LiveTable, live_table, shape_of
+from .tables import build_tables
+from .type_changes import EXAMPLES, SAFE_CONVERSIONS, assess, convert_expression, quote_value
 
 
 @dataclass(frozen=True)
 class TableAction:
     """One step of a table migration, described for people and runnable against a connection."""
 
-    op: str  # create_table | add_column | alter_type | add_index | drop_index | retire_column | backfill
+    # create_table | add_column | alter_type | retarget | add_index | drop_index | retire_column | backfill
+    op: str
     table: str
     target: str
     description: str
@@ -38,105 +52,194 @@ class TableAction:
 # so the planner must never offer to drop them.
 SEARCH_INDEX_PREFIX = "ix_search_"
 
-def _existing(conn: Connection, table: str) -> tuple[dict[str, dict[str, Any]], set[str]] | None:
-    insp = inspect(conn)
-    if not insp.has_table(table):
-        return None
-    columns = {c["name"]: c for c in insp.get_columns(table)}
-    indexes = {i["name"] for i in insp.get_indexes(table) if i["name"]}
-    indexes |= {u["name"] for u in insp.get_unique_constraints(table) if u["name"]}
-    return columns, indexes
+
+def _cite(reason: str, examples: list[str]) -> str:
+    return f"{reason}; e.g. {', '.join(examples)}" if examples else reason
 
 
-def _length(f: FieldDef) -> int | None:
-    return getattr(f.type.column(f.schema), "length", None)
+class _Planner:
+    """Collects the actions and refusals for one object."""
 
+    def __init__(self, conn: Connection, old: ObjectDef | None, new: ObjectDef, table: Table,
+                 live: LiveTable, force: bool) -> None:
+        self.conn, self.old, self.new, self.table, self.live, self.force = conn, old, new, table, live, force
+        self.at = f"object {new.name}"
+        self.actions: list[TableAction] = []
+        self.problems: list[Problem] = []
+        self.alive = table.c.deleted_at.is_(None)
 
-def _type_change(old: FieldDef, new: FieldDef) -> tuple[str | None, bool]:
-    """(problem, needs_alter) for a field whose declaration changed."""
-    if old.type.name == new.type.name:
-        check = new.type.change_problem
-        problem = check(old.schema, new.schema) if check else None
-    elif new.type.name in old.type.widens_to:
-        problem = None
-    else:
-        return f"changing type {old.type.name} -> {new.type.name} is not a safe widening", False
-    old_len, new_len = _length(old), _length(new)
-    if problem is None and old_len and new_len and new_len < old_len:
-        problem = f"column length shrinks from {old_len} to {new_len}"
-    old_sql = repr(old.type.column(old.schema))
-    new_sql = repr(new.type.column(new.schema))
-    return problem, old_sql != new_sql
+    def refuse(self, name: str, code: str, message: str, forceable: bool,
+               action: TableAction | None = None) -> None:
+        if forceable and self.force:
+            if action:
+                self.actions.append(action)
+            return
+        hint = " (use force to apply anyway; no stored value is lost)" if forceable else ""
+        self.problems.append(Problem(f"{self.at}/properties/{name}", code, message + hint))
+
+    def count(self, where: Any) -> int:
+        return int(self.conn.execute(select(func.count()).select_from(self.table).where(where)).scalar_one())
+
+    # --- one field ---------------------------------------------------------------------------
+
+    def field(self, name: str, f: FieldDef) -> None:
+        before = self.old.fields.get(name) if self.old else None
+        if name not in self.live.columns:
+            self.new_column(name, f)
+            return
+        self.type_change(name, f, before)
+        if f.type.is_relation:
+            self.relation_target(name, f)
+        if before is None:
+            # a column kept from an earlier, removed field of this name comes back: its empty
+            # values get the default like a new column's
+            if f.default is not MISSING and self.count(self.table.c[name].is_(None)):
+                self.backfill(name, f)
+        elif before.type.name == f.type.name and f.type.name not in ("text", "decimal", "relation"):
+            check = f.type.change_problem  # option removals; lengths and digits are checked live
+            problem = check(before.schema, f.schema) if check else None
+            if problem:
+                self.refuse(name, "narrowing_change", f"field '{name}': {problem}", True)
+        was_required = before.required if before else False
+        if f.required and not was_required:
+            empty = self.count(self.alive & self.table.c[name].is_(None))
+            if empty:
+                self.refuse(name, "required_has_empty", f"{empty} record(s) have no value for '{name}'", True)
+        if f.unique and not (before.unique if before else False):
+            dupes = _duplicates(self.conn, self.table, name)
+            if dupes:
+                self.refuse(name, "unique_has_duplicates",
+                            f"{dupes} value(s) of '{name}' occur more than once; merge them first", False)
+
+    def new_column(self, name: str, f: FieldDef) -> None:
+        self.actions.append(TableAction("add_column", self.table.name, name, f"add {f.type.name} column"))
+        rows = self.count(self.alive)
+        if f.default is not MISSING:
+            if f.unique and rows > 1:
+                self.refuse(name, "unique_default_on_filled_table",
+                            f"unique field '{name}' cannot give its default {quote_value(f.default)} to the "
+                            f"{rows} existing records", False)
+                return
+            self.backfill(name, f)
+        elif f.required and rows:
+            self.refuse(name, "required_without_default",
+                        f"new required field '{name}' has no default for the {rows} existing record(s)", False)
+
+    def backfill(self, name: str, f: FieldDef) -> None:
+        try:
+            value = f.stored(f.default)
+        except CoercionError as exc:
+            self.refuse(name, "invalid_default", f"default {quote_value(f.default)} of '{name}': {exc}", False)
+            return
+        if f.type.is_relation and value is not None and not self.target_has(name, [value]):
+            self.refuse(name, "relation_default_missing",
+                        f"default of relation '{name}' is id {value}, which does not exist in {f.target}", False)
+            return
+        self.actions.append(TableAction("backfill", self.table.name, name,
+                                        f"fill empty values with {quote_value(f.default)}", value=value))
+
+    def type_change(self, name: str, f: FieldDef, before: FieldDef | None) -> None:
+        have = self.live.columns[name].shape
+        want = shape_of(self.table.c[name].type)
+        result = assess(self.conn, self.table.name, name, have, want)
+        declared = None
+        if before is not None and before.type.name != f.type.name and f.type.name not in before.type.widens_to:
+            declared = f"changing type {before.type.name} -> {f.type.name} is not a safe widening"
+        if result.loses_data:
+            code = "would_lose_data" if result.change != "convert" else "values_would_not_convert"
+            self.problems.append(Problem(f"{self.at}/properties/{name}", code,
+                                         _cite(f"field '{name}': {result.reason}", result.examples)
+                                         + " (refused even with force: stored values are never cut or lost)"))
+            return
+        action = None
+        if result.change != "none":
+            action = TableAction("alter_type", self.table.name, name, result.reason or f"{have} -> {want}",
+                                 destructive=result.change != "widen", value=(have, want))
+        reason = declared
+        if reason is None and result.change == "narrow":
+            reason = result.reason
+        if reason is None and result.change == "convert" and (have.family, want.family) not in SAFE_CONVERSIONS \
+                and not (before is not None and f.type.name in before.type.widens_to):
+            reason = f"changing type {have} -> {want} is not a safe widening ({result.reason})"
+        if reason:
+            self.refuse(name, "narrowing_change", f"field '{name}': {reason}", True, action)
+        elif action:
+            self.actions.append(action)
+
+    def target_table(self, name: str) -> str:
+        fk = next(iter(self.table.c[name].foreign_keys))
+        return str(fk.target_fullname).split(".")[0]
+
+    def target_has(self, name: str, ids: list[Any]) -> bool:
+        target = self.target_table(name)
+        if live_table(self.conn, target) is None:
+            return False
+        ident = plain_table(target, column("id")).c.id
+        found = self.conn.execute(select(func.count()).where(ident.in_(ids))).scalar_one()
+        return int(found) == len(set(ids))
+
+    def relation_target(self, name: str, f: FieldDef) -> None:
+        live_fk = self.live.foreign_keys.get(name)
+        wanted = self.target_table(name)
+        if live_fk is None or live_fk[1] == wanted:
+            return
+        missing, examples = self.missing_ids(name, wanted)
+        if missing:
+            self.problems.append(Problem(
+                f"{self.at}/properties/{name}", "relation_ids_missing",
+                _cite(f"relation '{name}' moves from {live_fk[1]} to {wanted}, but {missing} stored link(s) point at "
+                      f"ids that do not exist there", examples) + " (refused even with force)"))
+            return
+        self.refuse(name, "relation_retarget",
+                    f"relation '{name}' moves from {live_fk[1]} to {wanted}: every stored id exists there, but the "
+                    f"links will point at the {wanted} records with those ids", True,
+                    TableAction("retarget", self.table.name, name, f"foreign key -> {wanted}", destructive=True,
+                                value=live_fk[0]))
+
+    def missing_ids(self, name: str, target: str) -> tuple[int, list[str]]:
+        col = plain_table(self.table.name, column(name)).c[name]
+        where = col.is_not(None)
+        if live_table(self.conn, target) is not None:
+            where = where & col.not_in(select(plain_table(target, column("id")).c.id))
+        count = int(self.conn.execute(select(func.count()).where(where)).scalar_one())
+        examples = [quote_value(v) for v in self.conn.execute(
+            select(col).where(where).distinct().limit(EXAMPLES)).scalars()]
+        return count, examples
+
+    # --- the whole table ---------------------------------------------------------------------
+
+    def removed(self) -> None:
+        for name in (self.old.fields if self.old else {}):
+            if name not in self.new.fields:
+                self.refuse(name, "field_removed", f"removing field '{name}' hides its data", True,
+                            TableAction("retire_column", self.table.name, name,
+                                        "field removed from the definition; column and data kept", destructive=True))
+
+    def indexes(self) -> None:
+        wanted = {ix.name: ix for ix in self.table.indexes}
+        for name, ix in wanted.items():
+            if name not in self.live.indexes:
+                self.actions.append(TableAction(
+                    "add_index", self.table.name, str(name),
+                    ("unique " if ix.unique else "") + "index on " + ", ".join(c.name for c in ix.columns)))
+        owned = {str(ix.name) for ix in build_tables([self.old])[self.old.name].indexes} if self.old else set()
+        for name in sorted(set(self.live.indexes) - set(wanted)):
+            if name in owned and not name.startswith(SEARCH_INDEX_PREFIX):
+                self.actions.append(TableAction("drop_index", self.table.name, name, "index no longer declared"))
 
 
 def plan_object(conn: Connection, old: ObjectDef | None, new: ObjectDef, table: Table,
                 force: bool = False) -> tuple[list[TableAction], list[Problem]]:
     """What applying `new` over `old` does to the object's table, and what refuses it."""
-    at = f"object {new.name}"
-    existing = _existing(conn, table.name)
-    if existing is None:
-        return [TableAction("create_table", table.name, "*",
-                            f"create table with {len(new.fields)} fields")], []
-    columns, indexes = existing
-    actions: list[TableAction] = []
-    problems: list[Problem] = []
-    alive = table.c.deleted_at.is_(None)
-
-    def refuse(name: str, code: str, message: str, forceable: bool, action: TableAction | None = None) -> None:
-        if forceable and force:
-            if action:
-                actions.append(action)
-            return
-        hint = " (use force to apply anyway; no data is dropped)" if forceable else ""
-        problems.append(Problem(f"{at}/properties/{name}", code, message + hint))
-
+    live = live_table(conn, table.name)
+    if live is None:
+        return [TableAction("create_table", table.name, "*", f"create table with {len(new.fields)} fields")], []
+    planner = _Planner(conn, old, new, table, live, force)
     for name, f in new.fields.items():
-        before = old.fields.get(name) if old else None
-        if name not in columns:
-            actions.append(TableAction("add_column", table.name, name, f"add {f.type.name} column"))
-            if f.default is not MISSING:
-                actions.append(TableAction("backfill", table.name, name, f"fill existing records with {f.default!r}",
-                                           value=f.stored(f.default)))
-            elif f.required and _count(conn, table, alive):
-                refuse(name, "required_without_default",
-                       f"new required field '{name}' has no default for the existing records", True)
-            continue
-        if before is None:
-            continue  # a column kept from an earlier, retired field of this name comes back
-        problem, needs_alter = _type_change(before, f)
-        if problem:
-            refuse(name, "narrowing_change", f"field '{name}': {problem}", True,
-                   TableAction("alter_type", table.name, name, problem, destructive=True) if needs_alter else None)
-        elif needs_alter:
-            actions.append(TableAction("alter_type", table.name, name,
-                                       f"widen {before.type.name} -> {f.type.name}"))
-        if f.required and not before.required:
-            empty = _count(conn, table, alive & table.c[name].is_(None))
-            if empty:
-                refuse(name, "required_has_empty", f"{empty} record(s) have no value for '{name}'", True)
-        if f.unique and not before.unique:
-            dupes = _duplicates(conn, table, name)
-            if dupes:
-                refuse(name, "unique_has_duplicates",
-                       f"{dupes} value(s) of '{name}' occur more than once; merge them first", False)
-    for name in (old.fields if old else {}):
-        if name not in new.fields:
-            refuse(name, "field_removed", f"removing field '{name}' hides its data", True,
-                   TableAction("retire_column", table.name, name,
-                               "field removed from the definition; column and data kept", destructive=True))
-    wanted = {ix.name: ix for ix in table.indexes}
-    for name, ix in wanted.items():
-        if name not in indexes:
-            actions.append(TableAction("add_index", table.name, str(name),
-                                       ("unique " if ix.unique else "") + "index on " + ", ".join(c.name for c in ix.columns)))
-    for name in sorted(indexes - set(wanted)):
-        if name.startswith(("ix_", "uq_")) and not name.startswith(SEARCH_INDEX_PREFIX):
-            actions.append(TableAction("drop_index", table.name, name, "index no longer declared"))
-    return actions, problems
-
-
-def _count(conn: Connection, table: Table, where: Any) -> int:
-    return int(conn.execute(select(func.count()).select_from(table).where(where)).scalar_one())
+        planner.field(name, f)
+    planner.removed()
+    planner.indexes()
+    return planner.actions, planner.problems
 
 
 def _duplicates(conn: Connection, table: Table, name: str) -> int:
@@ -146,61 +249,69 @@ def _duplicates(conn: Connection, table: Table, name: str) -> int:
     return int(conn.execute(select(func.count()).select_from(grouped)).scalar_one())
 
 
-def _quote(conn: Connection, name: str) -> str:
-    return conn.dialect.identifier_preparer.quote(name)
-
-
-def _add_column(conn: Connection, table: Table, column: Column) -> None:
-    ddl = str(CreateColumn(column).compile(dialect=conn.dialect))
-    for fk in column.foreign_keys:
-        ref = fk.column
-        ddl += f" REFERENCES {_quote(conn, ref.table.name)} ({_quote(conn, ref.name)})"
-    conn.exec_driver_sql(f"ALTER TABLE {_quote(conn, table.name)} ADD COLUMN {ddl}")
-
-
-def _alter_type(conn: Connection, table: Table, column: Column) -> None:
-    if conn.dialect.name == "sqlite":
-        return  # SQLite columns take any value of their affinity; widening needs no DDL there
-    type_sql = column.type.compile(dialect=conn.dialect)
-    name = _quote(conn, column.name)
-    conn.exec_driver_sql(f"ALTER TABLE {_quote(conn, table.name)} ALTER COLUMN {name} TYPE {type_sql} "
-                         f"USING {name}::{type_sql}")
+def _add_with_default(conn: Connection, table: Table, name: str, value: Any) -> bool:
+    """PostgreSQL: ADD COLUMN ... DEFAULT is metadata-only (no rewrite, no long lock); the default
+    is dropped right after so it never outlives the backfill. False when the value has no literal."""
+    if conn.dialect.name != "postgresql" or value is None:
+        return False
+    col = table.c[name]
+    try:
+        rendered = str(literal(value, col.type).compile(dialect=conn.dialect,
+                                                        compile_kwargs={"literal_binds": True}))
+    except Exception:  # a type without a literal renderer (JSON): fill with an UPDATE
+        return False
+    t, c = ddl.quote(conn, table.name), ddl.quote(conn, name)
+    ddl.run(conn, f"ALTER TABLE {t} ADD COLUMN {ddl.column_ddl(conn, col)} DEFAULT {rendered}")
+    ddl.run(conn, f"ALTER TABLE {t} ALTER COLUMN {c} DROP DEFAULT")
+    return True
 
 
 def apply_actions(conn: Connection, table: Table, actions: list[TableAction]) -> None:
     """Run planned actions in the caller's transaction. Identifiers were validated with the definition."""
-    for action in actions:
+    filled: set[str] = set()
+    for i, action in enumerate(actions):
         if action.op == "create_table":
             continue  # new tables are created together by the caller (MetadataService.apply)
         if action.op == "add_column":
-            _add_column(conn, table, table.c[action.target])
+            follow = actions[i + 1] if i + 1 < len(actions) else None
+            if follow and follow.op == "backfill" and follow.target == action.target \
+                    and _add_with_default(conn, table, action.target, follow.value):
+                filled.add(action.target)
+            else:
+                ddl.add_column(conn, table, table.c[action.target])
         elif action.op == "backfill":
-            col = table.c[action.target]
-            conn.execute(table.update().where(col.is_(None)).values({action.target: action.value}))
+            if action.target not in filled:
+                col = table.c[action.target]
+                conn.execute(table.update().where(col.is_(None)).values({action.target: action.value}))
         elif action.op == "alter_type":
-            _alter_type(conn, table, table.c[action.target])
+            have, want = action.value
+            ddl.change_type(conn, table, action.target, convert_expression(conn.dialect.name, action.target, have, want))
+        elif action.op == "retarget":
+            ddl.retarget(conn, table, action.target, action.value)
         elif action.op == "add_index":
             next(ix for ix in table.indexes if ix.name == action.target).create(conn)
         elif action.op == "drop_index":
-            conn.exec_driver_sql(f"DROP INDEX {_quote(conn, action.target)}")
+            ddl.drop_index(conn, action.target)
         elif action.op == "retire_column":
             pass  # the column stays with its data: nothing is dropped silently
 
 
 def sync_table(conn: Connection, table: Table) -> list[str]:
     """Bring a system table up to its declaration: create it, or add missing columns and indexes."""
-    existing = _existing(conn, table.name)
-    if existing is None:
+    live = live_table(conn, table.name)
+    if live is None:
         table.create(conn)
         return [f"created {table.name}"]
-    columns, indexes = existing
     done = []
-    for column in table.columns:
-        if column.name not in columns:
-            _add_column(conn, table, column)
-            done.append(f"added {table.name}.{column.name}")
+    for col in table.columns:
+        if col.name not in live.columns:
+            ddl.add_column(conn, table, col)
+            done.append(f"added {table.name}.{col.name}")
     for ix in table.indexes:
-        if ix.name not in indexes:
+        if ix.name not in live.indexes:
             ix.create(conn)
             done.append(f"added index {ix.name}")
     return done
+
+
+__all__ = ["SEARCH_INDEX_PREFIX", "TableAction", "apply_actions", "plan_object", "sync_table"]
