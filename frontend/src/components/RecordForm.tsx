@@ -8,7 +8,8 @@ import {
 } from "@rjsf/utils";
 import validator from "@rjsf/validator-ajv8";
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
-import { api, ApiError } from "../api/client";
+import { ApiError } from "../api/client";
+import { fetchTitles, lookup, type LookupItem } from "../api/recordTools";
 import type { FormDoc, ObjectDetail, ProblemItem, RecordData } from "../api/types";
 import { useI18n, type MessageKey, type Translate } from "../i18n";
 import { buildForm, errorField, formDataOf, problemsToErrors, sectionOf, type SectionLayout } from "../lib/formSchema";
@@ -42,48 +43,28 @@ function RelationWidget(props: WidgetProps) {
   const { t } = useI18n();
   const target = String(options.target ?? "");
   const [query, setQuery] = useState("");
-  const [results, setResults] = useState<{ id: number; title: string }[]>([]);
+  const [results, setResults] = useState<LookupItem[]>([]);
   const [chosen, setChosen] = useState<string>("");
-  const titleField = useRef<string | null>(null);
-
-  async function titleOf(): Promise<string> {
-    if (titleField.current === null) {
-      try {
-        const d = await api.object(target);
-        titleField.current = d.title_field ?? "id";
-      } catch {
-        titleField.current = "id";
-      }
-    }
-    return titleField.current;
-  }
+  const asked = useRef(0);
 
   useEffect(() => {
     if (!value || target === "user") return;
     let live = true;
-    void (async () => {
-      try {
-        const tf = await titleOf();
-        const { record } = await api.getRecord(target, Number(value));
-        if (live) setChosen(String(record[tf] ?? "#" + value));
-      } catch {
-        if (live) setChosen("#" + value);
-      }
-    })();
+    fetchTitles({ [target]: [Number(value)] }).then(
+      (found) => { if (live) setChosen(found[target]?.[String(value)]?.title ?? "#" + value); },
+      () => { if (live) setChosen("#" + value); });
     return () => { live = false; };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [value, target]);
 
   async function search(text: string) {
     setQuery(text);
-    if (!text.trim() || target === "user") { setResults([]); return; }
+    const n = ++asked.current;
+    if (!text.trim()) { setResults([]); return; }
     try {
-      const tf = await titleOf();
-      const rule = tf === "id" ? { field: "id", op: "eq", value: Number(text) || 0 } : { field: tf, op: "contains", value: text };
-      const page = await api.listRecords(target, { filter: rule, limit: 8, fields: tf === "id" ? ["id"] : ["id", tf] });
-      setResults(page.items.map((r) => ({ id: r.id, title: String(r[tf] ?? "#" + r.id) })));
+      const items = await lookup(target, text.trim());
+      if (n === asked.current) setResults(items);  // an older answer never replaces a newer one
     } catch {
-      setResults([]);
+      if (n === asked.current) setResults([]);
     }
   }
 
@@ -100,15 +81,16 @@ function RelationWidget(props: WidgetProps) {
       ) : null}
       {!readonly && !disabled && (
         <>
-          <input id={id} type="search" placeholder={t("form.search_placeholder")} value={query}
+          <input id={id} type="search" placeholder={t("form.search_placeholder")} value={query} autoComplete="off"
+            role="combobox" aria-expanded={results.length > 0} aria-controls={`${id}__options`}
             onChange={(e) => void search(e.target.value)} />
           {results.length > 0 && (
-            <ul className="relation-results" role="listbox">
+            <ul className="relation-results" role="listbox" id={`${id}__options`}>
               {results.map((r) => (
                 <li key={r.id}>
                   <button type="button" role="option" aria-selected={false}
                     onClick={() => { onChange(r.id); setChosen(r.title); setResults([]); setQuery(""); }}>
-                    {r.title}
+                    {r.title}{r.subtitle && <span className="muted small"> · {r.subtitle}</span>}
                   </button>
                 </li>
               ))}

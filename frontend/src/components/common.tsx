@@ -56,7 +56,7 @@ export function Loading() {
   return <p className="muted" role="status">{t("common.loading")}</p>;
 }
 
-interface TagInfo {
+export interface TagInfo {
   label?: Label;
   color?: string;
 }
@@ -64,7 +64,7 @@ interface TagInfo {
 let tagInfo: Promise<Record<string, TagInfo>> | null = null;
 
 /** Tag labels and colours, read once per page load (tags are few; names are their keys). */
-function useTagInfo(): Record<string, TagInfo> {
+export function useTagInfo(): Record<string, TagInfo> {
   const [info, setInfo] = useState<Record<string, TagInfo>>({});
   useEffect(() => {
     tagInfo ??= Promise.resolve().then(() => api.definitions("tag")).then(

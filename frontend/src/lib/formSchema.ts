@@ -250,3 +250,10 @@ export function cleanValues(values: Record<string, unknown>): Record<string, unk
   }
   return out;
 }
+
+/** The form to show: the one asked for, else the object's default form, else the first. */
+export function chooseForm(detail: ObjectDetail, wanted: string | null): FormDoc | null {
+  const forms = detail.forms ?? [];
+  return forms.find((f) => f.name === wanted) ?? forms.find((f) => f.name === detail.default_form) ??
+    forms.find((f) => f.default) ?? forms[0] ?? null;
+}

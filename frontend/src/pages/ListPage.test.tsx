@@ -6,7 +6,7 @@ import { Router } from "../lib/router";
 import { XSS, leadDetail } from "../test/fixtures";
 import { ListPage } from "./ListPage";
 
-vi.mock("../session", () => ({ useSession: () => ({ me: { is_admin: true }, objects: [] }) }));
+vi.mock("../session", () => ({ useSession: () => ({ me: { id: 7, is_admin: true, permissions: {} }, objects: [] }) }));
 
 vi.mock("../api/client", async (orig) => {
   const real = await orig<typeof import("../api/client")>();
@@ -17,6 +17,10 @@ vi.mock("../api/client", async (orig) => {
     },
   };
 });
+
+vi.mock("../api/recordTools", () => ({
+  fetchTitles: vi.fn(async () => ({ user: { "7": { title: "张伟", subtitle: null } } })),
+}));
 
 const mocked = vi.mocked(api);
 
@@ -32,7 +36,7 @@ beforeEach(() => {
   mocked.putDefinition.mockResolvedValue({ changed: true, changes: [], problems: [] });
   mocked.listRecords.mockImplementation(async (_o, q) => ({
     items: q?.cursor ? [{ id: 1, name: "Older", city: "beijing", tags: [] }]
-      : [{ id: 2, name: XSS, city: "shanghai", phone: "+8613800138000" }],
+      : [{ id: 2, name: XSS, city: "shanghai", phone: "+8613800138000", owner_id: 7 }],
     next_cursor: q?.cursor ? null : "c1",
     count: q?.count ? 2 : undefined,
   }));
@@ -77,7 +81,7 @@ describe("ListPage", () => {
     await act(async () => { fireEvent.click(screen.getByRole("button", { name: "Save as segment" })); });
     expect(mocked.putDefinition).toHaveBeenCalledWith("segment", "sh_vip", expect.objectContaining({ object: "lead", rule }));
     await screen.findByText("Segment saved.");
-  });
+  }, 20_000);  // many clicks: slow on a loaded CI machine
 
   it("adds a tag to the selected records in bulk", async () => {
     mocked.bulkUpdate.mockResolvedValue(undefined);
@@ -87,5 +91,13 @@ describe("ListPage", () => {
     fireEvent.change(screen.getByLabelText("Add tag"), { target: { value: "expo" } });
     await act(async () => { fireEvent.click(screen.getByRole("button", { name: "Apply" })); });
     expect(mocked.bulkUpdate).toHaveBeenCalledWith("lead", [2], {}, ["expo"]);
+  });
+
+  it("shows the owner by name and filters to my records", async () => {
+    renderList();
+    await screen.findByText("张伟");
+    fireEvent.change(screen.getByLabelText("Owner"), { target: { value: "mine" } });
+    await waitFor(() => expect(mocked.listRecords).toHaveBeenLastCalledWith("lead", expect.objectContaining({
+      filter: { field: "owner_id", op: "eq", value: 7 }, cursor: null })));
   });
 });

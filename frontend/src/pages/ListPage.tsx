@@ -8,6 +8,7 @@ import { ErrorMessage, Loading, PageHeader, TagChips, useLoad, useUsers } from "
 import { RuleBuilder } from "../components/RuleBuilder";
 import { useI18n } from "../i18n";
 import { formatValue } from "../lib/format";
+import { titleIn, useTitles } from "../lib/titles";
 import { Link, useRouter } from "../lib/router";
 import { fromRule, toRule, type GroupNode } from "../lib/rules";
 import { deleteView, loadViews, saveView, type SavedView } from "../lib/views";
@@ -26,6 +27,7 @@ export function defaultColumns(detail: ObjectDetail): string[] {
 
 export function ListPage({ object }: { object: string }) {
   const { t, label } = useI18n();
+  const { me } = useSession();
   const loaded = useLoad(() => api.object(object), [object]);
   if (loaded.error) return <ErrorMessage error={loaded.error} />;
   if (!loaded.data) return <Loading />;
@@ -36,6 +38,7 @@ export function ListPage({ object }: { object: string }) {
         {detail.fields.some((f) => f.type === "select") && (
           <Link to={`/o/${object}/kanban`} className="button">{t("list.kanban")}</Link>
         )}
+        {me?.permissions?.[object]?.delete && <Link to={`/o/${object}/trash`} className="button">{t("list.trash")}</Link>}
         <Link to={`/o/${object}/new`} className="button primary">{t("list.new", { object: label(detail.label, detail.name) })}</Link>
       </PageHeader>
       <ListView detail={detail} />
@@ -66,6 +69,7 @@ function ListView({ detail }: { detail: ObjectDetail }) {
   const [bulkOwner, setBulkOwner] = useState("");
   const [segmentName, setSegmentName] = useState("");
   const [viewName, setViewName] = useState("");
+  const [ownerScope, setOwnerScope] = useState<"anyone" | "mine">("anyone");
   const cursor = cursors[cursors.length - 1];
 
   useEffect(() => {
@@ -84,8 +88,8 @@ function ListView({ detail }: { detail: ObjectDetail }) {
   }, [segments]);
 
   const page = useLoad(
-    () => api.listRecords(object, { filter: applied, sort, limit: PAGE_SIZE, cursor, count: cursors.length === 1 }),
-    [object, applied, sort, cursor],
+    () => api.listRecords(object, { filter: withOwner(applied, ownerScope, me?.id), sort, limit: PAGE_SIZE, cursor, count: cursors.length === 1 }),
+    [object, applied, sort, cursor, ownerScope, me?.id],
   );
   useEffect(() => {
     if (page.data?.count !== undefined) setCount(page.data.count);
@@ -104,6 +108,9 @@ function ListView({ detail }: { detail: ObjectDetail }) {
   }, [page.data, object]);
   const tagsOf = (r: RecordData): string[] => (Array.isArray(r.tags) ? r.tags : rowTags[r.id] ?? []);
   const columnFields: FieldInfo[] = columns.map((c) => byName.get(c)).filter((f): f is FieldInfo => !!f);
+  const titles = useTitles(columnFields, page.data?.items);
+  const show = (f: FieldInfo, r: RecordData) =>
+    formatValue(f, r[f.name], label, { lang, title: (target, id) => titleIn(titles, target, id) });
 
   function applyFilter() {
     setApplied(toRule(builder, detail.fields));
@@ -185,6 +192,16 @@ function ListView({ detail }: { detail: ObjectDetail }) {
             </a>
           </div>
         </details>
+        <label className="inline">
+          <span>{t("list.owner")}</span>
+          <select aria-label={t("list.owner")} value={ownerScope} onChange={(e) => {
+            setOwnerScope(e.target.value === "mine" ? "mine" : "anyone");
+            setCursors([null]);
+          }}>
+            <option value="anyone">{t("list.owner_anyone")}</option>
+            <option value="mine">{t("list.owner_mine")}</option>
+          </select>
+        </label>
         <span className="muted count" aria-live="polite">
           {count !== null ? t("list.count", { n: count }) : ""}
         </span>
@@ -272,15 +289,16 @@ function ListView({ detail }: { detail: ObjectDetail }) {
                   </button>
                 </th>
               ))}
+              <th scope="col">{t("record.owner")}</th>
               <th scope="col">{t("list.tags")}</th>
             </tr>
           </thead>
           <tbody>
             {page.loading && !items.length && (
-              <tr><td colSpan={columnFields.length + 2}><Loading /></td></tr>
+              <tr><td colSpan={columnFields.length + 3}><Loading /></td></tr>
             )}
             {!page.loading && !items.length && (
-              <tr><td colSpan={columnFields.length + 2} className="muted">{t("list.empty")}</td></tr>
+              <tr><td colSpan={columnFields.length + 3} className="muted">{t("list.empty")}</td></tr>
             )}
             {items.map((r) => (
               <tr key={r.id}>
@@ -295,10 +313,13 @@ function ListView({ detail }: { detail: ObjectDetail }) {
                 {columnFields.map((f, i) => (
                   <td key={f.name} data-label={label(f.label, f.name)}>
                     {i === 0 ? (
-                      <Link to={`/o/${object}/${r.id}`}>{formatValue(f, r[f.name], label) || "#" + r.id}</Link>
-                    ) : formatValue(f, r[f.name], label)}
+                      <Link to={`/o/${object}/${r.id}`}>{show(f, r) || "#" + r.id}</Link>
+                    ) : f.type === "relation" && f.target && titleIn(titles, f.target, r[f.name]) ? (
+                      <Link to={`/o/${f.target}/${String(r[f.name])}`}>{show(f, r)}</Link>
+                    ) : show(f, r)}
                   </td>
                 ))}
+                <td data-label={t("record.owner")}>{titleIn(titles, "user", r.owner_id) ?? ""}</td>
                 <td data-label={t("list.tags")}><TagChips tags={tagsOf(r)} /></td>
               </tr>
             ))}
@@ -317,6 +338,13 @@ function ListView({ detail }: { detail: ObjectDetail }) {
       </nav>
     </>
   );
+}
+
+/** The list's filter with "owned by me" added when the owner filter says so. */
+export function withOwner(rule: Rule | null, scope: "anyone" | "mine", me: number | undefined): Rule | null {
+  if (scope !== "mine" || me === undefined) return rule;
+  const mine: Rule = { field: "owner_id", op: "eq", value: me };
+  return rule ? { all: [rule, mine] } : mine;
 }
 
 function ColumnChooser({ fields, columns, onChange }: { fields: FieldInfo[]; columns: string[]; onChange: (c: string[]) => void }) {

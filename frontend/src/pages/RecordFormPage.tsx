@@ -3,18 +3,14 @@
 // silent overwrite.
 import { useState } from "react";
 import { api, ApiError } from "../api/client";
-import type { FormDoc, ObjectDetail, RecordData } from "../api/types";
+import type { ObjectDetail, RecordData } from "../api/types";
 import { ErrorMessage, Loading, PageHeader, useLoad } from "../components/common";
 import { RecordForm } from "../components/RecordForm";
 import { useI18n } from "../i18n";
-import { buildForm, changedValues, cleanValues } from "../lib/formSchema";
+import { buildForm, changedValues, chooseForm, cleanValues } from "../lib/formSchema";
 import { useRouter } from "../lib/router";
 
-export function chooseForm(detail: ObjectDetail, wanted: string | null): FormDoc | null {
-  const forms = detail.forms ?? [];
-  return forms.find((f) => f.name === wanted) ?? forms.find((f) => f.name === detail.default_form) ??
-    forms.find((f) => f.default) ?? forms[0] ?? null;
-}
+export { chooseForm };
 
 export function RecordFormPage({ object, id }: { object: string; id?: number }) {
   const { t, label, lang } = useI18n();

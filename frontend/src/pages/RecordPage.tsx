@@ -1,44 +1,72 @@
-// One record: its fields laid out by the form, tags (add/remove), the timeline of record events
-// (who changed what, from what to what), and records of other objects that point at it.
-import { useEffect, useState } from "react";
+// One record: its fields laid out by the form (relations as names, phones national, dates in the
+// user's zone), tags by label, follow-up (calls, visits, notes, tasks), a readable timeline with
+// activities merged in, conversion when the object has one, and records that point at it.
+import { useEffect, useMemo, useState } from "react";
 import { api } from "../api/client";
-import type { FieldInfo, ObjectDetail, RecordData, TimelineEvent, UserSummary } from "../api/types";
-import { ErrorMessage, Loading, PageHeader, TagChips, useLoad, userName, useUsers } from "../components/common";
+import { conversionOf } from "../api/recordTools";
+import type { FieldInfo, ObjectDetail, RecordData } from "../api/types";
+import { ActivityPanel, activityLink } from "../components/ActivityPanel";
+import { ErrorMessage, Loading, PageHeader, TagChips, useLoad } from "../components/common";
+import { ConvertDialog } from "../components/ConvertDialog";
+import { TagBox } from "../components/TagBox";
+import { Timeline, When } from "../components/Timeline";
 import { useI18n } from "../i18n";
-import { formatValue } from "../lib/format";
-import { layoutOf } from "../lib/formSchema";
+import { formatValue, telHref } from "../lib/format";
+import { chooseForm, layoutOf } from "../lib/formSchema";
 import { rememberRecent } from "../lib/recent";
 import { Link, useRouter } from "../lib/router";
+import { timelineTitleIds } from "../lib/timeline";
+import { mergeWanted, titleIn, useTitleMap, wantedTitles } from "../lib/titles";
 import { useSession } from "../session";
-import { chooseForm } from "./RecordFormPage";
 
 export function RecordPage({ object, id }: { object: string; id: number }) {
   const { t, label, lang } = useI18n();
   const { navigate } = useRouter();
   const [actionError, setActionError] = useState<unknown>(null);
-  const [newTag, setNewTag] = useState("");
-  const users = useUsers();
+  const [converting, setConverting] = useState(false);
+  const { me } = useSession();
+  const perm = me?.permissions?.[object];
   const loaded = useLoad(async () => {
     const [detail, current] = await Promise.all([api.object(object), api.getRecord(object, id)]);
     return { detail, current };
   }, [object, id]);
   const timeline = useLoad(() => api.timeline(object, id), [object, id, loaded.data]);
-  const { me } = useSession();
+  const extras = useLoad(async () => {
+    const canActivity = object !== "activity" && !!me?.permissions?.activity?.read;
+    const activity = canActivity ? await api.object("activity").catch(() => null) : null;
+    const link = activity ? activityLink(activity, object) : null;
+    const activities = activity && link
+      ? (await api.listRecords("activity", { filter: { field: link, op: "eq", value: id }, sort: "-id", limit: 50 })).items
+      : [];
+    const conversion = perm?.update ? await conversionOf(object).catch(() => null) : null;
+    return { activity, link, activities, conversion };
+  }, [object, id, loaded.data]);
   useEffect(() => {
     if (!loaded.data || !me) return;
     const rec = loaded.data.current.record;
     rememberRecent(me.id, { object, id, title: String(rec[loaded.data.detail.title_field ?? "id"] ?? "#" + id) });
   }, [loaded.data, me, object, id]);
 
+  const detail = loaded.data?.detail;
+  const record = loaded.data?.current.record;
+  const byName = useMemo(() => new Map((detail?.fields ?? []).map((f) => [f.name, f])), [detail]);
+  const targets = useMemo(() => new Map((detail?.fields ?? []).filter((f) => f.type === "relation" && f.target)
+    .map((f) => [f.name, f.target!])), [detail]);
+  const titles = useTitleMap(detail && record ? mergeWanted(
+    wantedTitles(detail.fields, [record]),
+    timelineTitleIds(timeline.data ?? [], extras.data?.activities ?? [], targets),
+  ) : {});
+
   if (loaded.error) return <ErrorMessage error={loaded.error} />;
-  if (!loaded.data) return <Loading />;
-  const { detail, current } = loaded.data;
-  const record = current.record;
-  const byName = new Map(detail.fields.map((f) => [f.name, f]));
+  if (!loaded.data || !detail || !record) return <Loading />;
+  const { current } = loaded.data;
   const sections = layoutOf(detail, chooseForm(detail, null), lang);
   const title = String(record[detail.title_field ?? "id"] ?? "#" + record.id);
   const tags = Array.isArray(record.tags) ? record.tags : [];
-  const owner = userName(users, record.owner_id);
+  const owner = titleIn(titles, "user", record.owner_id);
+  const opts = { lang, title: (target: string, rid: number) => titleIn(titles, target, rid) };
+  const conversion = extras.data?.conversion;
+  const converted = conversion?.targets.some((tg) => record[`converted_${tg.key}`]) || record.status === "converted";
 
   async function act(action: () => Promise<void>) {
     setActionError(null);
@@ -50,17 +78,36 @@ export function RecordPage({ object, id }: { object: string; id: number }) {
     }
   }
 
+  function show(f: FieldInfo, name: string) {
+    const v = record![name];
+    const text = formatValue(f, v, label, opts);
+    if (!text) return <span className="muted">—</span>;
+    if (f.type === "relation" && f.target && f.target !== "user") return <Link to={`/o/${f.target}/${String(v)}`}>{text}</Link>;
+    if (f.type === "phone" && typeof v === "string") return <a href={telHref(v)}>{text}</a>;
+    if (f.type === "email" && typeof v === "string") return <a href={`mailto:${v}`}>{text}</a>;
+    return text;
+  }
+
   return (
     <div className="page">
       <PageHeader title={title}>
         <Link to={`/o/${object}`} className="button">{t("record.back")}</Link>
-        <Link to={`/o/${object}/${id}/edit`} className="button primary">{t("common.edit")}</Link>
-        <button type="button" className="danger" onClick={() => {
-          if (!window.confirm(t("record.confirm_delete"))) return;
-          void api.deleteRecord(object, id, current.version ?? 0).then(() => navigate(`/o/${object}`), setActionError);
-        }}>{t("common.delete")}</button>
+        {perm?.update !== false && <Link to={`/o/${object}/${id}/edit`} className="button primary">{t("common.edit")}</Link>}
+        {conversion && !converted && (
+          <button type="button" onClick={() => setConverting(true)}>{t("convert.button")}</button>
+        )}
+        {perm?.delete && (
+          <button type="button" className="danger" onClick={() => {
+            if (!window.confirm(t("record.confirm_delete"))) return;
+            void api.deleteRecord(object, id, current.version ?? 0).then(() => navigate(`/o/${object}`), setActionError);
+          }}>{t("common.delete")}</button>
+        )}
       </PageHeader>
       <ErrorMessage error={actionError} />
+      {converting && conversion && (
+        <ConvertDialog object={object} id={id} title={title} info={conversion} sourceFields={byName}
+          onClose={() => setConverting(false)} onDone={() => loaded.reload()} />
+      )}
       <div className="record-layout">
         <div>
           {sections.map((s) => (
@@ -71,11 +118,9 @@ export function RecordPage({ object, id }: { object: string; id: number }) {
                   const f = byName.get(name);
                   if (!f) return null;
                   return (
-                    <div key={name} className="field">
+                    <div key={name} className="field" data-field={name}>
                       <dt>{label(f.label, name)}</dt>
-                      <dd>{f.type === "relation" && record[name] && f.target !== "user"
-                        ? <Link to={`/o/${f.target}/${String(record[name])}`}>{formatValue(f, record[name], label)}</Link>
-                        : formatValue(f, record[name], label) || <span className="muted">—</span>}</dd>
+                      <dd>{show(f, name)}</dd>
                     </div>
                   );
                 })}
@@ -85,74 +130,31 @@ export function RecordPage({ object, id }: { object: string; id: number }) {
           <Related detail={detail} id={id} />
         </div>
         <aside>
+          {extras.data?.activity && extras.data.link && me?.permissions?.activity?.create && (
+            <ActivityPanel object={object} id={id} activity={extras.data.activity} onSaved={() => extras.reload()} />
+          )}
           <section className="card" aria-labelledby="tags-title">
             <h2 id="tags-title">{t("record.tags")}</h2>
             <TagChips tags={tags} onRemove={(tag) => void act(() => api.removeTag(object, id, tag))} />
             {!tags.length && <p className="muted">{t("record.no_tags")}</p>}
-            <form className="row" onSubmit={(e) => {
-              e.preventDefault();
-              const tag = newTag.trim();
-              if (tag) void act(async () => { await api.addTags(object, id, [tag]); setNewTag(""); });
-            }}>
-              <label htmlFor="new-tag" className="sr-only">{t("record.add_tag")}</label>
-              <input id="new-tag" value={newTag} placeholder={t("record.add_tag")} onChange={(e) => setNewTag(e.target.value)} />
-              <button type="submit">{t("common.add")}</button>
-            </form>
+            <TagBox object={object} have={tags} onAdd={(tag) => act(() => api.addTags(object, id, [tag]))} />
           </section>
           <section className="card" aria-labelledby="timeline-title">
             <h2 id="timeline-title">{t("record.timeline")}</h2>
             <ErrorMessage error={timeline.error} />
-            <Timeline events={timeline.data ?? []} fields={byName} />
+            <Timeline events={timeline.data ?? []} activities={extras.data?.activities ?? []} fields={byName}
+              activityDetail={extras.data?.activity ?? null} titles={titles} />
           </section>
           <section className="card muted small">
             {owner && <p>{t("record.owner")}: {owner}</p>}
-            <p>{t("record.meta", { created: String(record.created_at ?? ""), updated: String(record.updated_at ?? ""), version: String(current.version ?? "") })}</p>
+            <p>
+              {t("record.created")} <When at={String(record.created_at ?? "")} /> · {t("record.updated")}{" "}
+              <When at={String(record.updated_at ?? "")} /> · {t("record.version", { version: String(current.version ?? "") })}
+            </p>
           </section>
         </aside>
       </div>
     </div>
-  );
-}
-
-function actorName(e: TimelineEvent, users: UserSummary[]): string {
-  if (typeof e.actor === "string") return e.actor;
-  if (e.actor && typeof e.actor === "object") return e.actor.display_name ?? e.actor.username ?? String(e.actor.id ?? "");
-  return userName(users, e.actor_id);
-}
-
-function Timeline({ events, fields }: { events: TimelineEvent[]; fields: Map<string, FieldInfo> }) {
-  const { t, label, tx } = useI18n();
-  const users = useUsers();
-  if (!events.length) return <p className="muted">{t("record.no_events")}</p>;
-  return (
-    <ol className="timeline">
-      {events.map((e, i) => {
-        const before = e.changes?.before ?? {};
-        const after = e.changes?.after ?? {};
-        const names = [...new Set([...Object.keys(before), ...Object.keys(after)])];
-        const kind = String(e.type ?? e.kind ?? e.action ?? "");
-        return (
-          <li key={e.id ?? i}>
-            <div className="timeline-head">
-              <strong>{tx("event.", kind)}</strong> <span className="muted">{String(e.at ?? e.created_at ?? "")}</span>
-              {actorName(e, users) && <span className="muted"> · {actorName(e, users)}</span>}
-            </div>
-            {names.length > 0 && (
-              <ul className="changes">
-                {names.map((n) => {
-                  const f = fields.get(n);
-                  return (
-                    <li key={n}>
-                      <span>{n === "owner_id" ? t("record.owner") : label(f?.label, n)}</span>: <del>{n === "owner_id" ? userName(users, before[n]) : formatValue(f, before[n], label)}</del> → <ins>{n === "owner_id" ? userName(users, after[n]) : formatValue(f, after[n], label)}</ins>
-                    </li>
-                  );
-                })}
-              </ul>
-            )}
-          </li>
-        );
-      })}
-    </ol>
   );
 }
 
@@ -162,6 +164,7 @@ function Related({ detail, id }: { detail: ObjectDetail; id: number }) {
   const related = useLoad(async () => {
     const out: { object: ObjectDetail; via: FieldInfo; items: RecordData[] }[] = [];
     for (const o of objects) {
+      if (o.name === "activity") continue;  // activities are on the timeline
       let d: ObjectDetail;
       try {
         d = await api.object(o.name);

@@ -125,6 +125,25 @@ def trash(object_name: str) -> Any:
         return jsonify(run_list(conn, svc.records, snap, obj, perm, who, q, svc.settings.timezone, deleted=True))
 
 
+@bp.get("/conversions/<object_name>")
+def conversion_info(object_name: str) -> Any:
+    """What converting a record of the object creates (for the conversion dialog): the targets with
+    their labels and field mapping, or `{"conversion": null}` when the object has none. Readable by
+    whoever may read and update the object (the admin-only definition stays admin-only)."""
+    who = principal()
+    snap = snapshot()
+    obj, _ = object_for(snap, who, object_name, "update")
+    doc = conversion.conversion_for(snap, obj.name)
+    if doc is None:
+        return jsonify({"conversion": None})
+    targets = [{"key": t["key"], "object": t["object"], "label": t.get("label") or {"en": t["key"]},
+                "optional": bool(t.get("optional")), "default": bool(t.get("default", not t.get("optional"))),
+                "fields": dict(t.get("fields") or {})}
+               for t in doc["targets"] if who.permission(t["object"]).create]
+    return jsonify({"conversion": {"name": doc["name"], "label": doc.get("label"),
+                                   "description": doc.get("description"), "targets": targets}})
+
+
 @bp.post("/records/<object_name>/<rid:record_id>/convert")
 def convert(object_name: str, record_id: int) -> Any:
     """Convert a record by its object's conversion: `{"account": true, "opportunity": false}` -> 201

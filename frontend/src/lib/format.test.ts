@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import type { FieldInfo } from "../api/types";
+import { formatDate, formatDateTime, formatDecimal, formatPhone, formatRelative, formatValue, telHref } from "./format";
+
+const label = (l: unknown, f = "") => (l && typeof l === "object" ? (l as Record<string, string>).en : (l as string) || f);
+const field = (type: string, extra: Partial<FieldInfo> = {}): FieldInfo => ({ name: "x", type, label: "X", ...extra });
+
+describe("format", () => {
+  it("shows date-times in the zone and locale, never the raw ISO text", () => {
+    const iso = "2026-12-03T06:06:18.961604Z";
+    expect(formatDateTime(iso, "en", "Asia/Shanghai")).toBe("Dec 3, 2026, 2:06 PM");
+    expect(formatDateTime(iso, "zh", "Asia/Shanghai")).toContain("2026年12月3日");
+    expect(formatDateTime(iso, "en", "UTC")).toBe("Dec 3, 2026, 6:06 AM");
+    expect(formatValue(field("datetime"), iso, label, { lang: "en", timeZone: "UTC" })).not.toContain("T06");
+  });
+
+  it("keeps calendar dates on their day in any zone", () => {
+    expect(formatDate("2026-12-25", "en")).toBe("Dec 25, 2026");
+    expect(formatDate("2026-12-25", "zh")).toBe("2026年12月25日");
+  });
+
+  it("says how long ago", () => {
+    const now = new Date("2026-12-03T09:00:00Z");
+    expect(formatRelative("2026-12-03T06:00:00Z", "en", now)).toBe("3 hours ago");
+    expect(formatRelative("2026-12-03T06:00:00Z", "zh", now)).toBe("3小时前");
+    expect(formatRelative("2026-12-01T09:00:00Z", "en", now)).toBe("2 days ago");
+  });
+
+  it("formats Chinese phones nationally and dials the stored digits", () => {
+    expect(formatPhone("+8613812345678")).toBe("138 1234 5678");
+    expect(formatPhone("+862161234567")).toBe("021 6123 4567");
+    expect(formatPhone("+8657188776655")).toBe("0571 8877 6655");
+    expect(formatPhone("+14155550100")).toBe("+14155550100");
+    expect(telHref("+86 138-1234-5678")).toBe("tel:+8613812345678");
+  });
+
+  it("groups amounts exactly, keeping the stored decimals", () => {
+    expect(formatDecimal("50000.00", "en")).toBe("50,000.00");
+    expect(formatDecimal("12345678901234567890.5", "en")).toBe("12,345,678,901,234,567,890.5");
+    expect(formatDecimal(-1234, "en")).toBe("-1,234");
+    expect(formatValue(field("decimal"), "1200.50", label, { lang: "zh" })).toBe("1,200.50");
+  });
+
+  it("shows a relation as its target's title when known, else #id", () => {
+    const f = field("relation", { target: "account" });
+    expect(formatValue(f, 4, label, { title: (t, id) => (t === "account" && id === 4 ? "Acme" : undefined) })).toBe("Acme");
+    expect(formatValue(f, 5, label, { title: () => undefined })).toBe("#5");
+  });
+
+  it("shows option labels, never keys", () => {
+    const f = field("select", { option_labels: { won: { en: "Won", zh: "赢单" } } });
+    expect(formatValue(f, "won", label)).toBe("Won");
+  });
+});
