@@ -41,14 +41,16 @@ else
 	@echo "*** Node.js 20 or newer is missing: the web app's unit tests (Vitest) are SKIPPED"
 endif
 
-# Browser tests drive Debian's chromium (never a downloaded browser): install it when missing and
-# root; otherwise tests/e2e skip with the reason (fail when METACRM_REQUIRE_SERVICES=1).
+# Browser tests drive Debian's chromium (never a downloaded browser) with a CJK font (screenshots of
+# the Chinese UI): install them when missing and root; otherwise tests/e2e skip with the reason
+# (fail when METACRM_REQUIRE_SERVICES=1).
+CJK_FONT ?= /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 chromium:
-	@if [ ! -x $(CHROMIUM) ]; then \
+	@if [ ! -x $(CHROMIUM) ] || [ ! -f $(CJK_FONT) ]; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-	    (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) \
-	      && echo "installed Debian chromium" || echo "*** could not install chromium: browser tests will skip"; \
-	  else echo "*** $(CHROMIUM) is missing and this is not root: browser tests (tests/e2e) will skip"; fi; \
+	    (apt-get install -y -q chromium fonts-wqy-zenhei >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium fonts-wqy-zenhei >/dev/null)) \
+	      && echo "installed Debian chromium and a CJK font" || echo "*** could not install chromium: browser tests will skip"; \
+	  else echo "*** $(CHROMIUM) or a CJK font is missing and this is not root: browser tests (tests/e2e) may skip"; fi; \
 	fi
 
 lint: install

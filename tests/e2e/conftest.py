@@ -176,9 +176,10 @@ def open_page(browser: Any, server: dict[str, Any], browser_problems: Problems,
         problems.watch(page)
         page.goto(server["base"] + "/")
         if user:
-            page.get_by_label("Username").fill(user)
-            page.get_by_label("Password").fill(USERS[user][0])
-            page.get_by_role("button", name="Sign in").click()
+            zh = lang == "zh"
+            page.get_by_label("用户名" if zh else "Username").fill(user)
+            page.get_by_label("密码" if zh else "Password").fill(USERS[user][0])
+            page.get_by_role("button", name="登录" if zh else "Sign in", exact=True).click()
             page.locator("header .user-name").wait_for(state="attached")  # signed in (hidden at phone width)
         return page
 

@@ -91,9 +91,29 @@ def load_demo_data(svc: Services, seed: int = 7, scale: float = 1.0) -> dict[str
             select(leads.c.id).where(leads.c.owner_id == by_name[name], leads.c.status.in_(("new", "contacted")))
             .order_by(leads.c.id).limit(3)).scalars()) for name, _, role, _ in DEMO_LOGINS if role}
         counts["activity"] += len(create_many("activity", todays_tasks(owner_leads)))
+        counts["in pool"] = _fill_pools(svc, conn, user_ids[0], set().union(*owner_leads.values()), scale)
         conn.execute(system.kv.insert().values(key="demo_data", value={"seed": seed, "counts": counts}))
     refresh_statistics(svc.engine)  # SQLite never analyses by itself: plans for the loaded tables
     return counts
+
+
+def _fill_pools(svc: Services, conn: Connection, admin_id: int, keep: set[int], scale: float) -> int:
+    """Put every tenth new lead back in each lead pool (with a reason on its timeline), so the demo's pool has leads to claim."""
+    from ..engines import lead_pool
+
+    snap = svc.registry.current(conn)
+    released = 0
+    for _, doc in sorted(snap.definitions.items("lead_pool")):
+        table = snap.tables.get(doc["object"])
+        if table is None or "status" not in table.c:
+            continue
+        ids = conn.execute(select(table.c.id).where(table.c.owner_id.is_not(None), table.c.status == "new",
+                                                    table.c.deleted_at.is_(None)).order_by(table.c.id)).scalars().all()
+        chosen = [i for i in ids[::10] if i not in keep][:max(5, int(80 * scale))]
+        for record_id in chosen:
+            lead_pool.release(conn, svc.records, snap, doc, record_id, admin_id, "demo: back in the pool", True)
+        released += len(chosen)
+    return released
 
 
 @click.command()
