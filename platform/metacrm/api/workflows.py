@@ -17,6 +17,7 @@ from ..flows.tables import RunStatus
 from .access import require_in_scope
 from .context import principal, services, snapshot
 from .jsonio import int_arg, json_body
+from .run_access import run_for_reader
 
 bp = Blueprint("workflows", __name__)
 
@@ -63,7 +64,7 @@ def start(name: str) -> Any:
     _check_record_access(doc["object"], record_id, "update")
     run = service.start_workflow(svc, name, record_id, actor_id=principal().id,
                                  key=f"api:{key}" if key else None)
-    return jsonify(run), 202
+    return jsonify(run_for_reader(run, principal())), 202
 
 
 @bp.get("/runs")
@@ -85,7 +86,8 @@ def list_runs() -> Any:
                               before_id=int_arg("before", 0, 0, 2**62) or int_arg("cursor", 0, 0, 2**62) or None,
                               version=int_arg("version", 0, 0, 2**31) or None)
     next_cursor = str(items[-1]["id"]) if len(items) == limit else None
-    return jsonify({"items": items, "next_cursor": next_cursor})
+    who = principal()
+    return jsonify({"items": [run_for_reader(i, who) for i in items], "next_cursor": next_cursor})
 
 
 @bp.get("/runs/<rid:run_id>")
@@ -96,19 +98,19 @@ def show_run(run_id: int) -> Any:
             _check_record_access(run["object"], run["record_id"])
         except NotFound:
             raise NotFound(f"run {run_id} does not exist", [Problem("id", "not_found", str(run_id))]) from None
-    return jsonify(run)
+    return jsonify(run_for_reader(run, principal()))
 
 
 @bp.post("/runs/<rid:run_id>/retry")
 def retry_run(run_id: int) -> Any:
     principal().require_admin()
-    return jsonify(service.retry_run(services(), run_id))
+    return jsonify(run_for_reader(service.retry_run(services(), run_id), principal()))
 
 
 @bp.post("/runs/<rid:run_id>/cancel")
 def cancel_run(run_id: int) -> Any:
     principal().require_admin()
-    return jsonify(service.cancel_run(services(), run_id))
+    return jsonify(run_for_reader(service.cancel_run(services(), run_id), principal()))
 
 
 @bp.get("/notifications")
