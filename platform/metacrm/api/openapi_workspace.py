@@ -125,6 +125,10 @@ def workspace_paths(snap: Snapshot, who: Principal) -> dict[str, Any]:
         conversion = conversion_for(snap, obj.name)
         if conversion is not None and perm.read and perm.update:
             keys = {t["key"]: {"type": "boolean"} for t in conversion["targets"]}
+            paths[f"/conversions/{obj.name}"] = {"get": operation(
+                f"conversion_of_{obj.name}", obj.name, f"What converting a {obj.name} creates (targets, labels, mapping)",
+                ok("The conversion, or null", {"type": "object", "required": ["conversion"], "properties": {
+                    "conversion": {"type": ["object", "null"]}}}), (401, 403, 404))}
             paths[f"/records/{obj.name}/{{id}}/convert"] = {"parameters": [ID_PARAM], "post": operation(
                 f"convert_{obj.name}", obj.name, f"Convert a {obj.name} ({conversion['name']} mapping)",
                 ok("The new records' ids by target", {"type": "object", "required": list(keys), "properties": {
