@@ -84,21 +84,71 @@ def _edit_lead(page: Any, lang: str, skip: int) -> dict[str, Any]:
     return after
 
 
+def _log_activity(page: Any, lang: str, button: str, subject: str) -> None:
+    """From the record page: a follow-up button opens the activity's own form; save; the timeline shows it."""
+    page.get_by_role("button", name=button, exact=True).click()
+    page.locator(".activity-panel #root_subject").fill(subject)
+    page.locator(".activity-panel").get_by_role("button", name=TEXT[lang]["save"], exact=True).click()
+    page.locator(".activity-panel [role=status]").wait_for()
+    page.locator(".timeline li.activity", has_text=subject).wait_for()
+
+
 def test_rep_day_english_desktop(open_page: Any, screenshot: Any) -> None:
     page = _rep_page(open_page, "en")
-    _edit_lead(page, "en", 0)
-    screenshot(page, "rep-lead-edited")
+    lead = _edit_lead(page, "en", 0)
+    # names, not ids: the channel shows its name and links to it; the rep may not delete leads
+    channel = page.locator(".field[data-field=channel] dd a")
+    assert channel.count() == 1 and not channel.inner_text().startswith("#")
+    assert page.get_by_role("button", name="Delete", exact=True).count() == 0
+    assert page.get_by_text(re.compile(r"\d{4}-\d\d-\d\dT\d\d:")).count() == 0  # no raw ISO times
 
+    # follow-up: a call and a task, from the record page
+    _log_activity(page, "en", "Log a call", "Called about the quote")
+    _log_activity(page, "en", "New task", "Send the quote")
+    task = _first(page, "activity", {"field": "subject", "op": "eq", "value": "Send the quote"})
+    assert task["type"] == "task" and task["lead"] == lead["id"] and task["done"] is False and task["due_at"]
+    screenshot(page, "rep-lead-followup", readme=True)
+
+    # convert the lead: the dialog says what it creates, then links to the new customer
+    page.get_by_role("button", name="Convert", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Customer", exact=True).wait_for()
+    screenshot(page, "rep-lead-convert", readme=True)
+    dialog.get_by_role("button", name="Convert now").click()
+    dialog.get_by_role("link", name="Open Customer").click()
+    page.wait_for_url(re.compile(r"/o/customer/\d+$"))
+    page.locator("h1", has_text=lead["name"]).wait_for()
+    after = _record(page, "lead", lead["id"])
+    assert after["status"] == "converted" and after["converted_customer"] == int(page.url.rsplit("/", 1)[1])
+
+    # delete the call (activities are the rep's to delete) and restore it from the trash
+    call = _first(page, "activity", {"field": "subject", "op": "eq", "value": "Called about the quote"})
+    page.goto(f"{_base(page)}/o/activity/{call['id']}")
+    page.get_by_role("button", name="Delete", exact=True).click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Delete", exact=True).click()
+    page.wait_for_url(re.compile(r"/o/activity$"))
+    page.get_by_role("link", name="Trash").click()
+    row = page.locator("table.records tr", has_text="Called about the quote")
+    row.get_by_role("button", name="Restore").click()
+    page.get_by_role("status").filter(has_text="Restored").wait_for()
+    assert _record(page, "activity", call["id"])["deleted_at"] is None
+
+    # the relation picker: an opportunity's contact chosen by typing part of a name
     opp = _first(page, "opportunity", {"all": [{"field": "stage", "op": "eq", "value": "qualification"},
                                                {"field": "lost_reason", "op": "is_empty"}]})
+    customer = _first(page, "customer", {"field": "name", "op": "is_not_empty"})
     _edit(page, "opportunity", opp["id"], "en")
     page.get_by_label("Stage", exact=True).select_option(label="Proposal")
+    page.locator("#root_customer").fill(customer["name"][:2])
+    page.get_by_role("option", name=re.compile(re.escape(customer["name"]))).first.click()
     _save(page, "opportunity", opp["id"], "en")
+    page.locator(".field[data-field=customer] dd a", has_text=customer["name"]).wait_for()
     after = _record(page, "opportunity", opp["id"])
-    assert after["stage"] == "proposal" and after["lost_reason"] is None
+    assert after["stage"] == "proposal" and after["lost_reason"] is None and after["customer"] == customer["id"]
 
 
 def test_rep_day_chinese_phone(open_page: Any, screenshot: Any) -> None:
     page = _rep_page(open_page, "zh", 390, 844)
     _edit_lead(page, "zh", 1)
-    screenshot(page, "rep-lead-edited-zh-phone")
+    _log_activity(page, "zh", "添加备注", "客户想要报价")
+    screenshot(page, "rep-lead-edited-zh-phone", readme=True)

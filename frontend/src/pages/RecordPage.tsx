@@ -24,6 +24,7 @@ export function RecordPage({ object, id }: { object: string; id: number }) {
   const { navigate } = useRouter();
   const [actionError, setActionError] = useState<unknown>(null);
   const [converting, setConverting] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState(false);
   const { me } = useSession();
   const perm = me?.permissions?.[object];
   const loaded = useLoad(async () => {
@@ -96,13 +97,19 @@ export function RecordPage({ object, id }: { object: string; id: number }) {
         {conversion && !converted && (
           <button type="button" onClick={() => setConverting(true)}>{t("convert.button")}</button>
         )}
-        {perm?.delete && (
-          <button type="button" className="danger" onClick={() => {
-            if (!window.confirm(t("record.confirm_delete"))) return;
-            void api.deleteRecord(object, id, current.version ?? 0).then(() => navigate(`/o/${object}`), setActionError);
-          }}>{t("common.delete")}</button>
+        {perm?.delete && !confirmDelete && (
+          <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>{t("common.delete")}</button>
         )}
       </PageHeader>
+      {confirmDelete && (
+        <div className="alert alert-warning row" role="alertdialog" aria-label={t("record.confirm_delete")}>
+          <span>{t("record.confirm_delete")}</span>
+          <button type="button" className="danger" onClick={() => {
+            void api.deleteRecord(object, id, current.version ?? 0).then(() => navigate(`/o/${object}`), setActionError);
+          }}>{t("common.delete")}</button>
+          <button type="button" onClick={() => setConfirmDelete(false)}>{t("common.cancel")}</button>
+        </div>
+      )}
       <ErrorMessage error={actionError} />
       {converting && conversion && (
         <ConvertDialog object={object} id={id} title={title} info={conversion} sourceFields={byName}
