@@ -38,3 +38,31 @@ def test_run_detail_hides_hidden_fields_and_secrets(standard_pack, admin, make_u
 COUNTER = {"name": "counter_flow", "object": "lead", "trigger": {"type": "manual"},
            "steps": [{"id": "inc", "type": "update_record",
                       "set": {"score": {"add": [{"field": "score"}, 1]}}}]}
+
+
+def test_concurrent_read_modify_writes_lose_nothing(standard_pack):
+    """30 writers adding 1 to one record's score at once: the score rises by exactly 30."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    records = standard_pack.records
+    lead = records.create("lead", {"name": "Counter", "score": 0})
+
+    def bump(_: int) -> None:
+        records.update_with("lead", lead["id"], lambda fresh: {"score": (fresh["score"] or 0) + 1})
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(bump, range(30)))
+    after = records.get("lead", lead["id"])
+    assert after["score"] == 30 and after["version"] == 31
+
+
+def test_concurrent_update_record_steps_lose_nothing(standard_pack, admin):
+    standard_pack.metadata.apply([("workflow", "counter_flow", COUNTER)])
+    lead_id = admin.post("/records/lead", {"name": "Counted", "score": 0}).json["id"]
+    for i in range(20):
+        assert admin.post("/workflows/counter_flow/start", {"record_id": lead_id, "key": f"k{i}"}).status_code == 202
+    assert executor.wait_idle(standard_pack, 60)
+    assert admin.get(f"/records/lead/{lead_id}").json["score"] == 20
+    runs = admin.get("/runs?workflow=counter_flow&limit=100").json["items"]
+    assert len(runs) == 20 and {r["status"] for r in runs} == {"completed"}
+    executor.shutdown(standard_pack)

@@ -21,7 +21,7 @@ from ..flows.triggers import on_record_events as workflow_triggers
 from ..meta.forms import check_form, option_tags
 from ..meta.kinds import DefinitionSet, Kind, kind, register_kind
 from ..rules import rule_reads, validate_rule
-from ..store.bulk import insert_many, is_in
+from ..store.bulk import insert_new, is_in
 from ..store.events import RecordEvent, append_events
 from .rule_members import maintain, member_plan, refresh_members, tag_event
 from .tag_store import chunks, record_tags, tag_counts, tag_links, tags_of
@@ -165,9 +165,11 @@ def add_tags(conn: Connection, snap: Any, object_name: str, record_ids: Sequence
             drop[rid] += [t for t in current[rid] if t in members and t not in keep]
     dropped = {rid: ts for rid, ts in drop.items() if ts}
     _unlink(conn, object_name, dropped)
-    insert_many(conn, tag_links, [{"object": object_name, "record_id": rid, "tag": t, "source": source,
-                                   "actor_id": actor_id, "created_at": now}
-                                  for rid, ts in added.items() for t in ts])
+    # a concurrent add of the same tag is a no-op, never a constraint error; events only for our rows
+    new = insert_new(conn, tag_links, [{"object": object_name, "record_id": rid, "tag": t, "source": source,
+                                        "actor_id": actor_id, "created_at": now}
+                                       for rid, ts in added.items() for t in ts], ("record_id", "tag"))
+    added = {rid: [t for t in ts if (rid, t) in new] for rid, ts in added.items()}
     events = _events(object_name, added, "tag_added", actor_id, now, source)
     events += _events(object_name, dropped, "tag_removed", actor_id, now, source)
     _after_change(conn, snap, events, tz, actor_id)

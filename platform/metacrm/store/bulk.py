@@ -105,3 +105,22 @@ def is_in(column: Any, values: Sequence[Any], dialect_name: str) -> Any:
 
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(list(values))
+
+
+def insert_new(conn: Connection, table: Table, rows: Sequence[dict[str, Any]],
+               keys: Sequence[str]) -> set[tuple[Any, ...]]:
+    """Insert rows, skipping those whose key is already there (a concurrent writer's, too):
+    INSERT ... ON CONFLICT DO NOTHING on PostgreSQL and SQLite. Returns the keys actually inserted,
+    so a caller reports (and emits events for) only its own rows, and a race is never an error."""
+    if not rows:
+        return set()
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    columns = [table.c[k] for k in keys]
+    inserted: set[tuple[Any, ...]] = set()
+    for start in range(0, len(rows), 500):
+        stmt = insert(table).values(list(rows[start:start + 500])).on_conflict_do_nothing().returning(*columns)
+        inserted.update(tuple(r) for r in conn.execute(stmt))
+    return inserted

@@ -315,6 +315,19 @@ class RecordService:
                        "after": {n: _shown(obj, n, v) for n, v in changed.items()}}
             return self._write(c, snap, obj, table, current, {**changed}, "update", changes, actor_id)
 
+    def update_with(self, object_name: str, record_id: int,
+                    compute: Callable[[dict[str, Any]], Mapping[str, Any]], actor_id: int | None = None,
+                    conn: Connection | None = None) -> dict[str, Any]:
+        """Read-modify-write without lost updates: `compute(current record)` runs on the row read
+        under a row lock (PostgreSQL: SELECT ... FOR UPDATE; SQLite: the writer's lock), so a
+        concurrent writer waits and then computes from this write's result (score + 1 counts every time)."""
+        with self.transaction(conn) as c:
+            _, obj, table = self._resolve(c, object_name)
+            current = self._load(c, obj, table, record_id, include_deleted=False, for_update=True)
+            data = compute(self.to_dict(obj, current))
+            return self.update(object_name, record_id, data, expected_version=int(current["version"]),
+                               actor_id=actor_id, conn=c)
+
     def delete(self, object_name: str, record_id: int, expected_version: int | None = None,
                actor_id: int | None = None, conn: Connection | None = None) -> dict[str, Any]:
         """Soft delete: the record leaves lists and unique checks but keeps its data and history."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from ...errors import MetaCRMError, Problem
 from ..expressions import EXPRESSION_SCHEMA, evaluate, expression_problems
@@ -18,9 +19,15 @@ SCHEMA = {
 
 def run(ctx: StepContext, doc: Doc) -> StepResult:
     record = ctx.need_record()
-    values = {name: evaluate(expr, record, ctx.now, ctx.tz) for name, expr in doc["set"].items()}
+    values: dict[str, Any] = {}
+
+    def compute(fresh: dict[str, Any]) -> dict[str, Any]:
+        # from the record as it is now, under its row lock: concurrent runs never lose an update
+        values.update({name: evaluate(expr, {**record, **fresh}, ctx.now, ctx.tz) for name, expr in doc["set"].items()})
+        return values
+
     try:
-        updated = ctx.services.records.update(ctx.object_name, int(record["id"]), values, conn=ctx.conn)
+        updated = ctx.services.records.update_with(ctx.object_name, int(record["id"]), compute, conn=ctx.conn)
     except MetaCRMError as exc:
         raise StepFailed(f"could not update {ctx.object_name} {record['id']}: {exc.message}", retry=False,
                          code=exc.code, problems=exc.problems) from None
