@@ -1,29 +1,34 @@
 // The shell: language, session, navigation generated from the objects the user may read, routes.
-import { Suspense, lazy, useEffect } from "react";
+import { Suspense, lazy, useEffect, useState } from "react";
 import { I18nProvider, LANGUAGES, useI18n, type Language } from "./i18n";
 import { Link, Router, matchPath, useRouter } from "./lib/router";
 import { SessionProvider, useSession } from "./session";
 import { ErrorMessage, Loading } from "./components/common";
 import { LoginPage } from "./pages/Login";
-import { ListPage } from "./pages/ListPage";
-import { RecordFormPage } from "./pages/RecordFormPage";
-import { RecordPage } from "./pages/RecordPage";
-import { HomePage } from "./pages/HomePage";
-import { KanbanPage } from "./pages/KanbanPage";
-import { PoolPage } from "./pages/PoolPage";
-import { AdminHome } from "./pages/designer/AdminHome";
-import { ObjectDesigner } from "./pages/designer/ObjectDesigner";
-import { FormDesigner } from "./pages/designer/FormDesigner";
-import { HistoryPage } from "./pages/designer/HistoryPage";
 import { AdminOnly } from "./pages/admin/AdminOnly";
-import { ImportPage } from "./pages/admin/ImportPage";
-import { DuplicatesPage } from "./pages/admin/DuplicatesPage";
-import { UsersPage } from "./pages/admin/UsersPage";
-import { RolesPage } from "./pages/admin/RolesPage";
-import { WorkflowList } from "./pages/workflows/WorkflowList";
-import { RunList } from "./pages/workflows/RunList";
+import { GlobalSearch } from "./components/GlobalSearch";
+import { NotificationBell } from "./components/NotificationBell";
+import { SHELL_TEXT } from "./lib/shellText";
 
-// React Flow and elkjs load only with the workflow builder and the run debugger.
+// Every page is its own chunk (loaded when first opened): the entry holds the shell, login and
+// the shared libraries only. React Flow and elkjs load only with the workflow builder and debugger.
+const ListPage = lazy(() => import("./pages/ListPage").then((m) => ({ default: m.ListPage })));
+const RecordFormPage = lazy(() => import("./pages/RecordFormPage").then((m) => ({ default: m.RecordFormPage })));
+const RecordPage = lazy(() => import("./pages/RecordPage").then((m) => ({ default: m.RecordPage })));
+const TrashPage = lazy(() => import("./pages/TrashPage").then((m) => ({ default: m.TrashPage })));
+const HomePage = lazy(() => import("./pages/HomePage").then((m) => ({ default: m.HomePage })));
+const KanbanPage = lazy(() => import("./pages/KanbanPage").then((m) => ({ default: m.KanbanPage })));
+const PoolPage = lazy(() => import("./pages/PoolPage").then((m) => ({ default: m.PoolPage })));
+const AdminHome = lazy(() => import("./pages/designer/AdminHome").then((m) => ({ default: m.AdminHome })));
+const ObjectDesigner = lazy(() => import("./pages/designer/ObjectDesigner").then((m) => ({ default: m.ObjectDesigner })));
+const FormDesigner = lazy(() => import("./pages/designer/FormDesigner").then((m) => ({ default: m.FormDesigner })));
+const HistoryPage = lazy(() => import("./pages/designer/HistoryPage").then((m) => ({ default: m.HistoryPage })));
+const ImportPage = lazy(() => import("./pages/admin/ImportPage").then((m) => ({ default: m.ImportPage })));
+const DuplicatesPage = lazy(() => import("./pages/admin/DuplicatesPage").then((m) => ({ default: m.DuplicatesPage })));
+const UsersPage = lazy(() => import("./pages/admin/UsersPage").then((m) => ({ default: m.UsersPage })));
+const RolesPage = lazy(() => import("./pages/admin/RolesPage").then((m) => ({ default: m.RolesPage })));
+const WorkflowList = lazy(() => import("./pages/workflows/WorkflowList").then((m) => ({ default: m.WorkflowList })));
+const RunList = lazy(() => import("./pages/workflows/RunList").then((m) => ({ default: m.RunList })));
 const WorkflowEditor = lazy(() => import("./pages/workflows/WorkflowEditor"));
 const RunDebugger = lazy(() => import("./pages/workflows/RunDebugger"));
 
@@ -57,6 +62,9 @@ function Shell() {
   const { me, objects, loading, error, logout } = useSession();
   const { path, navigate } = useRouter();
   const { t, label } = useI18n();
+  const [menuOpen, setMenuOpen] = useState(false);
+
+  useEffect(() => setMenuOpen(false), [path]);  // a phone's menu closes once a page is chosen
 
   useEffect(() => {
     document.title = t("app.title");
@@ -79,9 +87,15 @@ function Shell() {
 
   return (
     <>
-      <header className="topbar">
+      <header className={"topbar" + (menuOpen ? " menu-open" : "")}>
+        <button type="button" className="menu-button" aria-expanded={menuOpen} aria-controls="main-nav"
+          aria-label={label(SHELL_TEXT.menu)} onClick={() => setMenuOpen(!menuOpen)}>
+          <span aria-hidden="true">☰</span>
+        </button>
         <Link to="/" className="brand">{t("app.title")}</Link>
-        <nav aria-label={t("nav.objects")} className="nav">
+        <GlobalSearch />
+        <NotificationBell />
+        <nav id="main-nav" aria-label={t("nav.objects")} className="nav">
           <Link to="/" className={path === "/" ? "active" : ""}>{t("nav.home")}</Link>
           {objects.map((o) => (
             <Link key={o.name} to={`/o/${o.name}`} className={path.startsWith("/o/") && activeObject === o.name ? "active" : ""}>
@@ -105,7 +119,9 @@ function Shell() {
         </div>
       </header>
       <main className="container">
-        <Routes />
+        <Suspense fallback={<Loading />}>
+          <Routes />
+        </Suspense>
       </main>
     </>
   );
@@ -124,6 +140,7 @@ function Routes() {
   if ((m = matchPath("/o/:object", path))) return <ListPage key={m.object} object={m.object} />;
   if ((m = matchPath("/o/:object/new", path))) return <RecordFormPage key={"new" + m.object} object={m.object} />;
   if ((m = matchPath("/o/:object/kanban", path))) return <KanbanPage key={"k" + m.object} object={m.object} />;
+  if ((m = matchPath("/o/:object/trash", path))) return <TrashPage key={"t" + m.object} object={m.object} />;
   if ((m = matchPath("/o/:object/:id/edit", path))) {
     return <RecordFormPage key={"e" + m.object + m.id} object={m.object} id={Number(m.id)} />;
   }

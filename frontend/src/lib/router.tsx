@@ -10,8 +10,13 @@ interface RouterValue {
 
 const RouterContext = createContext<RouterValue | null>(null);
 
+/** The path with repeated slashes collapsed ("//o/lead" is "/o/lead"). */
+export function cleanPath(pathname: string): string {
+  return pathname.replace(/\/{2,}/g, "/") || "/";
+}
+
 function current(): { path: string; search: string } {
-  return { path: window.location.pathname, search: window.location.search };
+  return { path: cleanPath(window.location.pathname), search: window.location.search };
 }
 
 export function Router({ children }: { children: ReactNode }) {

@@ -245,7 +245,8 @@ def search_object(conn: Connection, snap: Snapshot, who: Principal, obj: ObjectD
     """The caller's records of one object matching `q`, best first (empty when not readable);
     `fuzzy`: words similar to a Latin `q` instead (the second pass, when nothing matched as typed)."""
     perm = who.permission(obj.name)
-    fields = [f for f in search_fields(obj) if f not in perm.hidden]
+    indexed = search_fields(obj)
+    fields = [f for f in indexed if f not in perm.hidden]
     text, digits = normalize(q)
     if not perm.read or not fields or not text:
         return []
@@ -254,19 +255,33 @@ def search_object(conn: Connection, snap: Snapshot, who: Principal, obj: ObjectD
     base = select(table.c.id, *(table.c[n] for n in shown)).where(*scoped(obj, table, who))
     rows: list[Any]
     if conn.dialect.name == "postgresql":
-        # Hidden fields are never matched (finding a record by a value one may not see leaks it); such a
-        # caller's expression differs from the indexed one and is answered without the index.
-        where = _pg_where(conn, table, fields, text, digits, fuzzy)
+        # The candidates come through the index (the expression over every search field, exactly as
+        # indexed); hidden fields are then never matched: a row found only by a value the caller may
+        # not see is dropped below (finding a record by it would leak it).
+        where = _pg_where(conn, table, indexed, text, digits, fuzzy)
         if where is None:
             return []
         rows = [r._mapping for r in conn.execute(base.where(where).limit(MAX_CANDIDATES))]
         if fuzzy:
             rows = [r for r in rows if _closeness(text, [str(r.get(f) or "") for f in fields]) >= FUZZY_RATIO]
-    else:
+    else:  # the FTS5 table also holds every search field
         rows = _sqlite_rows(conn, table, base, fields, text, digits, fuzzy)
+    if len(fields) < len(indexed) and not fuzzy:
+        rows = [r for r in rows if visible_match([str(r.get(f) or "") for f in fields], text, digits)]
     ranked = _rank(obj, [dict(r) for r in rows], fields, text)[:limit]
     described = describe_rows(obj, perm, ranked)
     return [{"id": int(r["id"]), **described[int(r["id"])]} for r in ranked]
+
+
+def visible_match(values: Sequence[str], text: str, digits: str) -> bool:
+    """Whether `text` (or the phone digits) matches these values as the index expression does:
+    a substring of 3+ characters, a word start under 3, the digits (or without a trunk 0)."""
+    joined = " " + " ".join(v.lower() for v in values) + " "
+    if len(text) >= 3 and text in joined:
+        return True
+    if 0 < len(text) < 3 and " " + text in joined:
+        return True
+    return bool(digits) and any(d in joined for d in _digit_variants(digits))
 
 
 def _sqlite_rows(conn: Connection, table: Table, base: Any, fields: Sequence[str], text: str,

@@ -1,0 +1,74 @@
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { shellApi } from "../api/shell";
+import { I18nProvider, type Language } from "../i18n";
+import { Router } from "../lib/router";
+import { GlobalSearch } from "./GlobalSearch";
+import { NotificationBell } from "./NotificationBell";
+
+vi.mock("../api/shell", () => ({
+  shellApi: { search: vi.fn(), notifications: vi.fn(), markRead: vi.fn(), markAllRead: vi.fn() },
+}));
+const api = vi.mocked(shellApi);
+
+function wrap(node: React.ReactNode, lang: Language = "en") {
+  return render(<I18nProvider initial={lang}><Router>{node}</Router></I18nProvider>);
+}
+
+const note = (id: number, read: boolean) => ({ id, title: `Lead ${id} assigned`, body: "", object: "lead", record_id: id,
+  created_at: "2026-12-03T05:00:00Z", read_at: read ? "2026-12-03T05:01:00Z" : null });
+
+beforeEach(() => {
+  vi.clearAllMocks();
+  window.history.replaceState(null, "", "/");
+});
+
+describe("GlobalSearch", () => {
+  it("shows hits grouped by object and opens the one chosen with the arrows and Enter", async () => {
+    api.search.mockResolvedValue([
+      { object: "lead", label: { en: "Leads", zh: "线索" }, items: [{ id: 3, title: "Wang Lei", subtitle: "+86 138" }] },
+      { object: "account", label: { en: "Accounts", zh: "客户" }, items: [{ id: 4, title: "<b>Wanda</b>" }] },
+    ]);
+    wrap(<GlobalSearch />, "zh");
+    const box = screen.getByRole("combobox", { name: "搜索" });
+    fireEvent.change(box, { target: { value: "8000" } });
+    await screen.findByRole("group", { name: "客户" });
+    expect(api.search).toHaveBeenCalledWith("8000");
+    expect(screen.getByRole("group", { name: "线索" })).toBeTruthy();
+    expect(screen.getByText("<b>Wanda</b>")).toBeTruthy();  // a title is text, never markup
+    fireEvent.keyDown(box, { key: "ArrowDown" });
+    fireEvent.keyDown(box, { key: "ArrowDown" });
+    expect(screen.getAllByRole("option")[1].getAttribute("aria-selected")).toBe("true");
+    fireEvent.keyDown(box, { key: "Enter" });
+    expect(window.location.pathname).toBe("/o/account/4");
+  });
+
+  it("says when nothing matches", async () => {
+    api.search.mockResolvedValue([]);
+    wrap(<GlobalSearch />);
+    fireEvent.change(screen.getByRole("combobox", { name: "Search" }), { target: { value: "zzzz" } });
+    await screen.findByText("No matches.");
+  });
+});
+
+describe("NotificationBell", () => {
+  it("shows the unread count, marks one read, then all, and links to the record", async () => {
+    api.notifications.mockResolvedValueOnce({ items: [note(2, false), note(1, false)], unread: 2 })
+      .mockResolvedValueOnce({ items: [note(2, false), note(1, false)], unread: 2 })
+      .mockResolvedValueOnce({ items: [note(2, false), note(1, true)], unread: 1 })
+      .mockResolvedValue({ items: [note(2, true), note(1, true)], unread: 0 });
+    api.markRead.mockResolvedValue();
+    api.markAllRead.mockResolvedValue();
+    wrap(<NotificationBell />);
+    expect((await screen.findByTestId("unread-count")).textContent).toBe("2");
+    fireEvent.click(screen.getByRole("button", { name: /Notifications: 2 unread/ }));
+    const panel = await screen.findByRole("region", { name: "Notifications" });
+    expect(panel.querySelector("a[href='/o/lead/1']")?.textContent).toBe("Lead 1 assigned");
+    fireEvent.click(screen.getAllByRole("button", { name: "Mark read" })[1]);
+    await waitFor(() => expect(screen.getByTestId("unread-count").textContent).toBe("1"));
+    expect(api.markRead).toHaveBeenCalledWith(1);
+    fireEvent.click(screen.getByRole("button", { name: "Mark all read" }));
+    await waitFor(() => expect(screen.queryByTestId("unread-count")).toBeNull());
+    expect(api.markAllRead).toHaveBeenCalledOnce();
+  });
+});
