@@ -7,13 +7,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
 from ..errors import NotFound, Problem, ValidationError
-from ..flows import bulk, debugger, drafts
+from ..flows import bulk, debugger, drafts, hooks
+from ..flows.events import deliver
 from ..flows.model import Workflow
 from ..flows.runs import current_workflows
-from .context import principal, services
+from .access import require_in_scope
+from .context import principal, public, services
 from .jsonio import json_body
 
 bp = Blueprint("workflow_runs", __name__)
@@ -114,3 +116,36 @@ def test_node(name: str) -> Any:
     if workflow.doc["object"] not in svc.registry.current().objects:
         raise ValidationError("unknown object", [Problem("definition.object", "unknown_object", workflow.doc["object"])])
     return jsonify(debugger.test_node(svc, workflow, node, record_id))
+
+
+@bp.post("/workflow-events")
+def workflow_event() -> Any:
+    """Body {object, record_id, event}: wake the record's runs waiting for that event (user who may update it)."""
+    body = json_body()
+    object_name, event = _text(body, "object"), _text(body, "event")
+    record_id = _int(body, "record_id")
+    assert object_name is not None and event is not None and record_id is not None
+    who = principal()
+    svc = services()
+    if not who.is_admin:
+        who.require(object_name, "update")
+        require_in_scope(who, svc.registry.current().object(object_name), svc.records.get(object_name, record_id))
+    with svc.engine.begin() as conn:
+        return jsonify({"event": event, "woken": deliver(conn, object_name, record_id, event)})
+
+
+@bp.get("/workflows/<name>/hook")
+def hook_info(name: str) -> Any:
+    """The inbound webhook's URL path and signing secret (administrators only)."""
+    principal().require_admin()
+    return jsonify({"path": f"/api/v1/hooks/workflows/{name}", "secret": hooks.hook_secret(services(), name),
+                    "signature": "X-MetaCRM-Signature: sha256=HMAC(secret, '<X-MetaCRM-Timestamp>.<body>')"})
+
+
+@bp.post("/hooks/workflows/<name>")
+@public
+def inbound_hook(name: str) -> Any:
+    svc = services()
+    hooks.verify(svc, name, request.headers.get("X-MetaCRM-Timestamp", ""),
+                 request.headers.get("X-MetaCRM-Signature", ""), request.get_data(cache=True))
+    return jsonify(hooks.receive(svc, name, json_body())), 202

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, and_, or_, select, update
 
 from ..errors import MetaCRMError
 from .conditions import rule_matches
+from .events import at_wake
 from .jobs import enqueue, job
 from .lifecycle import exit_runs, exit_runs_in
 from .model import Step, Workflow
@@ -129,6 +130,8 @@ def execute_step(services: Services, step_id: int, now: datetime | None = None) 
                 _cancel_step(conn, step_id, now)
                 return None
             workflow = load_workflow(conn, run["workflow"], run["version"])
+            if row.get("wait_step"):  # an event wait: the event came, or its timeout (maybe another node)
+                row = at_wake(conn, run, workflow, row, now) if _is_event_wait(workflow, row) else row
             step = workflow.step(row["step"])
             if step is None:
                 raise StepFailed(f"step '{row['step']}' is not in {workflow.name} version {workflow.version}",
@@ -179,6 +182,11 @@ def _context(services: Services, conn: Connection, run: Mapping[str, Any], workf
     return StepContext(services, None if external else conn, run, workflow, snapshot, record,
                        step_key(run["id"], row["step"], row["seq"]), attempt, now,
                        ZoneInfo(services.settings.timezone), row["step"])
+
+
+def _is_event_wait(workflow: Workflow, row: Mapping[str, Any]) -> bool:
+    wait = workflow.step(str(row["wait_step"]))
+    return wait is not None and "event" in wait.doc
 
 
 def _not_yet(services: Services, conn: Connection, run: Mapping[str, Any], workflow: Workflow,

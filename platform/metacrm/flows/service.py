@@ -108,7 +108,7 @@ def cancel_run(services: Services, run_id: int) -> dict[str, Any]:
 
 
 def start_workflow(services: Services, name: str, record_id: int | None, actor_id: int | None = None,
-                   key: str | None = None) -> dict[str, Any]:
+                   key: str | None = None, trigger: str = "manual") -> dict[str, Any]:
     """Start a workflow by hand for one record (idempotent per `key` when one is given)."""
     with services.engine.begin() as conn:
         if key is not None:
@@ -117,12 +117,15 @@ def start_workflow(services: Services, name: str, record_id: int | None, actor_i
                 return get_run_in(conn, int(existing))
         snapshot = services.registry.current(conn)
         wf = current_workflow(conn, snapshot, name)
+        if not wf.enabled or wf.doc.get("archived"):
+            raise Conflict(f"workflow {name} is {'archived' if wf.doc.get('archived') else 'disabled'}: enable it first",
+                           [Problem("workflow", "disabled", name)], code="workflow_disabled")
         if record_id is not None:
             services.records.get(wf.object, record_id, conn=conn)  # NotFound for a missing record
         elif wf.trigger.get("type") != "schedule":
             raise ValidationError(f"workflow {name} runs on a {wf.object} record: give its id",
                                   [Problem("record_id", "required", "a record id is required")])
-        run_id = start_runs(conn, [RunSpec(wf, record_id, "manual", context={"actor_id": actor_id}, key=key)])[0]
+        run_id = start_runs(conn, [RunSpec(wf, record_id, trigger, context={"actor_id": actor_id}, key=key)])[0]
     return get_run(services, run_id)
 
 

@@ -15,18 +15,28 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ...errors import Problem
 from ..expressions import EXPRESSION_SCHEMA, shift
+from ..waittime import (
+    BUSINESS_HOURS_SCHEMA,
+    TZ_SCHEMA,
+    after_duration,
+    next_at,
+    within_business_hours,
+    zone_of,
+)
 from . import CheckContext, Doc, StepContext, StepFailed, StepResult, StepType, register_step
 
 NEVER = datetime(2999, 12, 31, tzinfo=UTC)
 """The due time of a step waiting for an empty date field to be set (`if_empty: wait`)."""
 
 OFFSET = EXPRESSION_SCHEMA["$defs"]["offset"]
+NODE = {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,63}$"}
 SCHEMA = {
     "type": "object",
-    "oneOf": [{"required": ["duration"]}, {"required": ["until"]}],
+    "oneOf": [{"required": ["duration"]}, {"required": ["until"]}, {"required": ["event", "timeout"]}],
     "properties": {
         "duration": {**OFFSET, "required": ["amount", "unit"]},
         "until": {
@@ -38,9 +48,15 @@ SCHEMA = {
                 "at": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
                 "if_empty": {"enum": ["skip", "wait", "fail"]},
             },
-            "oneOf": [{"required": ["field"]}, {"required": ["date"]}],
+            "anyOf": [{"required": ["field"]}, {"required": ["date"]}, {"required": ["at"]}],
+            "not": {"required": ["field", "date"]},
             "additionalProperties": False,
         },
+        "event": {"type": "string", "pattern": "^[a-z][a-z0-9_.]{0,63}$"},
+        "timeout": {**OFFSET, "required": ["amount", "unit"]},
+        "on_timeout": NODE,
+        "tz": TZ_SCHEMA,
+        "business_hours": BUSINESS_HOURS_SCHEMA,
     },
 }
 
@@ -59,9 +75,21 @@ def follows_field(doc: Doc) -> str | None:
 
 def due_for(doc: Doc, record: Mapping[str, Any] | None, now: datetime, tz: tzinfo) -> datetime | None:
     """When the wait ends for this record (None: an empty date field; see `if_empty`)."""
+    zone = zone_of(doc, record, tz)
+    due = _raw_due(doc, record, now, zone)
+    if due is not None and doc.get("business_hours"):
+        due = within_business_hours(due, doc["business_hours"], zone)
+    return None if due is None else due.astimezone(UTC)
+
+
+def _raw_due(doc: Doc, record: Mapping[str, Any] | None, now: datetime, tz: tzinfo) -> datetime | None:
     if "duration" in doc:
-        return shift(now, doc["duration"])
+        return after_duration(now, doc["duration"], tz)
+    if "event" in doc:
+        return after_duration(now, doc["timeout"], tz)
     until = doc["until"]
+    if "date" not in until and "field" not in until:
+        return next_at(now, until["at"], tz)
     raw = until["date"] if "date" in until else (record or {}).get(until["field"])
     if raw is None or raw == "":
         return None
@@ -93,6 +121,9 @@ def due_time(ctx: StepContext, doc: Doc) -> datetime | None:
 
 
 def run(ctx: StepContext, doc: Doc) -> StepResult:
+    if "event" in doc:  # the next node is written due at the timeout; the event brings it forward (events.py)
+        due = due_or_policy(doc, ctx.record, ctx.now, ctx.tz)
+        return StepResult({"event": doc["event"], "timeout_at": due.isoformat()}, due_at=due, follows=True)
     due = due_or_policy(doc, ctx.record, ctx.now, ctx.tz)
     field = follows_field(doc)
     if due <= ctx.now:
@@ -104,6 +135,15 @@ def run(ctx: StepContext, doc: Doc) -> StepResult:
 
 
 def check(doc: Doc, ctx: CheckContext) -> Iterator[Problem]:
+    tz = doc.get("tz")
+    if isinstance(tz, str) and tz != "record":
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            yield Problem(f"{ctx.pointer}/tz", "invalid_timezone", f"'{tz}' is not a time zone (use e.g. Asia/Shanghai)")
+    hours = doc.get("business_hours")
+    if hours and hours["start"] >= hours["end"]:
+        yield Problem(f"{ctx.pointer}/business_hours", "empty_window", "business hours must end after they start")
     until = doc.get("until") or {}
     name = until.get("field")
     if name is None:
@@ -119,4 +159,6 @@ def check(doc: Doc, ctx: CheckContext) -> Iterator[Problem]:
 
 
 register_step(StepType("wait", SCHEMA, run, effect="none", check=check, is_wait=True, kind="wait",
+                       edges=lambda d: [("next", d.get("next"))] + ([("on_timeout", d["on_timeout"])]
+                                                                   if d.get("on_timeout") else []),
                        label={"en": "Wait", "zh": "等待"}))
