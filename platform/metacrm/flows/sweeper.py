@@ -45,7 +45,10 @@ def sweep_steps(services: Services, now: datetime | None = None, stale_after: fl
     now = now or utcnow()
     stale = now - timedelta(seconds=services.settings.job_lease_seconds if stale_after is None else stale_after)
     with services.engine.begin() as conn:
-        candidates = select(steps.c.id).where(_lost_or_due(now, stale)).order_by(steps.c.due_at).limit(BATCH)
+        # FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite has one writer anyway): sweepers running at once
+        # each take rows no other sweeper holds, so one wait is never handed out by two of them.
+        candidates = (select(steps.c.id).where(_lost_or_due(now, stale)).order_by(steps.c.due_at).limit(BATCH)
+                      .with_for_update(skip_locked=True))
         ids = [int(i) for i in conn.execute(
             update(steps).where(steps.c.id.in_(candidates.scalar_subquery()), _lost_or_due(now, stale))
             .values(enqueued_at=now).returning(steps.c.id)).scalars()]
