@@ -7,7 +7,10 @@ import { Timeline } from "./Timeline";
 
 vi.mock("../api/client", async (orig) => {
   const real = await orig<typeof import("../api/client")>();
-  return { ...real, api: { definitions: vi.fn(async () => [{ name: "vip", label: { en: "VIP", zh: "贵宾" } }]) } };
+  return { ...real, api: {
+    definitions: vi.fn(async () => [{ name: "vip", label: { en: "VIP", zh: "贵宾" } }]),
+    segments: vi.fn(async () => [{ name: "hot_leads", object: "lead", label: { en: "Hot leads", zh: "高意向线索" } }]),
+  } };
 });
 
 const detail = leadDetail();
@@ -16,6 +19,7 @@ const events = [
   { id: 1, kind: "update", at: "2026-12-03T06:06:18.961604Z", actor: { id: 2, username: "zhang.wei", display_name: "张伟" },
     changes: { before: { city: "shanghai", version: 1 }, after: { city: "beijing", version: 2 } } },
   { id: 2, kind: "tag_added", at: "2026-12-03T05:00:00Z", actor_id: 3, changes: { before: {}, after: { tag: "vip" } } },
+  { id: 3, kind: "segment_entered", at: "2026-12-03T04:00:00Z", changes: { before: {}, after: { segment: "hot_leads", interests: [] } } },
 ];
 const activities = [{ id: 9, type: "call", subject: "Called about the quote", due_at: "2026-12-03T07:00:00Z", owner_id: 3 }];
 const titles = { user: { "3": { title: "李娜", subtitle: null } } };
@@ -34,6 +38,8 @@ describe("Timeline", () => {
     expect(screen.getByText("上海")).toBeTruthy();
     expect(screen.getByText("北京")).toBeTruthy();
     await screen.findByText("贵宾");  // the tag's label, not its name
+    await screen.findByText("高意向线索");  // the segment's label
+    expect(screen.queryByText("兴趣")).toBeNull();  // empty before and after: not shown
     expect(screen.getByText(/张伟/)).toBeTruthy();
     expect(screen.getAllByText(/李娜/).length).toBe(2);  // the tag's actor and the call's owner
     expect(container.textContent).not.toMatch(/\d{4}-\d\d-\d\dT/);
@@ -45,9 +51,9 @@ describe("Timeline", () => {
   it("merges activities newest first and filters by kind", () => {
     const { container } = renderTimeline("en");
     const heads = () => [...container.querySelectorAll(".timeline > li")].map((li) => li.className || "event");
-    expect(heads()).toEqual(["activity activity-call", "event", "event"]);
+    expect(heads()).toEqual(["activity activity-call", "event", "event", "event"]);
     fireEvent.click(screen.getByRole("button", { name: "Changes" }));
-    expect(heads()).toEqual(["event", "event"]);
+    expect(heads()).toEqual(["event", "event", "event"]);
     fireEvent.click(screen.getByRole("button", { name: "Activities" }));
     expect(screen.getByText("Called about the quote")).toBeTruthy();
     expect(heads()).toEqual(["activity activity-call"]);

@@ -1,6 +1,7 @@
 // A readable timeline: field and option labels (never keys), tag labels, user names, relative
 // times with the absolute time (user's zone and locale) on hover; activities merged in.
-import { useState } from "react";
+import { useEffect, useState } from "react";
+import { api } from "../api/client";
 import type { FieldInfo, Label, ObjectDetail, RecordData, TimelineEvent } from "../api/types";
 import { useI18n } from "../i18n";
 import { formatDateTime, formatRelative, formatValue, type FormatOptions } from "../lib/format";
@@ -33,6 +34,14 @@ export function Timeline({ events, activities, fields, activityDetail, titles }:
   const { t, label, lang, tx } = useI18n();
   const tagInfo = useTagInfo();
   const [kind, setKind] = useState<TimelineKind>("all");
+  const [segments, setSegments] = useState<Record<string, Label | undefined>>({});
+  const hasSegments = events.some((e) => "segment" in (e.changes?.after ?? {}) || "segment" in (e.changes?.before ?? {}));
+  useEffect(() => {
+    if (!hasSegments) return;
+    let live = true;
+    api.segments().then((all) => { if (live) setSegments(Object.fromEntries(all.map((s) => [s.name, s.label]))); }, () => undefined);
+    return () => { live = false; };
+  }, [hasSegments]);
   const entries = mergeTimeline(events, activities, kind);
   const opts: FormatOptions = { lang, title: (target, id) => titleIn(titles, target, id) };
   const aFields = new Map((activityDetail?.fields ?? []).map((f) => [f.name, f]));
@@ -41,6 +50,7 @@ export function Timeline({ events, activities, fields, activityDetail, titles }:
   function value(name: string, v: unknown): string {
     if (v === null || v === undefined || v === "") return "";
     if (name === "owner_id") return titleIn(titles, "user", v) ?? (v == null ? "" : "#" + String(v));
+    if (name === "segment") return label(segments[String(v)], String(v));
     if (name === "tag" || name === "tags") return Array.isArray(v) ? v.map(tagLabel).join(", ") : tagLabel(v);
     if (v && typeof v === "object" && "object" in (v as object)) {
       const ref = v as { object: string; id: number };
@@ -91,9 +101,11 @@ export function Timeline({ events, activities, fields, activityDetail, titles }:
                 {changedNames(e).map((n) => {
                   const f = fields.get(n);
                   const name = n === "owner_id" ? t("record.owner") : n === "tag" ? t("record.tags")
+                    : n === "segment" ? t("timeline.segment")
                     : n === "to" ? t("convert.converted_to") : n === "from" ? t("convert.converted_from") : label(f?.label, n);
                   const old = value(n, before[n]);
                   const now = value(n, after[n]);
+                  if (!old && !now) return null;  // empty before and after (an empty list)
                   return (
                     <li key={n}>
                       <span>{name}</span>: {old && <><del>{old}</del> → </>}<ins>{now}</ins>

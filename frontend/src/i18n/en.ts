@@ -120,6 +120,7 @@ export const en = {
   "activity.note": "Add a note",
   "activity.task": "New task",
   "activity.saved": "Saved.",
+  "timeline.segment": "Segment",
   "timeline.all": "All",
   "timeline.activities": "Activities",
   "timeline.changes": "Changes",

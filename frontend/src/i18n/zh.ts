@@ -122,6 +122,7 @@ export const zh: Record<keyof typeof en, string> = {
   "activity.note": "添加备注",
   "activity.task": "新建待办",
   "activity.saved": "已保存。",
+  "timeline.segment": "客群",
   "timeline.all": "全部",
   "timeline.activities": "跟进记录",
   "timeline.changes": "变更",

@@ -13,6 +13,7 @@ import { Link, useRouter } from "../lib/router";
 import { fromRule, toRule, type GroupNode } from "../lib/rules";
 import { deleteView, loadViews, saveView, type SavedView } from "../lib/views";
 import { useSession } from "../session";
+import { TrashPage } from "./TrashPage";
 
 const PAGE_SIZE = 50;
 /** Newest first by id, not created_at: ids ascend with creation and are the primary key, so a page
@@ -28,7 +29,9 @@ export function defaultColumns(detail: ObjectDetail): string[] {
 export function ListPage({ object }: { object: string }) {
   const { t, label } = useI18n();
   const { me } = useSession();
+  const { search } = useRouter();
   const loaded = useLoad(() => api.object(object), [object]);
+  if (search.has("trash")) return <TrashPage object={object} />;  // /o/{object}?trash
   if (loaded.error) return <ErrorMessage error={loaded.error} />;
   if (!loaded.data) return <Loading />;
   const detail = loaded.data;
@@ -38,7 +41,7 @@ export function ListPage({ object }: { object: string }) {
         {detail.fields.some((f) => f.type === "select") && (
           <Link to={`/o/${object}/kanban`} className="button">{t("list.kanban")}</Link>
         )}
-        {me?.permissions?.[object]?.delete && <Link to={`/o/${object}/trash`} className="button">{t("list.trash")}</Link>}
+        {me?.permissions?.[object]?.delete && <Link to={`/o/${object}?trash`} className="button">{t("list.trash")}</Link>}
         <Link to={`/o/${object}/new`} className="button primary">{t("list.new", { object: label(detail.label, detail.name) })}</Link>
       </PageHeader>
       <ListView detail={detail} />
