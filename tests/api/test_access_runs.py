@@ -3,8 +3,6 @@ secret to anyone; concurrent update_record steps computing from the record lose 
 
 from __future__ import annotations
 
-import json
-
 from metacrm.flows import executor
 
 BUDGET = 987654321
