@@ -12,6 +12,7 @@ from . import (
     auth_routes,
     dedupe,
     dedupe_pick,
+    definition_delete,
     definitions,
     docs,
     export_jobs,
@@ -57,3 +58,4 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(workflow_builder.bp, url_prefix=API_PREFIX)  # drafts, validation, publishing
     app.register_blueprint(workflow_runs.bp, url_prefix=API_PREFIX)  # re-run, test a node, bulk run control
     app.register_blueprint(admin_users.bp, url_prefix=API_PREFIX)  # users, roles, teams for the web app
+    app.register_blueprint(definition_delete.bp, url_prefix=API_PREFIX)  # DELETE /definitions/<kind>/<name>

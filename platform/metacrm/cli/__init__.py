@@ -54,9 +54,22 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import dedupe, demo, imports, limits, metadata, records, segments, tags, users, workflows
+    from . import (
+        dedupe,
+        demo,
+        imports,
+        limits,
+        metadata,
+        metadata_delete,
+        records,
+        segments,
+        tags,
+        users,
+        workflows,
+    )
 
-    for module in (metadata, records, demo, users, workflows, tags, segments, imports, dedupe, limits):
+    for module in (metadata, metadata_delete, records, demo, users, workflows, tags, segments, imports, dedupe,
+                   limits):
         module.register(main)
 
 
