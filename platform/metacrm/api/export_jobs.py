@@ -9,19 +9,19 @@ from typing import Any
 from flask import Blueprint, jsonify, send_file
 
 from ..engines import export_jobs as engine
-from ..errors import Problem, ValidationError
+from ..errors import BadRequest, Problem, ValidationError
 from .access import object_for
 from .context import principal, services, snapshot
 from .exports import MIMETYPES
 from .jsonio import json_body
-from .listing import compile_rule
+from .listing import compile_rule, parse_sort
 
 bp = Blueprint("export_jobs", __name__)
 
 
 @bp.post("/exports/<object_name>")
 def start(object_name: str) -> Any:
-    """Body `{"format": "xlsx"|"csv", "rule": <rule>|null, "columns": [...]|null}` -> 202 the job."""
+    """Body `{"format": "xlsx"|"csv", "rule": <rule>|null, "columns": [...]|null, "sort": "-a,b"|null}` -> 202."""
     svc, who = services(), principal()
     body = json_body()
     snap = snapshot()
@@ -39,12 +39,21 @@ def start(object_name: str) -> Any:
         bad = [c for c in columns if c in perm.hidden or (c not in obj.fields and c not in ("id", "created_at",
                                                                                            "updated_at", "owner_id"))]
         problems += [Problem("columns", "unknown_field", c[:64]) for c in bad]
+    raw_sort, sort = body.get("sort"), None
+    if raw_sort is not None and not isinstance(raw_sort, str):
+        problems.append(Problem("sort", "type", "like '-created_at,name' or null"))
+    elif raw_sort:
+        try:
+            sort = [[name, desc] for name, desc in parse_sort(raw_sort, obj, perm)]
+        except BadRequest as exc:
+            problems += exc.problems
     if problems:
         raise ValidationError("invalid export request", problems)
     if rule is not None:
         compile_rule(rule, obj, snap, who, svc.settings.timezone, "rule")
     language = body.get("language") if body.get("language") in ("en", "zh") else who.language
-    return jsonify(engine.start_export(svc, who.id, obj.name, fmt, rule, columns or None, language)), 202
+    return jsonify(engine.start_export(svc, who.id, obj.name, fmt, rule, columns or None, language,
+                                           sort)), 202
 
 
 @bp.get("/export-jobs/<rid:export_id>")

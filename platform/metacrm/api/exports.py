@@ -17,7 +17,7 @@ from ..errors import NotFound, Problem, ValidationError
 from .access import object_for, row_filter
 from .context import principal, services, snapshot
 from .jsonio import int_arg
-from .listing import base_where, compile_rule, parse_rule
+from .listing import base_where, compile_rule, parse_rule, parse_sort
 
 bp = Blueprint("exports", __name__)
 MIMETYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -26,7 +26,7 @@ MIMETYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetm
 
 @bp.get("/exports/<object_name>")
 def export(object_name: str) -> Any:
-    """?format=xlsx|csv &filter=<rule> &segment=<name> &fields=a,b &language=zh &limit=N"""
+    """?format=xlsx|csv &filter=<rule> &segment=<name> &fields=a,b &sort=-a,b &language=zh &limit=N"""
     svc, who = services(), principal()
     fmt = request.args.get("format", "xlsx")
     if fmt not in MIMETYPES:
@@ -45,12 +45,14 @@ def export(object_name: str) -> Any:
     if rule is not None:
         where.append(compile_rule(rule, obj, snap, who, svc.settings.timezone))
     fields = [f for f in request.args.get("fields", "").split(",") if f] or None
+    raw_sort = request.args.get("sort")
+    sort = parse_sort(raw_sort, obj, perm) if raw_sort else ()  # by id when not asked
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115  (closed by _stream)
     try:
         export_records(svc, obj.name, spool, fmt, fields=fields,
                        language=request.args.get("language") or who.language, hidden_fields=perm.hidden,
                        where=where[1:], row_filter=row_filter(snap, who),
-                       limit=int_arg("limit", 0, 0, 10_000_000) or None)
+                       limit=int_arg("limit", 0, 0, 10_000_000) or None, sort=sort)
     except BaseException:
         spool.close()
         raise

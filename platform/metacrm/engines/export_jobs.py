@@ -63,12 +63,14 @@ def shape(row: Any) -> dict[str, Any]:
 
 
 def start_export(services: Services, owner_id: int, object_name: str, fmt: str, rule: Any,
-                 columns: list[str] | None, language: str) -> dict[str, Any]:
+                 columns: list[str] | None, language: str,
+                 sort: list[list[Any]] | None = None) -> dict[str, Any]:
+    """`sort`: [[column, descending], ...] as api.listing.parse_sort checked it (None: by id)."""
     now = datetime.now(UTC)
     with services.engine.begin() as conn:
         export_id = int(conn.execute(export_jobs.insert().values(
             owner_id=owner_id, object=object_name, format=fmt, status="pending", rows_done=0,
-            request={"rule": rule, "columns": columns, "language": language}, created_at=now, updated_at=now)
+            request={"rule": rule, "columns": columns, "language": language, "sort": sort}, created_at=now, updated_at=now)
             .returning(export_jobs.c.id)).scalar_one())
     enqueue(services, "exports.run", export_id=export_id)
     return get_export(services, export_id, owner_id)
@@ -137,7 +139,7 @@ def run_export(services: Services, export_id: int) -> None:
         with path.open("wb") as out:
             count = export_records(services, obj.name, out, claimed.format, fields=request.get("columns"),
                                    language=request.get("language") or who.language, hidden_fields=perm.hidden,
-                                   where=where, row_filter=scope,
+                                   where=where, row_filter=scope, sort=_sort_keys(request.get("sort"), table, perm),
                                    progress=lambda n: _set(services, export_id, rows_done=n))
         _set(services, export_id, status="done", rows_done=count, rows_total=count)
     except Exception as exc:  # the export failed: say why, keep no half file
@@ -145,6 +147,12 @@ def run_export(services: Services, export_id: int) -> None:
         _set(services, export_id, status="failed", error=str(exc)[:1000])
         if not isinstance(exc, MetaCRMError):
             raise
+
+
+def _sort_keys(stored: Any, table: Any, perm: Any) -> tuple[tuple[str, bool], ...]:
+    """The stored sort, less any column hidden from the owner or gone since it was asked for."""
+    keys = [(str(k[0]), bool(k[1])) for k in stored or () if isinstance(k, list | tuple) and len(k) == 2]
+    return tuple((name, desc) for name, desc in keys if name in table.c and name not in perm.hidden)
 
 
 @periodic("exports.sweep", every=60)

@@ -97,9 +97,11 @@ def export_records(services: Services, object_name: str, out: IO[bytes], fmt: st
                    where: Sequence[ColumnElement[bool]] = (),
                    row_filter: Callable[[str], ColumnElement[bool] | None] | None = None,
                    limit: int | None = None, encoding: str = "utf-8-sig",
-                   progress: Callable[[int], None] | None = None) -> int:
+                   progress: Callable[[int], None] | None = None,
+                   sort: Sequence[tuple[str, bool]] = ()) -> int:
     """Write the live records of an object (optionally a segment's or a rule's) to `out`; return the count.
-    `progress(rows_so_far)` is called after every batch of STREAM_ROWS rows (background exports)."""
+    `progress(rows_so_far)` is called after every batch of STREAM_ROWS rows (background exports).
+    `sort`: (column, descending) pairs already checked (api.listing.parse_sort), as the list shows them."""
     if fmt not in FORMATS:
         raise ValidationError("format is xlsx or csv", [Problem("format", "enum", str(fmt))])
     with reading(services.engine) as conn:
@@ -117,7 +119,8 @@ def export_records(services: Services, object_name: str, out: IO[bytes], fmt: st
         conditions = [table.c.deleted_at.is_(None), *where]
         if rule:
             conditions.append(to_sql(rule, obj.name, snap, tz=services.settings.timezone, row_filter=row_filter))
-        query = select(table).where(*conditions).order_by(table.c.id)
+        order = [table.c[name].desc() if desc else table.c[name].asc() for name, desc in sort] or [table.c.id]
+        query = select(table).where(*conditions).order_by(*order)
         if limit:
             query = query.limit(limit)
         labeller = _Labeller(conn, snap, obj, columns, language, row_filter)
