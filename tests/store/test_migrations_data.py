@@ -172,3 +172,44 @@ def test_values_are_cited_not_whole_documents(services, apply_docs):
         apply_docs(services, ("object", changed(name={"x-field": "text", "maxLength": 5})))
     message = refused(info)["would_lose_data"]
     assert "'nnnnn" in message and len(message) < 400
+
+
+def test_required_means_required(services, apply_docs):
+    apply_docs(services, ("object", LEAD))
+    services.records.bulk_create("lead", [{"name": "a"}, {"name": "b", "score": 3}])
+    doc = changed(score={"x-field": "integer", "default": 0})
+    doc["required"] = ["name", "score"]
+    with pytest.raises(DestructiveChange) as info:
+        apply_docs(services, ("object", doc))
+    assert "force fills them with the default" in refused(info)["required_has_empty"]
+    apply_docs(services, ("object", doc), force=True)
+    assert sorted(r["score"] for r in services.records.list("lead")) == [0, 3]
+    no_default = changed()
+    no_default["required"] = ["name", "code"]
+    with pytest.raises(DestructiveChange) as info:
+        apply_docs(services, ("object", no_default), force=True)
+    assert "no default" in refused(info)["required_has_empty"]
+    if services.engine.dialect.name == "postgresql":
+        # a writer that does not know the new definition cannot add a NULL
+        with pytest.raises(Exception, match="ck_obj_lead_score_required"), services.engine.begin() as conn:
+            conn.execute(text("INSERT INTO obj_lead (name, created_at, updated_at, version) "
+                              "VALUES ('raw', now(), now(), 1)"))
+    assert not apply_docs(services, ("object", doc)).changed
+    # no longer required: the check goes, plan(apply(x)) stays empty
+    relaxed = changed(score={"x-field": "integer", "default": 0})
+    apply_docs(services, ("object", relaxed))
+    assert not apply_docs(services, ("object", relaxed)).changed
+    services.records.create("lead", {"name": "c", "score": None})
+
+
+def test_new_required_column_with_a_default_is_filled_and_checked(services, apply_docs):
+    apply_docs(services, ("object", LEAD))
+    services.records.bulk_create("lead", [{"name": "a"}, {"name": "b"}])
+    doc = changed(region={"x-field": "text", "default": "east"})
+    doc["required"] = ["name", "region"]
+    plan = apply_docs(services, ("object", doc))
+    ops = [a.op for a in plan.tables["lead"]]
+    assert ops[:2] == ["add_column", "backfill"]
+    assert ("require" in ops) == (services.engine.dialect.name == "postgresql")
+    assert {r["region"] for r in services.records.list("lead")} == {"east"}
+    assert not apply_docs(services, ("object", doc)).changed

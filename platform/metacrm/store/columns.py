@@ -48,6 +48,7 @@ class LiveTable:
     columns: dict[str, LiveColumn]
     indexes: dict[str, tuple[str, ...]]  # name -> columns (unique constraints included)
     foreign_keys: dict[str, tuple[str | None, str]]  # column -> (constraint name, referred table)
+    checks: frozenset[str] = frozenset()  # names of check constraints
 
 
 def shape_of(type_: sqltypes.TypeEngine[Any]) -> ColumnShape:
@@ -88,4 +89,5 @@ def live_table(conn: Connection, table: str) -> LiveTable | None:
     indexes |= {u["name"]: tuple(u["column_names"]) for u in insp.get_unique_constraints(table) if u["name"]}
     fks = {fk["constrained_columns"][0]: (fk.get("name"), fk["referred_table"])
            for fk in insp.get_foreign_keys(table) if len(fk["constrained_columns"]) == 1}
-    return LiveTable(columns, indexes, fks)
+    checks = frozenset(c["name"] for c in insp.get_check_constraints(table) if c.get("name"))
+    return LiveTable(columns, indexes, fks, checks)

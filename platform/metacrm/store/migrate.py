@@ -22,13 +22,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, column, func, literal, select
 from sqlalchemy import table as plain_table
+from sqlalchemy.exc import DBAPIError
 
-from ..errors import Problem
+from ..errors import DestructiveChange, Problem
 from ..meta.fields import CoercionError
 from ..meta.objects import MISSING, FieldDef, ObjectDef
 from . import ddl
 from .columns import LiveTable, live_table, shape_of
-from .tables import build_tables
+from .tables import build_tables, constraint_name
 from .type_changes import EXAMPLES, SAFE_CONVERSIONS, assess, convert_expression, quote_value
 
 
@@ -36,7 +37,8 @@ from .type_changes import EXAMPLES, SAFE_CONVERSIONS, assess, convert_expression
 class TableAction:
     """One step of a table migration, described for people and runnable against a connection."""
 
-    # create_table | add_column | alter_type | retarget | add_index | drop_index | retire_column | backfill
+    # create_table | add_column | backfill | alter_type | retarget | require | unrequire | add_index | drop_index
+    # | retire_column
     op: str
     table: str
     target: str
@@ -102,17 +104,40 @@ class _Planner:
                 self.refuse(name, "narrowing_change", f"field '{name}': {problem}", True)
         was_required = before.required if before else False
         if f.required and not was_required:
-            empty = self.count(self.alive & self.table.c[name].is_(None))
-            if empty:
-                self.refuse(name, "required_has_empty", f"{empty} record(s) have no value for '{name}'", True)
+            self.require(name, f)
+        elif was_required and not f.required and required_check(self.table.name, name) in self.live.checks:
+            self.actions.append(TableAction("unrequire", self.table.name, name, "drop the NOT NULL check",
+                                            value=required_check(self.table.name, name)))
         if f.unique and not (before.unique if before else False):
             dupes = _duplicates(self.conn, self.table, name)
             if dupes:
                 self.refuse(name, "unique_has_duplicates",
                             f"{dupes} value(s) of '{name}' occur more than once; merge them first", False)
 
+    def require(self, name: str, f: FieldDef) -> None:
+        """A field becomes required: its empty values get the default (with force) and, on
+        PostgreSQL, a check makes NULL impossible for every writer from then on."""
+        filled = any(a.op == "backfill" and a.target == name for a in self.actions)
+        empty = 0 if filled else self.count(self.alive & self.table.c[name].is_(None))
+        if empty:
+            if f.default is MISSING:
+                self.refuse(name, "required_has_empty", f"{empty} record(s) have no value for '{name}' and the "
+                                                        f"field has no default to give them", False)
+                return
+            if not self.force:
+                self.refuse(name, "required_has_empty", f"{empty} record(s) have no value for '{name}'; force "
+                                                        f"fills them with the default {quote_value(f.default)}", True)
+                return
+            self.backfill(name, f)
+        if self.conn.dialect.name == "postgresql" and required_check(self.table.name, name) not in self.live.checks:
+            self.actions.append(TableAction("require", self.table.name, name, "NOT NULL check (validated online)",
+                                            value=required_check(self.table.name, name)))
+
     def new_column(self, name: str, f: FieldDef) -> None:
-        self.actions.append(TableAction("add_column", self.table.name, name, f"add {f.type.name} column"))
+        # a required field's default stays on the column (PostgreSQL), so that a writer still holding
+        # the previous definition never adds a NULL
+        self.actions.append(TableAction("add_column", self.table.name, name, f"add {f.type.name} column",
+                                        value="keep_default" if f.required else None))
         rows = self.count(self.alive)
         if f.default is not MISSING:
             if f.unique and rows > 1:
@@ -124,6 +149,9 @@ class _Planner:
         elif f.required and rows:
             self.refuse(name, "required_without_default",
                         f"new required field '{name}' has no default for the {rows} existing record(s)", False)
+            return
+        if f.required:
+            self.require(name, f)
 
     def backfill(self, name: str, f: FieldDef) -> None:
         try:
@@ -233,7 +261,9 @@ def plan_object(conn: Connection, old: ObjectDef | None, new: ObjectDef, table: 
     """What applying `new` over `old` does to the object's table, and what refuses it."""
     live = live_table(conn, table.name)
     if live is None:
-        return [TableAction("create_table", table.name, "*", f"create table with {len(new.fields)} fields")], []
+        required = tuple(n for n, f in new.fields.items() if f.required)
+        return [TableAction("create_table", table.name, "*", f"create table with {len(new.fields)} fields",
+                            value=required)], []
     planner = _Planner(conn, old, new, table, live, force)
     for name, f in new.fields.items():
         planner.field(name, f)
@@ -249,9 +279,10 @@ def _duplicates(conn: Connection, table: Table, name: str) -> int:
     return int(conn.execute(select(func.count()).select_from(grouped)).scalar_one())
 
 
-def _add_with_default(conn: Connection, table: Table, name: str, value: Any) -> bool:
-    """PostgreSQL: ADD COLUMN ... DEFAULT is metadata-only (no rewrite, no long lock); the default
-    is dropped right after so it never outlives the backfill. False when the value has no literal."""
+def _add_with_default(conn: Connection, table: Table, name: str, value: Any, keep: bool) -> bool:
+    """PostgreSQL: ADD COLUMN ... DEFAULT is metadata-only (no rewrite, no long lock); unless `keep`
+    the default is dropped right after, so it never outlives the backfill. False when the value has
+    no SQL literal (JSON): then an UPDATE fills the column."""
     if conn.dialect.name != "postgresql" or value is None:
         return False
     col = table.c[name]
@@ -262,38 +293,62 @@ def _add_with_default(conn: Connection, table: Table, name: str, value: Any) -> 
         return False
     t, c = ddl.quote(conn, table.name), ddl.quote(conn, name)
     ddl.run(conn, f"ALTER TABLE {t} ADD COLUMN {ddl.column_ddl(conn, col)} DEFAULT {rendered}")
-    ddl.run(conn, f"ALTER TABLE {t} ALTER COLUMN {c} DROP DEFAULT")
+    if not keep:
+        ddl.run(conn, f"ALTER TABLE {t} ALTER COLUMN {c} DROP DEFAULT")
     return True
 
 
 def apply_actions(conn: Connection, table: Table, actions: list[TableAction]) -> None:
-    """Run planned actions in the caller's transaction. Identifiers were validated with the definition."""
-    filled: set[str] = set()
+    """Run planned actions in the caller's transaction. Identifiers were validated with the definition.
+
+    A database error (a value the plan could not foresee, a constraint) becomes a refusal naming the
+    action; the caller's transaction then rolls back, so nothing is half-applied."""
+    filled: set[str] = set()  # columns added with their default already in place (PostgreSQL)
     for i, action in enumerate(actions):
-        if action.op == "create_table":
-            continue  # new tables are created together by the caller (MetadataService.apply)
-        if action.op == "add_column":
-            follow = actions[i + 1] if i + 1 < len(actions) else None
-            if follow and follow.op == "backfill" and follow.target == action.target \
-                    and _add_with_default(conn, table, action.target, follow.value):
-                filled.add(action.target)
-            else:
-                ddl.add_column(conn, table, table.c[action.target])
-        elif action.op == "backfill":
-            if action.target not in filled:
-                col = table.c[action.target]
-                conn.execute(table.update().where(col.is_(None)).values({action.target: action.value}))
-        elif action.op == "alter_type":
-            have, want = action.value
-            ddl.change_type(conn, table, action.target, convert_expression(conn.dialect.name, action.target, have, want))
-        elif action.op == "retarget":
-            ddl.retarget(conn, table, action.target, action.value)
-        elif action.op == "add_index":
-            next(ix for ix in table.indexes if ix.name == action.target).create(conn)
-        elif action.op == "drop_index":
-            ddl.drop_index(conn, action.target)
-        elif action.op == "retire_column":
-            pass  # the column stays with its data: nothing is dropped silently
+        follow = actions[i + 1] if i + 1 < len(actions) else None
+        try:
+            _apply_one(conn, table, action, follow, filled)
+        except DBAPIError as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
+            raise DestructiveChange(f"applying {action.op} on {table.name}.{action.target} failed; nothing was "
+                                    f"changed", [Problem(f"table {table.name}/{action.target}", "apply_failed",
+                                                         f"{action.op}: {reason}")]) from None
+
+
+def required_check(table: str, name: str) -> str:
+    """The name of the check that keeps a required field's column from holding NULL."""
+    return constraint_name("ck", table, [name, "required"])
+
+
+def _apply_one(conn: Connection, table: Table, action: TableAction, follow: TableAction | None,
+               filled: set[str]) -> None:
+    if action.op == "create_table":  # the caller created it (together with the other new tables)
+        for name in action.value or ():
+            if conn.dialect.name == "postgresql":
+                ddl.add_required_check(conn, table, name, required_check(table.name, name), empty=True)
+    elif action.op == "require":
+        ddl.add_required_check(conn, table, action.target, action.value)
+    elif action.op == "unrequire":
+        ddl.drop_constraint(conn, table, action.value)
+    elif action.op == "add_column":
+        if follow is not None and follow.op == "backfill" and follow.target == action.target \
+                and _add_with_default(conn, table, action.target, follow.value, action.value == "keep_default"):
+            filled.add(action.target)
+        else:
+            ddl.add_column(conn, table, table.c[action.target])
+    elif action.op == "backfill" and action.target not in filled:
+        col = table.c[action.target]
+        conn.execute(table.update().where(col.is_(None)).values({action.target: action.value}))
+    elif action.op == "alter_type":
+        have, want = action.value
+        ddl.change_type(conn, table, action.target, convert_expression(conn.dialect.name, action.target, have, want))
+    elif action.op == "retarget":
+        ddl.retarget(conn, table, action.target, action.value)
+    elif action.op == "add_index":
+        next(ix for ix in table.indexes if ix.name == action.target).create(conn)
+    elif action.op == "drop_index":
+        ddl.drop_index(conn, action.target)
+    # retire_column: the column stays with its data, nothing is dropped silently
 
 
 def sync_table(conn: Connection, table: Table) -> list[str]:
