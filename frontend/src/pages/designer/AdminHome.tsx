@@ -7,6 +7,7 @@ import { useI18n } from "../../i18n";
 import { Link } from "../../lib/router";
 import { TagsPanel, SegmentsPanel } from "./TagsSegments";
 import { AdminNav } from "../admin/AdminOnly";
+import { DeleteDefinition } from "../admin/DeleteDefinition";
 
 type Tab = "objects" | "forms" | "tags" | "segments";
 
@@ -73,6 +74,7 @@ function Definitions({ kind }: { kind: "object" | "form" }) {
                   <Link to={`/designer/${kind}s/${name}`}>{t("common.edit")}</Link>
                   <Link to={`/designer/history/${kind}/${name}`}>{t("admin.history")}</Link>
                   {kind === "object" && <Link to={`/o/${name}`}>{t("admin.records")}</Link>}
+                  {kind === "form" && <DeleteDefinition kind="form" name={name} onDeleted={docs.reload} />}
                 </td>
               </tr>
             );

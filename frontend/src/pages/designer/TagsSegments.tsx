@@ -4,6 +4,7 @@ import { useEffect, useState } from "react";
 import { api } from "../../api/client";
 import type { Label, ObjectDetail, Rule } from "../../api/types";
 import { ErrorMessage, Loading, resetTagInfo, useLoad } from "../../components/common";
+import { DeleteDefinition } from "../admin/DeleteDefinition";
 import { RuleBuilder } from "../../components/RuleBuilder";
 import { useI18n } from "../../i18n";
 import { isIdentifier, slugify } from "../../lib/designer";
@@ -212,6 +213,7 @@ export function TagsPanel() {
                 ))}
                 <button type="button" className="link" onClick={() => setEditing(editingFrom(d, "tag"))}>{t("common.edit")}</button>
                 <Link to={`/designer/history/tag/${String(d.name)}`}>{t("admin.history")}</Link>
+                <DeleteDefinition kind="tag" name={String(d.name)} onDeleted={() => { resetTagInfo(); docs.reload(); }} />
               </li>
             ))}
           </ul>
@@ -279,6 +281,7 @@ export function SegmentsPanel() {
                 <button type="button" className="link" onClick={() => setEditing(editingFrom(d, "segment"))}>{t("common.edit")}</button>
                 <Link to={`/o/${String(d.object)}?segment=${String(d.name)}`}>{t("segments.open")}</Link>
                 <Link to={`/designer/history/segment/${String(d.name)}`}>{t("admin.history")}</Link>
+                <DeleteDefinition kind="segment" name={String(d.name)} onDeleted={docs.reload} />
               </td>
             </tr>
           ))}
