@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { FieldInfo } from "../api/types";
-import { formatDate, formatDateTime, formatDecimal, formatPhone, formatRelative, formatValue, telHref } from "./format";
+import { formatDate, formatDateTime, formatDecimal, formatMoney, formatPhone, formatRelative, formatValue, telHref } from "./format";
 
 const label = (l: unknown, f = "") => (l && typeof l === "object" ? (l as Record<string, string>).en : (l as string) || f);
 const field = (type: string, extra: Partial<FieldInfo> = {}): FieldInfo => ({ name: "x", type, label: "X", ...extra });
@@ -38,7 +38,16 @@ describe("format", () => {
     expect(formatDecimal("50000.00", "en")).toBe("50,000.00");
     expect(formatDecimal("12345678901234567890.5", "en")).toBe("12,345,678,901,234,567,890.5");
     expect(formatDecimal(-1234, "en")).toBe("-1,234");
+    expect(formatValue(field("integer"), 2015, label, { lang: "en" })).toBe("2015");
+    expect(formatValue(field("integer"), 1250000, label, { lang: "en" })).toBe("1,250,000");
     expect(formatValue(field("decimal"), "1200.50", label, { lang: "zh" })).toBe("1,200.50");
+  });
+
+  it("shows amounts in the record's currency, exactly", () => {
+    expect(formatMoney("50000.00", "USD", "en")).toBe("$50,000.00");
+    expect(formatMoney("12345678901234567.25", "CNY", "zh")).toBe("¥12,345,678,901,234,567.25");
+    expect(formatValue(field("decimal"), "1200.5", label, { lang: "en", currency: "EUR" })).toBe("€1,200.50");
+    expect(formatMoney("10", "bad", "en")).toBe("10");
   });
 
   it("shows a relation as its target's title when known, else #id", () => {

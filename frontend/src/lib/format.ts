@@ -10,6 +10,8 @@ export interface FormatOptions {
   lang?: string;
   /** An IANA zone; the browser's own when absent. */
   timeZone?: string;
+  /** The record's currency (its `currency` field): decimal fields show as amounts in it. */
+  currency?: string;
   /** The title of a relation's target record, when looked up (lib/titles.ts). */
   title?: (target: string, id: number) => string | undefined;
 }
@@ -77,6 +79,18 @@ export function formatDecimal(value: string | number, lang?: string): string {
   return m[1] + whole + (m[3] !== undefined ? "." + m[3] : "");
 }
 
+/** An amount in its currency ("¥50,000.00", "$1,200.50"); the stored decimal string is formatted
+ * exactly (Intl formats decimal strings without going through a float). */
+export function formatMoney(value: string | number, currency: string, lang?: string): string {
+  if (!/^[A-Z]{3}$/.test(currency)) return formatDecimal(value, lang);
+  try {
+    const fmt = new Intl.NumberFormat(localeOf(lang), { style: "currency", currency });
+    return (fmt.format as (v: string | number) => string)(String(value));
+  } catch {
+    return formatDecimal(value, lang);
+  }
+}
+
 export function formatValue(field: FieldInfo | undefined, value: unknown, label: LabelFn, options: FormatOptions = {}): string {
   if (value === null || value === undefined || value === "") return "";
   const type = field?.type;
@@ -89,6 +103,11 @@ export function formatValue(field: FieldInfo | undefined, value: unknown, label:
   }
   if (type === "date" && typeof value === "string") return formatDate(value, options.lang);
   if (type === "phone" && typeof value === "string") return formatPhone(value);
+  if (type === "decimal" && options.currency && (typeof value === "string" || typeof value === "number")) {
+    return formatMoney(value, options.currency, options.lang);
+  }
+  // small whole numbers as typed (a year is 2015, not 2,015); larger ones grouped
+  if (type === "integer" && Math.abs(Number(value)) < 10000) return String(value);
   if ((type === "decimal" || type === "integer" || type === "number") && (typeof value === "string" || typeof value === "number")) {
     return formatDecimal(value, options.lang);
   }

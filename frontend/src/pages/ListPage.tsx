@@ -113,7 +113,8 @@ function ListView({ detail }: { detail: ObjectDetail }) {
   const columnFields: FieldInfo[] = columns.map((c) => byName.get(c)).filter((f): f is FieldInfo => !!f);
   const titles = useTitles(columnFields, page.data?.items);
   const show = (f: FieldInfo, r: RecordData) =>
-    formatValue(f, r[f.name], label, { lang, title: (target, id) => titleIn(titles, target, id) });
+    formatValue(f, r[f.name], label, { lang, title: (target, id) => titleIn(titles, target, id),
+      currency: byName.has("currency") && typeof r.currency === "string" ? r.currency : undefined });
 
   function applyFilter() {
     setApplied(toRule(builder, detail.fields));

@@ -65,7 +65,8 @@ export function RecordPage({ object, id }: { object: string; id: number }) {
   const title = String(record[detail.title_field ?? "id"] ?? "#" + record.id);
   const tags = Array.isArray(record.tags) ? record.tags : [];
   const owner = titleIn(titles, "user", record.owner_id);
-  const opts = { lang, title: (target: string, rid: number) => titleIn(titles, target, rid) };
+  const opts = { lang, title: (target: string, rid: number) => titleIn(titles, target, rid),
+    currency: byName.get("currency") && typeof record.currency === "string" ? record.currency : undefined };
   const conversion = extras.data?.conversion;
   const converted = conversion?.targets.some((tg) => record[`converted_${tg.key}`]) || record.status === "converted";
 
