@@ -60,11 +60,32 @@ def _form_json(name: str) -> dict[str, Any] | None:
     return _mapping_shape(name, parse_json(raw, name)) if raw else None
 
 
+def _header_row() -> int | None:
+    """`header_row`: the header's row number as the sheet shows it (absent: found by matching labels)."""
+    raw = (request.form.get("header_row") or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 1_000_000:
+        raise ValidationError("header_row is a row number from 1", [Problem("header_row", "type", raw[:16])])
+    return int(raw)
+
+
+def _import_options() -> dict[str, Any]:
+    """The optional form fields of an import besides the mapping (see the OpenAPI document)."""
+    value_map = _form_json("value_map")
+    return {"header_row": _header_row(), "value_map": value_map,
+            "unmapped": request.form.get("unmapped") or "keep", "keep": request.form.get("keep_field") or None,
+            "phone_region": request.form.get("phone_region") or None,
+            "reimport": (request.form.get("reimport") or "").strip().lower() in ("true", "1")}
+
+
 def _mapping_shape(name: str, value: Any) -> dict[str, Any]:
     """`mapping` is {header: field or null}, `constants` {field: value}: anything else is a 422, not a crash."""
     if not isinstance(value, dict) or (name == "mapping" and not all(
-            v is None or isinstance(v, str) for v in value.values())):
-        kind = "{column header: field name}" if name == "mapping" else "{field name: value}"
+            v is None or isinstance(v, str) for v in value.values())) or (name == "value_map" and not all(
+            isinstance(v, dict) for v in value.values())):
+        kind = {"mapping": "{column header: field name}", "value_map": "{field: {source value: option}}"}.get(
+            name, "{field name: value}")
         raise ValidationError(f"{name} must be a JSON object {kind}", [Problem(name, "type", kind)])
     return value
 
@@ -124,7 +145,8 @@ def import_preview() -> Any:
     path = _saved(upload, Path(filename).suffix)
     try:
         return jsonify(preview(svc, path, filename, object_name, request.form.get("encoding") or None,
-                               int_arg("rows", 10, 1, 100)))
+                               int_arg("rows", 10, 1, 100), header_row=_header_row(),
+                               value_map=_form_json("value_map")))
     finally:
         path.unlink(missing_ok=True)
 
@@ -143,7 +165,7 @@ def import_start() -> Any:
                             encoding=request.form.get("encoding") or None, actor_id=who.id,
                             on_duplicate=request.form.get("on_duplicate") or None,
                             outside_scope=_outside_scope(who), day_first=_day_first(),
-                            timezone=request.form.get("timezone") or None)
+                            timezone=request.form.get("timezone") or None, **_import_options())
     finally:
         path.unlink(missing_ok=True)
     try:
@@ -220,7 +242,7 @@ def template_list() -> Any:
 
 @bp.put("/import-templates/<name>")
 def template_save(name: str) -> Any:
-    """Save {object, mapping, constants, label} as a template (needs create on the object)."""
+    """Save {object, mapping, constants, value_map, label} as a template (needs create on the object)."""
     svc, who = services(), principal()
     body = json_body()
     obj, perm = object_for(snapshot(), who, str(body.get("object", "")), "create")
@@ -229,9 +251,10 @@ def template_save(name: str) -> Any:
     label = body.get("label")
     if label is not None and (not isinstance(label, str) or len(label) > 200):
         raise ValidationError("label is text of at most 200 characters", [Problem("label", "type", "text, <= 200")])
+    value_map = _mapping_shape("value_map", body.get("value_map") or {})
     _check_writable(perm, [*mapping.values(), *constants])
     with svc.engine.begin() as conn:
-        return jsonify(save_template(conn, name, obj, mapping, constants, label, who.id, who.is_admin))
+        return jsonify(save_template(conn, name, obj, mapping, constants, label, who.id, who.is_admin, value_map))
 
 
 @bp.delete("/import-templates/<name>")

@@ -26,9 +26,12 @@ CONSTANTS = {"type": "object", "description": "{field name: value} for every imp
 COUNTERS = ("created", "failed", "skipped", "merged", "flagged", "already_imported")
 JOB = {"type": "object", "required": ["id", "object", "status", "total_rows", "rows_done", "percent"], "properties": {
     "id": ID, "object": {"type": "string"}, "filename": {"type": "string"}, "checksum": {"type": "string"},
-    "kind": {"enum": ["xlsx", "csv"]}, "encoding": {"type": ["string", "null"]}, "sheet": {"type": ["string", "null"]},
+    "kind": {"enum": ["xlsx", "xls", "csv"]}, "encoding": {"type": ["string", "null"]}, "sheet": {"type": ["string", "null"]},
     "mapping": MAPPING, "constants": CONSTANTS, "template": {"type": ["string", "null"]},
-    "options": {"type": "object"}, "status": {"enum": ["pending", "running", "done", "failed"]},
+    "options": {"type": "object", "description": "the import's options: headers, header_row, value_map, "
+                "keep_field, unmapped (columns mapped to no field), unmapped_kept, phone_region, day_first, "
+                "timezone, reimport, on_duplicate, batch_size"},
+    "status": {"enum": ["pending", "running", "done", "failed", "refused"]},
     "total_rows": COUNT, "rows_done": COUNT, "last_row": COUNT, **dict.fromkeys(COUNTERS, COUNT),
     "seconds": {"type": ["object", "null"]}, "error": {"type": ["string", "null"]}, "created_by": MAYBE_ID,
     "created_at": TIME, "started_at": MAYBE_TIME, "finished_at": MAYBE_TIME, "updated_at": TIME,
@@ -40,15 +43,43 @@ PREVIEW = {"type": "object", "required": ["headers", "rows", "total_rows", "sugg
                "rows": {"type": "array", "items": {"type": "array"}}, "total_rows": COUNT,
                "encoding": {"type": ["string", "null"]}, "sheet": {"type": ["string", "null"]},
                "suggested_mapping": {"type": "object", "additionalProperties": {"type": "string"}},
+               "header_row": {"type": "integer", "minimum": 1, "description": "the header's row number (title "
+                              "rows above it are skipped); send header_row to choose another"},
+               "header_guessed": {"type": "boolean"},
+               "mapping_details": {"type": "array", "items": {
+                   "type": "object", "required": ["header", "field", "match", "confirm"], "properties": {
+                       "header": {"type": "string"}, "field": {"type": "string"},
+                       "match": {"enum": ["exact", "synonym", "part", "secondary", "similar"]},
+                       "part": {"enum": ["family", "given"]}, "score": {"type": "number"},
+                       "confirm": {"type": "boolean", "description": "a loose guess for the user to confirm"},
+                       "samples": {"type": "array", "items": {"type": "string"}}}}},
+               "unmapped_columns": {"type": "array", "items": {
+                   "type": "object", "required": ["header", "decision"], "properties": {
+                       "header": {"type": "string"}, "samples": {"type": "array", "items": {"type": "string"}},
+                       "decision": {"enum": ["keep", "ignore"]}, "keep_field": {"type": ["string", "null"]}}}},
+               "keep_field": {"type": ["string", "null"], "description": "the field keeping unmapped columns"},
+               "error_columns": {"type": "array", "items": {"type": "string"}},
+               "missing_required": {"type": "array", "items": {"type": "string"},
+                                    "description": "required fields no column fills: the import is refused"},
+               "unmapped_values": {"type": "array", "items": {
+                   "type": "object", "required": ["header", "field", "values"], "properties": {
+                       "header": {"type": "string"}, "field": {"type": "string"},
+                       "values": {"type": "array", "items": {"type": "object", "required": ["value", "count"],
+                                                             "properties": {"value": {"type": "string"},
+                                                                            "count": COUNT}}}}}},
                "fields": {"type": "array", "items": {"type": "object", "required": ["name", "type"], "properties": {
                    "name": {"type": "string"}, "type": {"type": "string"}, "label": {"type": "object"},
-                   "required": {"type": "boolean"}}}}}}
+                   "required": {"type": "boolean"}, "options": {"type": "array", "items": {"type": "string"}}}}}}}
+VALUE_MAP = {"type": "object", "description": "{field: {source value: option}}, e.g. {status: {Open: new}}",
+             "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}}}
 OUTCOME = {"type": "object", "required": ["row_number", "action"], "properties": {
-    "job_id": ID, "row_number": {"type": "integer"}, "action": {"enum": ["skipped", "merged", "flagged"]},
+    "job_id": ID, "row_number": {"type": "integer"},
+    "action": {"enum": ["skipped", "merged", "flagged", "outside_access"]},
     "record_id": MAYBE_ID, "detail": {"type": ["object", "null"]}}}
 TEMPLATE = {"type": "object", "required": ["name", "object", "mapping", "constants"], "properties": {
     "name": {"type": "string"}, "object": {"type": "string"}, "label": {"type": ["string", "null"]},
-    "mapping": MAPPING, "constants": CONSTANTS, "created_by": MAYBE_ID, "updated_at": TIME}}
+    "mapping": MAPPING, "constants": CONSTANTS, "value_map": VALUE_MAP, "created_by": MAYBE_ID,
+    "updated_at": TIME}}
 SCAN = {"type": "object", "required": ["object", "pairs", "queued"], "properties": {
     "object": {"type": "string"}, "definition": {"type": "string"}, "records": COUNT, "pairs": COUNT,
     "queued": COUNT, "group_count": COUNT, "groups": {"type": "array", "items": {"type": "array", "items": ID}},
@@ -104,7 +135,18 @@ def _upload(objects: list[str], *extra: str) -> dict[str, Any]:
             "constants": {"type": "string", "description": "JSON: {field name: value}"},
             "template": {"type": "string", "description": "an import template's name"},
             "on_duplicate": {"enum": ["merge", "skip", "flag", "none"],
-                             "description": "instead of what the dedupe definition says"}}
+                             "description": "instead of what the dedupe definition says"},
+            "header_row": {"type": "string", "pattern": "^[0-9]+$",
+                           "description": "the header's row number (default: found below title rows)"},
+            "value_map": {"type": "string", "description": "JSON: {field: {source value: option}}"},
+            "unmapped": {"enum": ["keep", "ignore"], "description": "columns mapped to no field: kept in the "
+                         "more-information field (default) or left out"},
+            "keep_field": {"type": "string", "description": "the text field keeping unmapped columns"},
+            "phone_region": {"type": "string", "description": "region of phones without a country code (CN, US)"},
+            "reimport": {"enum": ["true", "false"], "description": "import rows already written by an earlier "
+                         "import of the same file again"},
+            "day_first": {"enum": ["true", "false", "auto"], "description": "date order of 04/06/2023"},
+            "timezone": {"type": "string", "description": "time zone of naive times (default: the installation's)"}}
     props.update({k: more[k] for k in extra})
     return {"multipart/form-data": {
         "schema": {"type": "object", "required": ["file", "object"], "properties": props},
@@ -119,13 +161,15 @@ def import_paths(importable: list[str]) -> dict[str, Any]:
     return {
         "/imports/preview": {"post": operation(
             "preview_import", "imports", "Headers, first rows, row count and suggested mapping (nothing stored)",
-            ok("Preview", PREVIEW), upload_errors, content=_upload(importable),
+            ok("Preview", PREVIEW), upload_errors, content=_upload(importable, "header_row", "value_map"),
             params=[_query("rows", {"type": "integer", "minimum": 1, "maximum": 100})])},
         "/imports": {
             "post": operation(
                 "start_import", "imports", "Upload a file and import it (a background job)",
                 ok("Queued", JOB), upload_errors, status="202", more={"200": ok("Done (wait=true)", JOB)},
-                content=_upload(importable, "mapping", "constants", "template", "on_duplicate"), params=[WAIT]),
+                content=_upload(importable, "mapping", "constants", "template", "on_duplicate", "header_row",
+                                "value_map", "unmapped", "keep_field", "phone_region", "reimport", "day_first",
+                                "timezone"), params=[WAIT]),
             "get": operation("list_imports", "imports", "My imports (every import for admins), newest first",
                              ok("Imports", _items(JOB)), (400, 401),
                              params=[_query("object", {"type": "string"}), LIMIT])},
@@ -153,7 +197,7 @@ def import_paths(importable: list[str]) -> dict[str, Any]:
                 ok("Saved", TEMPLATE), (400, 401, 403, 404, 413, 415, 422), {
                     "type": "object", "required": ["object"], "properties": {
                         "object": {"enum": importable}, "mapping": MAPPING, "constants": CONSTANTS,
-                        "label": {"type": ["string", "null"], "maxLength": 200}}}, params=[name]),
+                        "value_map": VALUE_MAP, "label": {"type": ["string", "null"], "maxLength": 200}}}, params=[name]),
             "delete": operation("delete_import_template", "imports", "Delete a template (admins)",
                                 {"description": "Deleted"}, (401, 403, 404), params=[name], status="204")},
     }

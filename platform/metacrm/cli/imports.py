@@ -48,6 +48,13 @@ def _summary(job: dict[str, Any]) -> str:
 @click.option("--day-first/--month-first", "day_first", default=None,
               help="Date order of forms like 04/06/2023 (without it they are ambiguous_date errors).")
 @click.option("--timezone", help="Time zone of naive times in the file (default: the installation's).")
+@click.option("--header-row", type=int, help="The header's row number (default: found below title rows).")
+@click.option("--value-map", help='JSON {"field": {"source value": "option"}}, e.g. {"status": {"Open": "new"}}.')
+@click.option("--ignore-unmapped", is_flag=True,
+              help="Drop columns mapped to no field (default: kept in the more-information/notes field).")
+@click.option("--keep-field", help="The text field that keeps unmapped columns (default: notes).")
+@click.option("--phone-region", help="Region of phones without a country code, e.g. US (default: CN).")
+@click.option("--reimport", is_flag=True, help="Import rows an earlier import of this file already wrote, again.")
 @click.option("--batch-size", default=1000, show_default=True)
 @click.option("--preview", "only_preview", is_flag=True, help="Show headers, first rows and the suggested mapping.")
 @click.option("--errors", "errors_to", type=click.Path(dir_okay=False, path_type=Path),
@@ -56,20 +63,30 @@ def _summary(job: dict[str, Any]) -> str:
 @handle_errors
 def import_command(file: Path, object_name: str, template: str | None, mapping: str | None, constants: str | None,
                    encoding: str | None, on_duplicate: str | None, day_first: bool | None, timezone: str | None,
-                   batch_size: int, only_preview: bool,
+                   header_row: int | None, value_map: str | None, ignore_unmapped: bool, keep_field: str | None,
+                   phone_region: str | None, reimport: bool, batch_size: int, only_preview: bool,
                    errors_to: Path | None, language: str) -> None:
     """Import an .xlsx or .csv file into an object, with a progress bar."""
     with services() as svc:
         if only_preview:
-            _echo(preview(svc, file, file.name, object_name, encoding))
+            _echo(preview(svc, file, file.name, object_name, encoding, header_row=header_row,
+                          value_map=json_argument(value_map, "value_map") if value_map else None))
             return
         job = create_import(svc, file, file.name, object_name, template=template,
                             mapping=json_argument(mapping, "mapping") if mapping else None,
                             constants=json_argument(constants, "constants") if constants else None,
                             encoding=encoding, batch_size=batch_size, on_duplicate=on_duplicate,
-                            day_first=day_first, timezone=timezone)
-        click.echo(f"import {job['id']}: {job['total_rows']} rows; mapping "
+                            day_first=day_first, timezone=timezone, header_row=header_row,
+                            value_map=json_argument(value_map, "value_map") if value_map else None,
+                            unmapped="ignore" if ignore_unmapped else "keep", keep=keep_field,
+                            phone_region=phone_region, reimport=reimport)
+        options = job["options"]
+        click.echo(f"import {job['id']}: {job['total_rows']} rows, header in row {options['header_row']}; mapping "
                    + json.dumps(job["mapping"], ensure_ascii=False), err=True)
+        if options["unmapped"]:
+            where = f"kept in '{options['keep_field']}'" if options["keep_field"] else "not imported"
+            click.echo("columns mapped to no field (" + where + "): "
+                       + ", ".join(options["unmapped"]), err=True)
         done = _run_with_bar(svc, job)
         click.echo(_summary(done))
         if errors_to is not None and done["failed"]:

@@ -124,6 +124,8 @@ def suggest(headers: Sequence[str], obj: ObjectDef) -> list[dict[str, Any]]:
         key = _key(header)
         found = candidates.get(key)
         part = name_part(header)
+        if found and is_secondary(found[0], header):
+            continue  # a landline column named like the field ("Phone") stands behind a mobile column
         if found and found[0] not in used:
             out.append({"header": header, "field": found[0], "match": found[1], "score": 100, "confirm": False})
             used.add(found[0])

@@ -394,14 +394,18 @@ def _import_batch(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[A
     outcomes: dict[int, tuple[str, int | None, dict[str, Any]]] = {}
     flags: list[tuple[int, Hit]] = []
     fold_into: dict[int, int] = {}
+    prepared: dict[int, dict[str, Any]] = {}
+    for i, data in enumerate(inputs):  # invalid rows fail here, before they can be anyone's duplicate
+        if i in problems or data is None:
+            continue
+        values, row_problems = obj.prepare(data, False, services.records.ctx)
+        if row_problems:
+            problems[i] = row_problems
+        else:
+            prepared[i] = values
     for dd in run.dedupe:
-        stored: list[dict[str, Any] | None] = []
-        for i, data in enumerate(inputs):
-            if i in problems or i in outcomes or i in fold_into or data is None:
-                stored.append(None)
-                continue
-            values, row_problems = obj.prepare(data, False, services.records.ctx)
-            stored.append(None if row_problems else values)
+        stored: list[dict[str, Any] | None] = [
+            None if i in outcomes or i in fold_into else prepared.get(i) for i in range(len(inputs))]
         hits = find_duplicates(conn, snap, dd, stored, "import")
         hidden = _outside_access(run, conn, snap.tables[obj.name], hits)
         for i, hit in sorted(hits.items()):

@@ -1,0 +1,247 @@
+"""Exports of other CRMs and real spreadsheets, built here the way those products write them (title
+rows, merged cells, numbers typed as text and text typed as numbers, 18-digit literals, GBK CSV),
+imported through the HTTP API with no mapping file: on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+
+
+def _book(rows: list[list[Any]], merges: tuple[str, ...] = (), literals: dict[str, str] | None = None) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    for rng in merges:
+        sheet.merge_cells(rng)
+    out = io.BytesIO()
+    book.save(out)
+    if not literals:
+        return out.getvalue()
+    # other programs write long numbers as their literal digits (openpyxl writes a float's repr)
+    src, dst = zipfile.ZipFile(io.BytesIO(out.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.startswith("xl/worksheets/"):
+                text = data.decode()
+                for ref, digits in literals.items():
+                    text = re.sub(rf'(<c r="{ref}" t="n"><v>)[^<]*(</v>)', rf"\g<1>{digits}\g<2>", text)
+                data = text.encode()
+            z.writestr(info, data)
+    return dst.getvalue()
+
+
+def _post(api: Any, path: str, content: bytes, filename: str, **form: Any) -> Any:
+    data = {"object": "lead", "file": (io.BytesIO(content), filename), **form}
+    return api.client.post(f"/api/v1{path}", data=data, headers=api._headers(None), content_type="multipart/form-data")
+
+
+def _import(api: Any, content: bytes, filename: str, **form: Any) -> dict[str, Any]:
+    resp = _post(api, "/imports?wait=true", content, filename, **form)
+    assert resp.status_code == 200, resp.json
+    return resp.json
+
+
+def _errors(api: Any, job: dict[str, Any]) -> list[tuple[Any, ...]]:
+    resp = api.get(f"/imports/{job['id']}/errors?language=en")
+    return list(load_workbook(io.BytesIO(resp.data)).active.iter_rows(values_only=True))
+
+
+def _leads(api: Any) -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in api.get("/records/lead?limit=200").json["items"]}
+
+
+FXIAOKE = [  # 纷享销客-style: a merged title, an exporter line, blank rows, then the header
+    ["销售线索导出（2023年展会客户汇总）", None, None, None, None, None, None, None, None, None, None],
+    [None] * 11,
+    ["导出人：张三", None, None, "导出时间：2023-11-08 17:30", None, None, None, None, None, None, None],
+    [None] * 11,
+    ["姓名", "公司名称", "职务", "手机", "电话", "邮件", "线索状态", "省", "创建时间", "备注", "身份证号"],
+    ["王 伟", "泉州安溪铁观音茶业有限公司", "采购经理", 13800138001, "0595-23456789", "wangwei@example.com",
+     "跟进中", "福建", "2023/11/8 9:05", "展会，意向强烈。", 350524198503071234],
+    ["阿卜杜·热合曼", None, "总经理", "13800138002", None, None, "未处理", "新疆", "2023年11月8日 10:30", None, None],
+    ["李娜", "Globex（中国）", "CFO", 13800138003, None, "LINA@EXAMPLE.COM", "无效", None, 45238.5, None, None],
+]
+
+
+def test_fxiaoke_export_with_title_rows_merged_cells_and_long_numbers(admin):
+    content = _book(FXIAOKE, merges=("A1:K1", "B6:B7"), literals={"K6": "350524198503071234"})
+    preview = _post(admin, "/imports/preview", content, "线索.xlsx").json
+    assert preview["header_row"] == 5 and preview["header_guessed"] is True and preview["total_rows"] == 3
+    assert preview["suggested_mapping"] == {"姓名": "name", "公司名称": "company", "职务": "job_title",
+                                            "手机": "phone", "电话": "phone", "邮件": "email",
+                                            "线索状态": "status", "创建时间": "captured_at", "备注": "notes"}
+    kept = {c["header"]: c for c in preview["unmapped_columns"]}
+    assert set(kept) == {"省", "身份证号"} and kept["省"]["decision"] == "keep" and kept["省"]["keep_field"] == "notes"
+    assert preview["missing_required"] == [] and preview["unmapped_values"] == []
+
+    job = _import(admin, content, "线索.xlsx", timezone="Asia/Shanghai")
+    assert (job["created"], job["failed"]) == (3, 0), _errors(admin, job)
+    assert job["options"]["header_row"] == 5 and job["options"]["unmapped"] == ["省", "身份证号"]
+    leads = _leads(admin)
+    wang = leads["王 伟"]  # names are kept as typed
+    assert wang["phone"] == "+8613800138001" and wang["status"] == "contacted"
+    assert wang["captured_at"].startswith("2023-11-08T01:05:00")  # 9:05 in Asia/Shanghai
+    assert wang["notes"] == "展会，意向强烈。\n电话: 0595-23456789\n省: 福建\n身份证号: 350524198503071234"
+    assert leads["阿卜杜·热合曼"]["company"] == "泉州安溪铁观音茶业有限公司"  # the merged cell, spread down
+    assert leads["阿卜杜·热合曼"]["status"] == "new" and leads["阿卜杜·热合曼"]["notes"] == "省: 新疆"
+    assert leads["李娜"]["status"] == "unqualified" and leads["李娜"]["captured_at"].startswith("2023-11-08T04:00")
+
+
+SALESFORCE = [  # a Salesforce lead report: report title lines above the header, US dates and phones
+    ["Leads with Status"], ["Generated By: Jane Admin  11/8/2023 5:30 PM"], [],
+    ["First Name", "Last Name", "Title", "Company / Account", "Email", "Phone", "Mobile", "Lead Status",
+     "Lead Source", "Rating", "City", "Created Date", "Description"],
+    ["John", "Smith", "VP Sales", "Acme Corp", "jsmith@acme.example", "(212) 555-0199 x204", None,
+     "Working - Contacted", "Web", "Hot", "New York", "11/08/2023", "Met at booth 12"],
+    ["Mary", "O'Neil", "CTO", "Initech", "mary@initech.example", "(646) 555-0123", "(917) 555-0144",
+     "Open - Not Contacted", "Trade Show", "Warm", "San Francisco", "11/09/2023", None],
+    ["Wei", "Zhang", "Buyer", "Globex", "wei@globex.example", None, "+86 138 0013 8009",
+     "Closed - Not Converted", "Partner", "Cold", "Shanghai", "12/01/2023", None],
+]
+
+
+def test_salesforce_report_with_us_phones_and_statuses(admin):
+    content = _book(SALESFORCE)
+    preview = _post(admin, "/imports/preview", content, "report.xlsx").json
+    assert preview["header_row"] == 4
+    details = {d["header"]: d for d in preview["mapping_details"]}
+    assert details["First Name"]["match"] == details["Last Name"]["match"] == "part"
+    assert details["Mobile"]["match"] == "exact" and details["Phone"]["match"] == "secondary"
+    assert details["Lead Status"]["field"] == "status" and preview["unmapped_values"] == []
+
+    # under the installation's region (CN) the US numbers are refused, never stored as Chinese landlines
+    cn = _import(admin, content, "report.xlsx", day_first="false")
+    assert (cn["created"], cn["failed"]) == (1, 2)
+    errors = _errors(admin, cn)
+    assert errors[0] == (*SALESFORCE[3], "Errors") and len(errors) == 3
+    assert all("North American" in r[-1] and "+1" in r[-1] for r in errors[1:])
+
+    # the second try with the phone region works: failed rows were not counted as imported
+    us = _import(admin, content, "report.xlsx", day_first="false", phone_region="US")
+    assert (us["created"], us["failed"], us["already_imported"]) == (2, 0, 1), _errors(admin, us)
+    leads = _leads(admin)
+    john = leads["John Smith"]
+    assert john["phone"] == "+12125550199" and "Phone (ext.): 204" in john["notes"]
+    assert john["status"] == "contacted" and john["job_title"] == "VP Sales" and john["company"] == "Acme Corp"
+    assert "Rating: Hot" in john["notes"] and "Lead Source" not in john["notes"]
+    mary = leads["Mary O'Neil"]
+    assert mary["phone"] == "+19175550144" and "Phone: (646) 555-0123" in mary["notes"]  # mobile wins, landline kept
+    assert leads["Wei Zhang"]["status"] == "unqualified"
+
+
+HUBSPOT = ("Record ID,First Name,Last Name,Email,Phone Number,Lead Status,Create Date,Contact owner,Job Title,"
+           "Company Name,Lifecycle Stage,Marketing contact status\n"
+           "51,Ana,Lopez,ana@example.com,+44 20 7946 0958,In Progress,2023-11-08 09:05,Sam Rep,Buyer,Umbrella,"
+           "Lead,Marketing contact\n"
+           "52,Li,Wei,li.wei@example.com,13900139000,Open,2023-11-09 14:00,Sam Rep,,Hooli,Subscriber,\n")
+
+
+def test_hubspot_csv_statuses_map_through_the_pack(admin):
+    job = _import(admin, HUBSPOT.encode(), "hubspot-contacts.csv")
+    assert (job["created"], job["failed"]) == (2, 0), _errors(admin, job)
+    leads = _leads(admin)
+    assert leads["Ana Lopez"]["status"] == "contacted" and leads["Ana Lopez"]["phone"] == "+442079460958"
+    assert leads["Li Wei"]["status"] == "new" and leads["Li Wei"]["company"] == "Hooli"
+    assert "Record ID: 51" in leads["Ana Lopez"]["notes"] and "Lifecycle Stage: Lead" in leads["Ana Lopez"]["notes"]
+
+
+WUKONG = ("线索名称,线索来源,手机,电话,邮箱,客户行业,下次联系时间,地址,备注,负责人,创建时间,评分\n"
+          "钱七,展会,13700137000,010-62345678,qian@example.com,制造业,2023-11-20 14:00,北京市海淀区,老客户介绍,张三,"
+          "2023-11-08 09:05,80\n"
+          "孙八,官网,13700137001,,,零售,2023/11/21,,,,2023-11-08 10:00,九十\n")
+
+
+def test_wukong_gbk_csv_every_problem_in_one_pass_and_second_try(admin):
+    content = WUKONG.encode("gbk")
+    job = _import(admin, content, "线索.csv")
+    assert (job["created"], job["failed"]) == (1, 1)
+    qian = _leads(admin)["钱七"]
+    assert qian["next_follow_up"] == "2023-11-20" and qian["score"] == 80  # a date field takes the day
+    assert "地址: 北京市海淀区" in qian["notes"] and "负责人: 张三" in qian["notes"]
+    errors = _errors(admin, job)
+    assert errors[0][-1] == "Errors" and "九十" in str(errors[1]) and "评分" in errors[1][-1]
+
+    # fix the row in the error file and import it: one errors column however often it goes round
+    bad = io.BytesIO()
+    book = Workbook()
+    book.active.append(list(errors[0]))
+    fixed = list(errors[1])
+    fixed[1] = "展会"
+    book.active.append(fixed)  # still wrong: 九十 is not a number
+    book.save(bad)
+    again = _import(admin, bad.getvalue(), "fixed.xlsx")
+    assert again["failed"] == 1 and "Errors" not in again["mapping"] and "Errors" not in again["options"]["unmapped"]
+    header = _errors(admin, again)[0]
+    assert list(header).count("Errors") == 1 and len(header) == len(errors[0])
+
+
+def test_required_field_unmapped_is_refused_before_writing(admin):
+    content = _book([["公司", "手机"], ["Acme", "13800138000"]])
+    preview = _post(admin, "/imports/preview", content, "x.xlsx").json
+    assert preview["missing_required"] == ["name"]
+    resp = _post(admin, "/imports?wait=true", content, "x.xlsx")
+    assert resp.status_code == 422 and resp.json["errors"][0]["code"] == "required_unmapped"
+    assert admin.get("/imports").json["items"] == []
+
+
+def test_bad_option_and_missing_name_reported_together_then_value_map_fixes_the_file(admin):
+    rows = [["姓名", "手机", "阶段"], [None, "13800138010", "Hot"], ["甲", "13800138011", "Hot"]]
+    content = _book(rows)
+    mapping = '{"姓名": "name", "手机": "phone", "阶段": "status"}'
+    preview = _post(admin, "/imports/preview", content, "x.xlsx").json
+    assert "阶段" not in preview["suggested_mapping"]
+    assert preview["unmapped_columns"][0]["header"] == "阶段" and preview["unmapped_columns"][0]["samples"] == ["Hot"]
+    first = _import(admin, content, "x.xlsx", mapping=mapping)
+    assert (first["created"], first["failed"]) == (0, 2)
+    message = _errors(admin, first)[1][-1]  # both problems of the row, in one pass
+    assert "阶段: 'Hot' is not one of the options" in message and "姓名: is required" in message
+    # the mapping gets a value map (in a template): the same file now imports, nothing "already imported"
+    saved = admin.send("PUT", "/import-templates/trade_show", {"object": "lead", "mapping": {
+        "姓名": "name", "手机": "phone", "阶段": "status"}, "value_map": {"status": {"Hot": "qualified"}}})
+    assert saved.status_code == 200 and saved.json["value_map"] == {"status": {"Hot": "qualified"}}
+    second = _import(admin, content, "x.xlsx", template="trade_show")
+    assert (second["created"], second["failed"], second["already_imported"]) == (1, 1, 0)
+    assert _leads(admin)["甲"]["status"] == "qualified"
+
+
+def test_in_file_duplicates_fill_the_kept_row_and_never_point_at_a_failed_row(admin):
+    rows = [["姓名", "手机", "Email", "公司"],
+            ["甲", "13800138020", None, "Acme"],
+            ["甲", "13800138020", "jia@example.com", "Other"],   # same mobile: fills the empty email
+            ["乙", "13800138021", "not-an-email", None],          # fails
+            ["乙", "13800138021", "yi@example.com", "Beta"]]      # its duplicate is created instead
+    job = _import(admin, _book(rows), "dups.xlsx")
+    assert (job["created"], job["failed"], job["skipped"]) == (2, 1, 1), _errors(admin, job)
+    leads = _leads(admin)
+    assert leads["甲"]["email"] == "jia@example.com" and leads["甲"]["company"] == "Acme"
+    assert leads["乙"]["email"] == "yi@example.com"
+    outcome = admin.get(f"/imports/{job['id']}/outcomes").json["items"]
+    assert [(o["row_number"], o["action"], o["detail"]["row"]) for o in outcome] == [(3, "skipped", 2)]
+    assert outcome[0]["detail"]["filled"] == ["email"] and outcome[0]["record_id"] == leads["甲"]["id"]
+
+
+XIAOSHOUYI = [  # 销售易-style: a two-level header (merged groups above the field names)
+    ["基本信息", None, "联系方式", None, None, "跟进"],
+    ["姓", "名", "手机", "电话", "邮编", "下次联系时间"],
+    ["欧阳", "娜娜", "138 0013 8030", None, 518000, "2023-11-20 14:00"],
+    ["Smith", "John", "13800138031", None, None, None],
+]
+
+
+def test_two_level_header_and_name_parts(admin):
+    content = _book(XIAOSHOUYI, merges=("A1:B1", "C1:E1"))
+    job = _import(admin, content, "销售易.xlsx")
+    assert job["options"]["header_row"] == 2 and (job["created"], job["failed"]) == (2, 0), _errors(admin, job)
+    leads = _leads(admin)
+    assert leads["欧阳娜娜"]["next_follow_up"] == "2023-11-20" and leads["欧阳娜娜"]["notes"] == "邮编: 518000"
+    assert "John Smith" in leads
+    # header_row overrides the guess
+    resp = _post(admin, "/imports/preview", content, "销售易.xlsx", header_row="1").json
+    assert resp["header_row"] == 1 and resp["header_guessed"] is False
