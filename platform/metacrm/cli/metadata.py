@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from sqlalchemy import inspect
 
-from ..errors import ValidationError
+from ..errors import NotFound, Problem, ValidationError
 from ..meta.kinds import KINDS, DefinitionSet, meta_schema
 from ..meta.packs import load_pack, read_pack, validate_pack, write_pack
 from ..meta.secrets import masked
@@ -94,6 +94,30 @@ def metadata_apply(dirs: tuple[Path, ...], force: bool, note: str | None) -> Non
         plan = apply_packs(svc, dirs, force=force, note=note)
         print_plan(plan)
         click.echo("applied" if plan.changed else "already up to date")
+
+
+@metadata.command("rollback")
+@click.argument("kind")
+@click.argument("name")
+@click.option("--to", "version", type=int, required=True, help="The version to return to (see the history).")
+@_force
+@click.option("--dry-run", is_flag=True, help="Show the plan (with its effect on stored data) and change nothing.")
+@click.option("--note", help="Why: kept with the new version (default: 'rollback to version N').")
+@handle_errors
+def metadata_rollback(kind: str, name: str, version: int, force: bool, dry_run: bool, note: str | None) -> None:
+    """Return a definition to an earlier version: planned and applied like any change (a change
+    that would lose stored data is refused, the return itself becomes a new version)."""
+    with services() as svc:
+        row = next((r for r in svc.metadata.history(kind, name) if r["version"] == version), None)
+        if row is None:
+            raise NotFound(f"{kind} {name} has no version {version}", [Problem("version", "not_found", str(version))])
+        incoming = [(kind, name, json.loads(row["body"]))]
+        if dry_run:
+            print_plan(svc.metadata.plan(incoming, force=force))
+            return
+        plan = svc.metadata.apply(incoming, force=force, note=note or f"rollback to version {version}")
+        print_plan(plan)
+        click.echo(f"rolled back to version {version}" if plan.changed else "already at that version")
 
 
 @metadata.command("export")
