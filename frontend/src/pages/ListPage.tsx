@@ -12,6 +12,8 @@ import { titleIn, useTitles } from "../lib/titles";
 import { Link, useRouter } from "../lib/router";
 import { fromRule, toRule, type GroupNode } from "../lib/rules";
 import { deleteView, loadViews, saveView, type SavedView } from "../lib/views";
+import { ViewsMenu } from "../components/ViewsMenu";
+import { ExportDialog } from "../components/ExportDialog";
 import { useSession } from "../session";
 import { TrashPage } from "./TrashPage";
 
@@ -196,6 +198,8 @@ function ListView({ detail }: { detail: ObjectDetail }) {
             </a>
           </div>
         </details>
+        <ViewsMenu object={object} current={{ columns, sort, rule: applied }} onApply={applyView} />
+        <ExportDialog object={object} rule={withOwner(applied, ownerScope, me?.id)} columns={columns} sort={sort} />
         <label className="inline">
           <span>{t("list.owner")}</span>
           <select aria-label={t("list.owner")} value={ownerScope} onChange={(e) => {
@@ -285,15 +289,15 @@ function ListView({ detail }: { detail: ObjectDetail }) {
                   setSelected(next);
                 }} />
               </th>
-              {columnFields.map((f) => (
+              {columnFields.map((f, i) => [
                 <th key={f.name} scope="col" aria-sort={sortDir(f.name)}>
                   <button type="button" className="sort" onClick={() => toggleSort(f.name)}>
                     {label(f.label, f.name)}
                     <span aria-hidden="true">{sortDir(f.name) === "ascending" ? " ▲" : sortDir(f.name) === "descending" ? " ▼" : ""}</span>
                   </button>
-                </th>
-              ))}
-              <th scope="col">{t("record.owner")}</th>
+                </th>,
+                i === 0 ? <th key="owner_id" scope="col">{t("record.owner")}</th> : null,  // the owner beside the title
+              ])}
               <th scope="col">{t("list.tags")}</th>
             </tr>
           </thead>
@@ -314,16 +318,16 @@ function ListView({ detail }: { detail: ObjectDetail }) {
                       setSelected(next);
                     }} />
                 </td>
-                {columnFields.map((f, i) => (
+                {columnFields.map((f, i) => [
                   <td key={f.name} data-label={label(f.label, f.name)}>
                     {i === 0 ? (
                       <Link to={`/o/${object}/${r.id}`}>{show(f, r) || "#" + r.id}</Link>
                     ) : f.type === "relation" && f.target && titleIn(titles, f.target, r[f.name]) ? (
                       <Link to={`/o/${f.target}/${String(r[f.name])}`}>{show(f, r)}</Link>
                     ) : show(f, r)}
-                  </td>
-                ))}
-                <td data-label={t("record.owner")}>{titleIn(titles, "user", r.owner_id) ?? ""}</td>
+                  </td>,
+                  i === 0 ? <td key="owner_id" data-label={t("record.owner")}>{titleIn(titles, "user", r.owner_id) ?? ""}</td> : null,
+                ])}
                 <td data-label={t("list.tags")}><TagChips tags={tagsOf(r)} /></td>
               </tr>
             ))}
