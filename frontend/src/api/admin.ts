@@ -90,8 +90,8 @@ export interface Candidate {
   left_id: number;
   right_id: number;
   score?: number;
-  rule?: string;
-  reasons?: unknown;
+  rules?: string[];
+  fields?: string[];
   status: string;
   left: RecordData | null;
   right: RecordData | null;

@@ -475,7 +475,7 @@ export const en = {
   "dup.counts": "{pending} to review · {merged} merged · {dismissed} not duplicates",
   "dup.none": "No pairs to review.",
   "dup.pair": "Pair {a} and {b}",
-  "dup.why": "matched by {reason} (score {score})",
+  "dup.why": "matched by {reason}, {score}% alike",
   "dup.keep_record": "Keep #{id}",
   "dup.keep_value": "Keep {field} of #{id}",
   "dup.empty": "(empty)",

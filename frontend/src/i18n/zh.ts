@@ -477,7 +477,7 @@ export const zh: Record<keyof typeof en, string> = {
   "dup.counts": "待审核 {pending} · 已合并 {merged} · 非重复 {dismissed}",
   "dup.none": "没有待审核的记录对。",
   "dup.pair": "记录对 {a} 与 {b}",
-  "dup.why": "匹配规则：{reason}（得分 {score}）",
+  "dup.why": "匹配依据：{reason}，相似度 {score}%",
   "dup.keep_record": "保留 #{id}",
   "dup.keep_value": "保留 #{id} 的{field}",
   "dup.empty": "（空）",

@@ -7,6 +7,7 @@ import { api } from "../../api/client";
 import type { FieldInfo, ObjectDetail, RecordData } from "../../api/types";
 import { ErrorMessage, Loading, PageHeader, displayValue, useLoad } from "../../components/common";
 import { useI18n } from "../../i18n";
+import { formatValue } from "../../lib/format";
 import { AdminOnly, AdminNav } from "./AdminOnly";
 import { defaultKeep, differingFields } from "./logic";
 
@@ -84,12 +85,17 @@ function DuplicatesBody() {
   );
 }
 
-function reasonText(c: Candidate): string {
-  const r = c.reasons;
-  if (typeof r === "string") return r;
-  if (Array.isArray(r)) return r.map((x) => (typeof x === "string" ? x : (x as { rule?: string }).rule ?? JSON.stringify(x))).join(", ");
-  if (r && typeof r === "object") return Object.keys(r).join(", ");
-  return c.rule ?? "";
+/** Why the pair matched: the rules, else the fields they compared. */
+export function reasonText(c: Candidate, fieldLabel: (name: string) => string): string {
+  const rules = (c.rules ?? []).map((r) => String(r).replace(/_/g, " "));
+  const fields = (c.fields ?? []).map((f) => fieldLabel(String(f)));
+  return [rules.join(", "), fields.length ? `(${fields.join(", ")})` : ""].filter(Boolean).join(" ");
+}
+
+/** A score as a percentage (the server's scores run from 0 to 1). */
+export function percent(score: number | undefined): number {
+  const n = Number(score ?? 0);
+  return Math.round(n <= 1 ? n * 100 : n);
 }
 
 function Pair({ candidate, obj, onDone, onError }: {
@@ -100,6 +106,8 @@ function Pair({ candidate, obj, onDone, onError }: {
   const right = candidate.right as RecordData | null;
   const fields: FieldInfo[] = obj.fields.filter((f) => !SKIP.has(f.name));
   const names = fields.map((f) => f.name);
+  const byName = new Map(obj.fields.map((f) => [f.name, f]));
+  const show = (f: FieldInfo, v: unknown) => formatValue(f, v, label) || displayValue(v);
   const [survivor, setSurvivor] = useState<number>(candidate.left_id);
   const [keep, setKeep] = useState<Record<string, number>>(() => left && right ? defaultKeep(left, right, candidate.left_id, names) : {});
   const [busy, setBusy] = useState(false);
@@ -132,7 +140,7 @@ function Pair({ candidate, obj, onDone, onError }: {
   return (
     <section className="card dup-pair" aria-label={t("dup.pair", { a: title(left), b: title(right) })}>
       <p><strong>{title(left)}</strong> ↔ <strong>{title(right)}</strong>
-        {" "}<span className="muted">{t("dup.why", { reason: reasonText(candidate), score: Math.round(Number(candidate.score ?? 0)) })}</span></p>
+        {" "}<span className="muted">{t("dup.why", { reason: reasonText(candidate, (n) => label(byName.get(n)?.label, n)), score: percent(candidate.score) })}</span></p>
       <div style={{ overflowX: "auto" }}>
         <table className="records">
           <thead>
@@ -157,9 +165,9 @@ function Pair({ candidate, obj, onDone, onError }: {
                         <input type="radio" name={`keep-${candidate.id}-${f.name}`} checked={keep[f.name] === r.id}
                           aria-label={t("dup.keep_value", { field: label(f.label, f.name), id: r.id })}
                           onChange={() => setKeep({ ...keep, [f.name]: r.id })} />{" "}
-                        {displayValue(r[f.name]) || <span className="muted">{t("dup.empty")}</span>}
+                        {show(f, r[f.name]) || <span className="muted">{t("dup.empty")}</span>}
                       </label>
-                    ) : displayValue(r[f.name])}
+                    ) : show(f, r[f.name])}
                   </td>
                 ))}
               </tr>

@@ -80,3 +80,14 @@ describe("role grants", () => {
     expect(fieldRule(setFieldRule(g, "lead", "email", "edit")[0], "email")).toBe("edit");
   });
 });
+
+describe("why a pair matched", async () => {
+  const { percent, reasonText } = await import("./DuplicatesPage");
+  it("names the rules and the compared fields, the score in percent", () => {
+    const c = { id: 1, object: "lead", left_id: 1, right_id: 2, status: "pending", left: null, right: null,
+      rules: ["similar_name_same_company"], fields: ["company", "name"], score: 0.83 };
+    expect(reasonText(c, (n) => n.toUpperCase())).toBe("similar name same company (COMPANY, NAME)");
+    expect(percent(0.83)).toBe(83);
+    expect(percent(undefined)).toBe(0);
+  });
+});
