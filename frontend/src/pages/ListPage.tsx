@@ -14,8 +14,6 @@ import { fromRule, toRule, type GroupNode } from "../lib/rules";
 import { deleteView, loadViews, saveView, type SavedView } from "../lib/views";
 import { ViewsMenu } from "../components/ViewsMenu";
 import { ExportDialog } from "../components/ExportDialog";
-import { ViewsMenu } from "../components/ViewsMenu";
-import { ExportDialog } from "../components/ExportDialog";
 import { useSession } from "../session";
 import { TrashPage } from "./TrashPage";
 
@@ -200,8 +198,6 @@ function ListView({ detail }: { detail: ObjectDetail }) {
             </a>
           </div>
         </details>
-        <ViewsMenu object={object} current={{ columns, sort, rule: applied }} onApply={applyView} />
-        <ExportDialog object={object} rule={withOwner(applied, ownerScope, me?.id)} columns={columns} sort={sort} />
         <ViewsMenu object={object} current={{ columns, sort, rule: applied }} onApply={applyView} />
         <ExportDialog object={object} rule={withOwner(applied, ownerScope, me?.id)} columns={columns} sort={sort} />
         <label className="inline">
