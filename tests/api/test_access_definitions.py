@@ -145,3 +145,31 @@ def test_a_rep_reads_only_objects_and_forms_they_may_read_without_hidden_fields(
     assert rep.get("/definitions/form/customer_default").status_code == 404
     described = rep.get("/objects/lead").get_data(as_text=True)
     assert '"budget"' not in described
+
+
+def test_workflow_drafts_and_node_tests_never_show_secrets(hooked, admin):
+    r = admin.get("/workflows/wf_hook/draft")
+    assert r.status_code == 200 and r.json["definition"]["steps"][0]["secret"] == MASK
+    no_secret(r)
+    doc = r.json["definition"]
+    doc["steps"][0]["url"] = "https://hooks.example.com/draft"
+    r = admin.send("PUT", "/workflows/wf_hook/draft", {"definition": doc})
+    assert r.status_code == 200, r.json
+    no_secret(r)
+    r = admin.post("/workflows/wf_hook/publish", {})
+    assert r.status_code == 200, r.json
+    body = stored_body(hooked)
+    assert body["steps"][0]["url"].endswith("/draft") and body["steps"][0]["secret"] == SECRET
+    r = admin.post("/workflows/wf_hook/test-node", {"node": "call"})
+    assert r.status_code == 200, r.json
+    no_secret(r)
+
+
+def test_a_read_only_form_entry_is_not_writable_through_the_form(admin, rep, standard_pack, apply_docs):
+    apply_docs(standard_pack, ("form", {"name": "lead_fixed", "object": "lead", "sections": [
+        {"fields": ["name", {"field": "city", "readonly": True}]}]}))
+    r = rep.post("/forms/lead_fixed/submit", {"name": "Form lead", "city": "shanghai"})
+    assert r.status_code == 403 and r.json["errors"][0]["field"] == "city"
+    assert rep.post("/forms/lead_fixed/submit", {"name": "Form lead"}).status_code == 201
+    r = rep.post("/forms/lead_default/submit", {"name": "Scored", "score": 5})
+    assert r.status_code == 403  # read-only for the rep's role

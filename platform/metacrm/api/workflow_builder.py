@@ -7,13 +7,15 @@ problems; publishing refuses any problem with 422 `invalid_workflow` naming the 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from flask import Blueprint, jsonify
 
-from ..errors import Problem, ValidationError
+from ..errors import NotFound, Problem, ValidationError
 from ..flows import drafts, publish
 from ..flows.steps import STEP_TYPES
+from ..meta.secrets import masked, restore
 from .context import principal, services
 from .jsonio import json_body
 
@@ -47,7 +49,12 @@ def workflow_steps() -> Any:
 @bp.get("/workflows/<name>/draft")
 def get_draft(name: str) -> Any:
     principal().require_admin()
-    return jsonify(drafts.get_draft(services(), name))
+    return jsonify(_shown(drafts.get_draft(services(), name)))
+
+
+def _shown(draft: dict[str, Any]) -> dict[str, Any]:
+    """A draft with its secrets masked (meta.secrets): never returned, kept when saved back."""
+    return {**draft, "definition": masked(draft.get("definition"))} if "definition" in draft else draft
 
 
 @bp.put("/workflows/<name>/draft")
@@ -56,7 +63,9 @@ def put_draft(name: str) -> Any:
     who.require_admin()
     doc = _definition(json_body())
     assert doc is not None
-    return jsonify(drafts.save_draft(services(), name, doc, who.id))
+    with contextlib.suppress(NotFound):  # '***' keeps the secret of the draft (or version) it was read from
+        doc, _ = restore(doc, drafts.get_draft(services(), name)["definition"])
+    return jsonify(_shown(drafts.save_draft(services(), name, doc, who.id)))
 
 
 @bp.post("/workflows/<name>/validate")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import NotFound, Problem, ValidationError
+from ..errors import NotFound, PermissionDenied, Problem, ValidationError
 from ..flows.triggers import form_submitted
 from ..meta.forms import field_entries, option_tags
 from ..store.records import ReferenceScope
@@ -50,6 +50,10 @@ def submit_form(services: Services, form_name: str, answers: Any, actor_id: int 
         if unknown:
             raise ValidationError("some answers are not on this form",
                                   [Problem(str(k)[:64], "unknown_field", "is not a field of this form") for k in unknown])
+        fixed = [k for k in answers if any(e["field"] == k and e.get("readonly") for _, e in field_entries(form))]
+        if fixed:  # read-only on this form: shown, never written through it
+            raise PermissionDenied("some answers are read-only on this form",
+                                   [Problem(k, "readonly", "you may not change this field") for k in fixed])
         data = prepare(snap, form, answers) if prepare is not None else answers
         record = services.records.create(form["object"], dict(data), actor_id=actor_id, conn=conn,
                                          reference_scope=reference_scope)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from ..errors import Conflict, MetaCRMError, NotFound, Problem, ValidationError
+from ..meta.secrets import masked
 from .model import Workflow, edges
 from .runs import RunSpec, load_workflow, start_runs, utcnow
 from .service import _iso, _row, _run
@@ -138,7 +139,7 @@ def test_node(services: Services, workflow: Workflow, node_id: str, record_id: i
                    "record_id": record_id, "depth": 0, "context": {"test": True}, "status": "running"}
             ctx = StepContext(services, conn, run, workflow, snapshot, record, f"test-{node_id}", 1, now, tz, node_id)
             if kind.effect == "external":
-                out["output"] = {"would_call": {k: v for k, v in node.doc.items() if k not in ("secret", "id", "ui")}}
+                out["output"] = {"would_call": masked({k: v for k, v in node.doc.items() if k not in ("id", "ui")})}
             else:
                 try:
                     result = kind.run(ctx, node.doc)
