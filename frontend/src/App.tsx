@@ -18,6 +18,8 @@ const RecordPage = lazy(() => import("./pages/RecordPage").then((m) => ({ defaul
 const TrashPage = lazy(() => import("./pages/TrashPage").then((m) => ({ default: m.TrashPage })));
 const HomePage = lazy(() => import("./pages/HomePage").then((m) => ({ default: m.HomePage })));
 const KanbanPage = lazy(() => import("./pages/KanbanPage").then((m) => ({ default: m.KanbanPage })));
+const AssignmentList = lazy(() => import("./pages/assignment/AssignmentEditor").then((m) => ({ default: m.AssignmentList })));
+const AssignmentEditor = lazy(() => import("./pages/assignment/AssignmentEditor").then((m) => ({ default: m.AssignmentEditor })));
 const PoolPage = lazy(() => import("./pages/PoolPage").then((m) => ({ default: m.PoolPage })));
 const AdminHome = lazy(() => import("./pages/designer/AdminHome").then((m) => ({ default: m.AdminHome })));
 const ObjectDesigner = lazy(() => import("./pages/designer/ObjectDesigner").then((m) => ({ default: m.ObjectDesigner })));
@@ -152,6 +154,8 @@ function Routes() {
   if (path === "/designer/duplicates") return <DuplicatesPage />;
   if (path === "/designer/users") return <UsersPage />;
   if (path === "/designer/roles") return <RolesPage />;
+  if (path === "/designer/assignments") return <AssignmentList />;
+  if ((m = matchPath("/designer/assignments/:name", path))) return <AssignmentEditor key={m.name} name={m.name} />;
   if (path === "/designer") return <AdminHome />;
   if ((m = matchPath("/designer/objects/:name", path))) return <ObjectDesigner key={m.name} name={m.name} />;
   if ((m = matchPath("/designer/forms/:name", path))) return <FormDesigner key={m.name} name={m.name} />;

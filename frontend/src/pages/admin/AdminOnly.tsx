@@ -25,6 +25,7 @@ const PAGES = [
   ["/designer/duplicates", "adm.nav_duplicates"],
   ["/designer/users", "adm.nav_users"],
   ["/designer/roles", "adm.nav_roles"],
+  ["/designer/assignments", "nav.assignments"],
 ] as const;
 
 export function AdminNav() {

@@ -10,6 +10,7 @@ import { ErrorMessage, Loading, PageHeader, useLoad, useUsers } from "../../comp
 import { type MessageKey, useI18n } from "../../i18n";
 import { type EntryState, type Fallback, STRATEGIES, type Strategy, docWithEntries, entryFromJson, move, newEntry } from "../../lib/assignmentDoc";
 import { Link } from "../../lib/router";
+import { AdminNav } from "../admin/AdminOnly";
 
 interface Explained {
   matched: boolean;
@@ -33,8 +34,9 @@ export function AssignmentList() {
   return (
     <div className="page">
       <PageHeader title={t("assign.title")} />
+      <AdminNav />
       <ul className="plain-list">
-        {list.data.items.map((a) => <li key={a.name}><Link to={`/assignments/${a.name}`}>{label(a.label, a.name)}</Link> <span className="muted">{a.object}</span></li>)}
+        {list.data.items.map((a) => <li key={a.name}><Link to={`/designer/assignments/${a.name}`}>{label(a.label, a.name)}</Link> <span className="muted">{a.object}</span></li>)}
       </ul>
     </div>
   );
@@ -80,6 +82,7 @@ function Editor({ name, doc, fields }: { name: string; doc: Record<string, unkno
   return (
     <div className="page assignment-editor">
       <PageHeader title={label(doc.label as Label, name)} />
+      <AdminNav />
       {!!doc.description && <p className="muted">{label(doc.description as Label)}</p>}
       <label className="check"><input type="checkbox" checked={onCreate} onChange={(e) => { setOnCreate(e.target.checked); setSaved(false); }} />{" "}{t("assign.on_create")}</label>
       <ol className="entries">
