@@ -245,3 +245,28 @@ def test_two_level_header_and_name_parts(admin):
     # header_row overrides the guess
     resp = _post(admin, "/imports/preview", content, "销售易.xlsx", header_row="1").json
     assert resp["header_row"] == 1 and resp["header_guessed"] is False
+
+
+ZOHO = [  # Zoho CRM leads: numbers typed as text and text typed as numbers
+    ["Lead Owner", "Company", "First Name", "Last Name", "Title", "Email", "Phone", "Mobile", "Lead Source",
+     "Lead Status", "Created Time", "City", "Description", "Lead Score", "Zip Code"],
+    ["Sam Rep", 12306, "Lei", "Chen", "Buyer", "chen.lei@example.com", None, 13800138040, "Cold Call",
+     "Contacted", "2023-11-08 09:05:00", "Hangzhou", "Asked for a quote", "75", 310000],
+    ["Sam Rep", "Acme", "Jie", "Zhou", "Owner", None, "021-62345678", None, "Web Download",
+     "Pre-Qualified", "2023-11-09 10:00:00", "Suzhou", None, "60", None],
+]
+
+
+def test_zoho_leads_and_forced_reimport(admin):
+    content = _book(ZOHO)
+    job = _import(admin, content, "Leads_2023.xlsx")
+    assert (job["created"], job["failed"]) == (2, 0), _errors(admin, job)
+    leads = _leads(admin)
+    chen = leads["Lei Chen"]
+    assert chen["company"] == "12306" and chen["score"] == 75 and chen["phone"] == "+8613800138040"
+    assert "Zip Code: 310000" in chen["notes"] and "Lead Owner: Sam Rep" in chen["notes"]
+    assert leads["Jie Zhou"]["phone"] == "+862162345678" and leads["Jie Zhou"]["status"] == "qualified"
+    again = _import(admin, content, "Leads_2023.xlsx")
+    assert (again["created"], again["already_imported"]) == (0, 2)
+    forced = _import(admin, content, "Leads_2023.xlsx", reimport="true")
+    assert forced["already_imported"] == 0 and forced["skipped"] == 2  # the dedupe definition still holds
