@@ -55,7 +55,7 @@ def _count(svc, table, *where):
 
 
 def test_created_record_runs_until_the_wait_then_after_it(pack):
-    lead = pack.records.create("lead", {"name": "Wang", "city": "shanghai", "email": "wang@example.com",
+    lead = pack.records.create("lead", {"name": "Wang", "city": "shanghai", "email": "wang@example.com", "consent_marketing": True,
                                         "score": 10, "owner_id": pack.owner})
     pack.records.create("lead", {"name": "Li", "city": "beijing"})  # the `when` rule does not hold
     assert executor.wait_idle(pack, 20)

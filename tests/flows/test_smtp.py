@@ -124,7 +124,7 @@ def pack(standard_pack):
 
 
 def _send(pack, to: str, name: str = "王伟") -> int:
-    lead = pack.records.create("lead", {"name": name, "email": to})
+    lead = pack.records.create("lead", {"name": name, "email": to, "consent_marketing": True})
     service.start_workflow(pack, "mailing", lead["id"])
     assert executor.wait_idle(pack, 20)
     with pack.engine.connect() as conn:

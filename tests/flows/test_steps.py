@@ -161,7 +161,7 @@ def test_messages_go_through_a_registered_adapter_with_retries(pack):
         _apply(pack, ("workflow", {"name": "texting", "object": "lead", "trigger": {"type": "manual"},
                                    "steps": [{"id": "sms", "type": "send_message", "channel": "sms",
                                               "body": "Hello {name}"}]}))
-        lead = pack.records.create("lead", {"name": "Tang", "phone": "13800138000"})
+        lead = pack.records.create("lead", {"name": "Tang", "phone": "13800138000", "consent_marketing": True})
         service.start_workflow(pack, "texting", lead["id"])
         assert executor.wait_idle(pack, 20)
         with pack.engine.begin() as conn:  # the first delivery failed; make its retry due now

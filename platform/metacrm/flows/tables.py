@@ -162,3 +162,12 @@ drafts = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("updated_by", BigInteger, nullable=True),
 )
+
+suppressions = Table(
+    "wf_suppression", metadata,
+    # Addresses no workflow message goes to (flows/consent.py): unsubscribes, bounces, complaints.
+    Column("channel", String(16), primary_key=True),
+    Column("address", String(320), primary_key=True),
+    Column("reason", String(32), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from ...errors import Problem
 from ..aftercommit import later
 from ..channels import CHANNELS, adapter_for
+from ..consent import refusal
 from ..expressions import EXPRESSION_SCHEMA, evaluate, expression_problems, render
 from ..tables import outbox
 from . import CheckContext, Doc, StepContext, StepResult, StepType, register_step
@@ -21,6 +22,8 @@ SCHEMA = {
         "to": {"$ref": "#/$defs/expr"},
         "subject": {"type": "string", "maxLength": 300},
         "body": {"type": "string", "minLength": 1, "maxLength": 20000},
+        "purpose": {"enum": ["marketing", "transactional"],
+                    "description": "marketing (default) needs the record's consent; transactional messages do not"},
     },
     "$defs": EXPRESSION_SCHEMA["$defs"],
 }
@@ -33,6 +36,9 @@ def run(ctx: StepContext, doc: Doc) -> StepResult:
     to = evaluate(doc.get("to", {"field": DEFAULT_FIELD[channel]}), record, ctx.now, ctx.tz)
     if not to:
         return StepResult({"skipped": "no recipient"})
+    refused = refusal(ctx, doc, channel, str(to))
+    if refused is not None:  # recorded in the run, never sent
+        return StepResult({"skipped": refused, "channel": channel})
     existing = ctx.conn.execute(select(outbox.c.id, outbox.c.status).where(outbox.c.key == ctx.key)).first()
     if existing is not None:
         return StepResult({"message_id": existing.id, "status": existing.status})
