@@ -68,6 +68,21 @@ MATRIX: dict[str, str] = {
     "GET /tags": USER, "POST /titles": USER, "GET /users": USER,
     "GET /views": USER, "POST /views": USER, "DELETE /views/{view_id}": SCOPED, "PUT /views/{view_id}": SCOPED,
     "GET /workflows": ADMIN, "POST /workflows/{name}/start": SCOPED,
+    # routes not (yet) in the document, so that documenting them does not need this file first
+    "DELETE /definitions/{kind}/{name}": ADMIN, "GET /definitions/{kind}/{name}/usage": ADMIN,
+    "GET /admin/roles": ADMIN, "POST /admin/roles": ADMIN, "PUT /admin/roles/{name}/grants": ADMIN,
+    "GET /admin/teams": ADMIN, "POST /admin/teams": ADMIN, "GET /admin/users": ADMIN, "POST /admin/users": ADMIN,
+    "PATCH /admin/users/{uid}": ADMIN, "POST /admin/users/{uid}/password": ADMIN,
+    "PATCH /admin/users/{user_id}": ADMIN, "POST /admin/users/{user_id}/password": ADMIN,
+    "PATCH /me": USER, "GET /docs": PUBLIC, "GET /conversions/{object}": USER,
+    "POST /dedupe/candidates/{candidate_id}/merge-fields": SCOPED,
+    "POST /hooks/workflows/{name}": PUBLIC, "POST /workflow-events": SCOPED,
+    "GET /workflow-steps": ADMIN, "GET /workflows/{name}/draft": ADMIN, "PUT /workflows/{name}/draft": ADMIN,
+    "GET /workflows/{name}/hook": ADMIN, "POST /workflows/{name}/archive": ADMIN,
+    "POST /workflows/{name}/disable": ADMIN, "POST /workflows/{name}/enable": ADMIN,
+    "POST /workflows/{name}/publish": ADMIN, "POST /workflows/{name}/test-node": ADMIN,
+    "POST /workflows/{name}/validate": ADMIN, "POST /runs/{run_id}/close": ADMIN,
+    "POST /runs/{run_id}/rerun": ADMIN, "POST /runs/{run_id}/retry-on": ADMIN, "POST /runs/bulk": ADMIN,
 }
 
 BODIES: dict[str, Any] = {
@@ -118,11 +133,11 @@ def world(admin, make_user, standard_pack, apply_docs):
 
 def url_for(path: str, key: str, world: dict[str, Any]) -> str:
     theirs = str(world["theirs"])
-    names = {"/assignment/": "lead_routing", "/forms/": "lead_default", "/pipelines/": "new_business",
+    names = {"/assignment/": "lead_routing", "/admin/roles/": "role_rep", "/hooks/workflows/": "wf_every", "/forms/": "lead_default", "/pipelines/": "new_business",
              "/pools/": "public_pool", "/segments/": "hot_leads_tier1", "/workflows/": "wf_every",
              "/import-templates/": "tpl", "/definitions/": "wf_every"}
     values = {"object": "lead", "id": theirs, "record_id": theirs, "tag": "t_every", "kind": "workflow",
-              "version": "1"}
+              "version": "1", "uid": "1"}
 
     def fill(m: re.Match[str]) -> str:
         param = m.group(1)
@@ -176,7 +191,7 @@ def test_every_endpoint_honours_scope_field_rules_and_secrets(world, anonymous):
             failures.append(f"{key} rep: server error {r.status_code}")
         if expected == ADMIN and r.status_code != 403:
             failures.append(f"{key} rep: {r.status_code}, expected 403 (admin only)")
-        if expected == SCOPED and r.status_code not in (403, 404, 409, 422):
+        if expected == SCOPED and r.status_code not in (400, 403, 404, 409, 422):
             failures.append(f"{key} rep: {r.status_code} on the colleague's record, expected 403/404")
         if expected in (USER, SCOPED) and r.status_code == 401:
             failures.append(f"{key} rep: 401 with a valid token")
