@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from metacrm.auth.accounts import add_member, ensure_team
 from metacrm.engines.tags import record_tags
@@ -14,7 +15,7 @@ from metacrm.flows import executor, service
 from metacrm.flows.runner import run_due
 from metacrm.flows.schedules import next_fire
 from metacrm.flows.sweeper import sweep
-from metacrm.flows.tables import notifications, outbox
+from metacrm.flows.tables import notifications, outbox, steps
 from metacrm.meta.kinds import DefinitionSet
 from metacrm.meta.packs import load_pack
 from metacrm.store.definitions import incoming_from_files
@@ -60,7 +61,14 @@ def test_new_lead_routing_tags_assigns_notifies_and_follows_up(crm):
         assert record_tags(conn, "lead", west["id"]) == ["lead_source_offline"]
     assert _notes(crm, u["amy"]) == ["New lead: east 0", "New lead: east 2"]
     crm.records.create("activity", {"subject": "called", "type": "call", "lead": leads[0]["id"]})
-    assert run_due(crm, now=datetime.now(UTC) + timedelta(days=2, minutes=1)) == 4
+    # two days later in the lead's zone, moved into business hours (Mon-Fri 09:00-18:00)
+    with crm.engine.connect() as conn:
+        wake = conn.execute(select(func.max(steps.c.due_at)).where(steps.c.step == "contacted")).scalar_one()
+    assert wake - datetime.now(UTC) >= timedelta(days=2) - timedelta(minutes=5)
+    local = wake.astimezone(ZoneInfo(crm.settings.timezone))
+    assert local.isoweekday() <= 5 and (9, 0) <= (local.hour, local.minute) < (18, 0)
+    assert run_due(crm, now=wake - timedelta(minutes=1)) == 0
+    assert run_due(crm, now=wake + timedelta(minutes=1)) == 4
     tasks = crm.records.list("activity")
     assert sorted(t["subject"] for t in tasks if t["type"] == "task") == ["Follow up: east 1", "Follow up: east 2",
                                                                         "Follow up: west"]

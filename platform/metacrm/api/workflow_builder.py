@@ -107,3 +107,12 @@ def enable(name: str) -> Any:
     who = principal()
     who.require_admin()
     return jsonify(publish.set_enabled(services(), name, True, actor_id=who.id))
+
+
+@bp.get("/workflows/<name>/split-stats")
+def split_stats(name: str) -> Any:
+    """Runs and conversions (goal reached) per arm of each split node."""
+    principal().require_admin()
+    from ..flows.debugger import split_stats as stats
+
+    return jsonify(stats(services(), name))

@@ -159,3 +159,19 @@ def test_node(services: Services, workflow: Workflow, node_id: str, record_id: i
             trans.rollback()
     return out
 
+
+
+def split_stats(services: Services, name: str) -> dict[str, Any]:
+    """Runs and conversions (runs that reached the workflow's goal) per arm of every split node."""
+    query = (select(steps.c.step, steps.c.output, runs.c.outcome).join(runs, runs.c.id == steps.c.run_id)
+             .where(runs.c.workflow == name, steps.c.type == "split", steps.c.status == "done"))
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    with services.engine.connect() as conn:
+        for row in conn.execute(query):
+            arm = (row.output or {}).get("arm")
+            if arm is None:
+                continue
+            counts = out.setdefault(row.step, {}).setdefault(str(arm), {"runs": 0, "converted": 0})
+            counts["runs"] += 1
+            counts["converted"] += int(row.outcome == "goal_reached")
+    return {"workflow": name, "splits": out}
