@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
 from ..errors import BadRequest, NotFound, Problem, ValidationError
 from ..meta.kinds import KINDS
+from ..meta.packs import parse_json as parse_strict
 from ..meta.secrets import masked, secret_pointers
 from ..store import system
 from .context import principal, services
@@ -82,12 +83,24 @@ def get_definition(kind: str, name: str) -> Any:
     return jsonify(shown)
 
 
+def _definition_body() -> Any:
+    """The JSON body, read as strictly as a pack file: a duplicate key (which JSON would silently
+    let the last one win) is refused with its name."""
+    body = json_body()
+    try:
+        parse_strict(request.get_data(cache=True).decode("utf-8"))
+    except ValueError as exc:
+        raise BadRequest("the body is not valid JSON for a definition",
+                         [Problem("body", "duplicate_key", str(exc)[:200])]) from None
+    return body
+
+
 @bp.put("/definitions/<kind>/<name>")
 def put_definition(kind: str, name: str) -> Any:
     who = principal()
     who.require_admin()
     the_kind = _kind(kind)
-    doc = json_body()
+    doc = _definition_body()
     if the_kind.id_of(doc) != name:
         raise ValidationError("the document's name does not match the URL",
                               [Problem("/" + the_kind.id_key, "name_mismatch", f"must be '{name[:64]}'")])
@@ -100,7 +113,7 @@ def put_definition(kind: str, name: str) -> Any:
 def plan_definitions() -> Any:
     who = principal()
     who.require_admin()
-    body = json_body()
+    body = _definition_body()
     items = body.get("definitions")
     if not isinstance(items, list) or not items or len(items) > MAX_PLAN_DEFINITIONS:
         raise BadRequest("'definitions' must be a list of {kind, name, body}",
