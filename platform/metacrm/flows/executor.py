@@ -335,7 +335,7 @@ def run_worker(services: Services, *, burst: bool = False, queue_names: Sequence
                                    daemon=True)
         sweeper.start()
         try:
-            new_worker().work(logging_level=logging_level)
+            new_worker().work(logging_level=logging_level, with_scheduler=True)  # enqueue_at jobs (bench/waits.py)
         finally:
             stop.set()
         return 0
