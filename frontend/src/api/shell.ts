@@ -34,7 +34,7 @@ export interface ServerView {
   filter: Rule | null;
   mine: boolean;
   builtin: boolean;
-  owner?: string | null;
+  owner?: { id: number; name: string } | null;
 }
 
 export interface ExportJob {

@@ -81,7 +81,7 @@ export function ViewsMenu({ object, current, onApply }: { object: string; curren
           <option value="">{label(SHELL_TEXT.allRecords)}</option>
           {views.map((v) => (
             <option key={String(v.id)} value={String(v.id)}>
-              {v.name}{!v.mine && v.owner ? ` (${fill(label(SHELL_TEXT.sharedBy), { name: v.owner })})` : ""}
+              {v.name}{!v.mine && v.owner ? ` (${fill(label(SHELL_TEXT.sharedBy), { name: v.owner.name || "#" + v.owner.id })})` : ""}
             </option>
           ))}
         </select>

@@ -72,3 +72,27 @@ describe("NotificationBell", () => {
     expect(api.markAllRead).toHaveBeenCalledOnce();
   });
 });
+
+describe("ViewsMenu", () => {
+  it("lists the built-in, my own and shared lists with their owner, applies one, saves the current list", async () => {
+    const { ViewsMenu } = await import("./ViewsMenu");
+    const extra = shellApi as unknown as Record<string, ReturnType<typeof vi.fn>>;
+    extra.views = vi.fn().mockResolvedValue([
+      { id: "mine:lead", object: "lead", name: "My leads", columns: null, sort: "-created_at",
+        filter: { field: "owner_id", op: "eq", value: 7 }, mine: true, builtin: true, owner: null },
+      { id: 5, object: "lead", name: "Team hot", columns: ["name"], sort: "-score", filter: null, mine: false, builtin: false,
+        owner: { id: 2, name: "Li Na" } },
+    ]);
+    extra.createView = vi.fn().mockResolvedValue({ id: 9 });
+    const onApply = vi.fn();
+    wrap(<ViewsMenu object="lead" current={{ columns: ["name", "city"], sort: "name", rule: null }} onApply={onApply} />);
+    const select = await screen.findByLabelText("Saved lists");
+    await screen.findByRole("option", { name: "Team hot (shared by Li Na)" });
+    fireEvent.change(select, { target: { value: "5" } });
+    expect(onApply).toHaveBeenCalledWith({ name: "Team hot", columns: ["name"], sort: "-score", rule: null });
+    fireEvent.change(screen.getByLabelText("List name"), { target: { value: "Mine by name" } });
+    fireEvent.click(screen.getByRole("button", { name: "Save this list" }));
+    await screen.findByText("List saved.");
+    expect(extra.createView).toHaveBeenCalledWith({ object: "lead", name: "Mine by name", columns: ["name", "city"], sort: "name", filter: null });
+  });
+});
