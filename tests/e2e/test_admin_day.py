@@ -57,6 +57,18 @@ def test_admin_day(open_page: Any, tmp_path: Path, browser_problems: Any, screen
     download.value.save_as(tmp_path / "errors.xlsx")
     errors = load_workbook(tmp_path / "errors.xlsx").active
     assert any("not-an-email" in str(c.value) for row in errors.iter_rows() for c in row)
+    for row in errors.iter_rows():  # fix the row and import the error file again
+        for cell in row:
+            if cell.value == "not-an-email":
+                cell.value = "bad.mail@nowhere.cn"
+    errors.parent.save(tmp_path / "fixed.xlsx")
+    page.get_by_role("button", name="Import another file").click()
+    page.get_by_label("File (.xlsx or .csv)").set_input_files(str(tmp_path / "fixed.xlsx"))
+    assert page.get_by_label("Field for column 邮箱").input_value() == "email"
+    page.get_by_role("button", name=re.compile(r"^Import 1 rows")).click()
+    result.wait_for(timeout=90_000)
+    assert result.locator("[data-count=created]").inner_text() == "1"
+    assert result.locator("[data-count=failed]").inner_text() == "0"
 
     # 2. Duplicate review: the two Ruths side by side, keep the second one's email, merge, undo.
     page.get_by_role("link", name="Duplicates").click()
