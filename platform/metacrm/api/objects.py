@@ -11,7 +11,7 @@ from ..meta.objects import ObjectDef
 from ..store.definitions import Snapshot
 from .access import object_for
 from .context import principal, snapshot
-from .definition_access import form_for_reader
+from .definition_access import form_for_reader, object_for_reader
 
 bp = Blueprint("objects", __name__)
 
@@ -24,10 +24,7 @@ def summary(obj: ObjectDef) -> dict[str, Any]:
 
 def ui_schema(obj: ObjectDef, perm: Permission) -> dict[str, Any]:
     """The object's definition (a JSON Schema with x- keywords) without the caller's hidden fields."""
-    doc = {k: v for k, v in obj.doc.items() if k not in ("properties", "required")}
-    doc["properties"] = {n: d for n, d in obj.doc["properties"].items() if n not in perm.hidden}
-    doc["required"] = [n for n in obj.doc.get("required", ()) if n not in perm.hidden]
-    return doc
+    return object_for_reader(obj.doc, perm)
 
 
 def describe(snap: Snapshot, obj: ObjectDef, perm: Permission) -> dict[str, Any]:
