@@ -96,3 +96,22 @@ describe("ViewsMenu", () => {
     expect(extra.createView).toHaveBeenCalledWith({ object: "lead", name: "Mine by name", columns: ["name", "city"], sort: "name", filter: null });
   });
 });
+
+describe("ExportDialog", () => {
+  it("starts a background export of the list as shown, shows progress, then the download link", async () => {
+    const { ExportDialog } = await import("./ExportDialog");
+    const extra = shellApi as unknown as Record<string, ReturnType<typeof vi.fn>>;
+    extra.startExport = vi.fn().mockResolvedValue({ id: 4, status: "running", rows_done: 1000, rows_total: 4000 });
+    extra.exportJob = vi.fn().mockResolvedValue({ id: 4, status: "done", rows_done: 4000, rows_total: 4000 });
+    extra.exportFileUrl = vi.fn().mockReturnValue("/api/v1/export-jobs/4/file");
+    const rule = { field: "city", op: "eq", value: "shanghai" } as const;
+    wrap(<ExportDialog object="lead" rule={rule} columns={["name"]} sort="-score" />, "zh");
+    fireEvent.click(screen.getByRole("button", { name: "导出 CSV" }));
+    await screen.findByText("正在导出：1000 / 4000 行");
+    expect(extra.startExport).toHaveBeenCalledWith("lead", { format: "csv", rule, columns: ["name"], sort: "-score", language: "zh" });
+    expect(screen.getByRole("progressbar")).toBeTruthy();
+    const link = await screen.findByRole("link", { name: "下载" }, { timeout: 3000 });
+    expect(link.getAttribute("href")).toBe("/api/v1/export-jobs/4/file");
+    expect(screen.getByText(/导出完成：4000 行/)).toBeTruthy();
+  });
+});
