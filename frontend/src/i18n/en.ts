@@ -570,6 +570,7 @@ export const en = {
   "usr.new_team": "New team",
   "usr.team_name": "Team name",
   "usr.team_label": "Team label",
+  "role.all_objects": "Every other record type (*)",
   "role.title": "Roles and permissions",
   "role.pick": "Role",
   "role.users": "{n} users",

@@ -572,6 +572,7 @@ export const zh: Record<keyof typeof en, string> = {
   "usr.new_team": "新建团队",
   "usr.team_name": "团队名称",
   "usr.team_label": "团队显示名",
+  "role.all_objects": "其他所有记录类型（*）",
   "role.title": "角色与权限",
   "role.pick": "角色",
   "role.users": "{n} 位用户",

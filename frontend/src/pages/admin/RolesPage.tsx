@@ -62,7 +62,7 @@ function RolesBody() {
           <button type="submit">{t("role.create")}</button>
         </form>
       </div>
-      {role && <Matrix key={role.name + tick} role={role} objects={objects.data} onSaved={() => setTick((x) => x + 1)} />}
+      {role && <Matrix key={role.name} role={role} objects={objects.data} onSaved={() => setTick((x) => x + 1)} />}
     </div>
   );
 }
@@ -101,9 +101,9 @@ function Matrix({ role, objects, onSaved }: { role: Role; objects: ObjectDetail[
             </tr>
           </thead>
           <tbody>
-            {objects.map((o) => {
+            {[{ name: "*", label: { en: t("role.all_objects") }, schema: {}, fields: [], forms: [] } as ObjectDetail, ...objects].map((o) => {
               const g = grants.find((x) => x.object === o.name);
-              const olabel = label(o.label, o.name);
+              const olabel = o.name === "*" ? t("role.all_objects") : label(o.label, o.name);
               return (
                 <tr key={o.name}>
                   <th scope="row">{olabel}</th>
@@ -120,7 +120,7 @@ function Matrix({ role, objects, onSaved }: { role: Role; objects: ObjectDetail[
                     </select>
                   </td>
                   <td data-label={t("role.fields")}>
-                    <button type="button" disabled={!g} onClick={() => setOpen(open === o.name ? null : o.name)}>
+                    <button type="button" disabled={!g || o.name === "*"} onClick={() => setOpen(open === o.name ? null : o.name)}>
                       {t("role.field_rules", { n: (g?.hidden_fields.length ?? 0) + (g?.readonly_fields.length ?? 0) })}
                     </button>
                   </td>
