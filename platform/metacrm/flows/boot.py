@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import definition, delivery, runner, sweeper  # noqa: F401  (kind, jobs and periodic tasks register)
+from . import alerts, definition, delivery, runner, sweeper  # noqa: F401  (kind, jobs and periodic tasks register)
 from .aftercommit import install as _install_after_commit
 from .tables import runs  # noqa: F401  (system tables join store.system.metadata)
 from .triggers import on_record_events, set_timezone
