@@ -20,7 +20,8 @@ export interface WorkflowSummary {
   object: string;
   enabled?: boolean;
   steps?: number;
-  runs?: number;
+  /** Runs of the workflow: a count, or counts per status. */
+  runs?: number | Record<string, number>;
   published_version?: number | null;
   draft?: boolean;
 }

@@ -120,7 +120,7 @@ describe("problems", () => {
 
 describe("form output", () => {
   it("drops what RJSF fills in for untouched fields, keeps zeros, false and lists", () => {
-    expect(pruneEmpty({ duration: { amount: 2, unit: "day" }, until: {}, note: "", x: undefined, n: 0, f: false, l: [] }))
+    expect(pruneEmpty({ duration: { amount: 2, unit: "day" }, until: {}, note: "", x: undefined, z: null, n: 0, f: false, l: [] }))
       .toEqual({ duration: { amount: 2, unit: "day" }, n: 0, f: false, l: [] });
     expect(pruneEmpty({ until: { offset: {} } })).toEqual({});
   });

@@ -229,15 +229,15 @@ export function setArgs(doc: WorkflowDoc, id: string, args: Record<string, unkno
   });
 }
 
-/** A form's output without the empty parts RJSF fills in (`{}` for an untouched nested object, "" or
- * undefined for an untouched field): `until: {}` beside `duration` would make a wait invalid. */
+/** A form's output without the empty parts RJSF fills in (`{}` for an untouched nested object, "",
+ * null or undefined for an untouched field): `until: {}` beside `duration` would make a wait invalid. */
 export function pruneEmpty(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(pruneEmpty);
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       const kept = pruneEmpty(v);
-      if (kept === undefined || kept === "" || (kept && typeof kept === "object" && !Array.isArray(kept)
+      if (kept === undefined || kept === null || kept === "" || (kept && typeof kept === "object" && !Array.isArray(kept)
         && Object.keys(kept).length === 0)) continue;
       out[k] = kept;
     }

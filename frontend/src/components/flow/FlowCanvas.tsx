@@ -110,7 +110,7 @@ export function FlowCanvas({ doc, problems = NO_PROBLEMS, statuses = NOTHING, ti
         onSelectionChange={select} onNodesDelete={readOnly ? undefined : remove}
         nodesDraggable={!readOnly} nodesConnectable={!readOnly} edgesReconnectable={!readOnly}
         deleteKeyCode={readOnly ? null : ["Delete", "Backspace"]} onlyRenderVisibleElements
-        fitView minZoom={0.1} proOptions={{ hideAttribution: true }}>
+        fitView minZoom={0.1}>
         <Background />
         <Controls showInteractive={false} />
         {nodes.length > 20 && <MiniMap pannable zoomable />}

@@ -98,6 +98,7 @@ export function StepInspector({ doc, stepId, info, problems, readOnly, onExit, o
       {Object.keys(schema.properties ?? {}).length > 0 && (
         <Form key={stepId} schema={schema} formData={formArgs} validator={validator} disabled={readOnly}
           liveValidate={false} showErrorList={false}
+          experimental_defaultFormStateBehavior={{ arrayMinItems: { populate: "never" }, emptyObjectFields: "skipDefaults" }}
           onChange={(e) => {
             const data = pruneEmpty(e.formData ?? {}) as Record<string, unknown>;
             onArgs(rule === undefined ? data : { ...data, rule });

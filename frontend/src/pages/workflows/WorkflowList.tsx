@@ -1,12 +1,18 @@
 // Workflows: the list (published version, draft, run counts) and a new draft from a name, an object
 // and a trigger. Part of the main bundle; the editor itself loads lazily.
 import { useState, type FormEvent } from "react";
-import { workflowsApi } from "../../api/workflows";
+import { workflowsApi, type WorkflowSummary } from "../../api/workflows";
 import { ErrorMessage, Loading, PageHeader, useLoad } from "../../components/common";
 import { useI18n } from "../../i18n";
 import { isIdentifier } from "../../lib/designer";
 import { Link, useRouter } from "../../lib/router";
 import { useSession } from "../../session";
+
+/** The number of runs, whether the server gives a count or counts per status. */
+export function runCount(runs: WorkflowSummary["runs"]): number {
+  if (typeof runs === "number") return runs;
+  return Object.values(runs ?? {}).reduce((a, n) => a + (typeof n === "number" ? n : 0), 0);
+}
 
 const TRIGGERS = ["record_created", "record_updated", "manual"] as const;
 
@@ -54,7 +60,7 @@ export function WorkflowList() {
                   {w.draft && <span className="chip">{t("wf.draft")}</span>}</td>
                 <td>{w.object}</td>
                 <td>{w.published_version ?? "—"}</td>
-                <td><Link to={`/workflows/runs?workflow=${encodeURIComponent(w.name)}`}>{w.runs ?? 0}</Link></td>
+                <td><Link to={`/workflows/runs?workflow=${encodeURIComponent(w.name)}`}>{runCount(w.runs)}</Link></td>
               </tr>
             ))}
           </tbody>
