@@ -64,4 +64,6 @@ def run(ctx: StepContext, doc: Doc) -> StepResult:
     return StepResult({"status": status})
 
 
-register_step(StepType("webhook", SCHEMA, run, effect="external", max_attempts=5, backoff_seconds=2.0))
+# Retries by default span about 24 hours (a receiver's maintenance window): 2 s doubling to the
+# runner's 1-hour cap, 35 attempts in all; a step's `retry` may shorten it.
+register_step(StepType("webhook", SCHEMA, run, effect="external", max_attempts=35, backoff_seconds=2.0))
