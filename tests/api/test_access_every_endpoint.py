@@ -83,6 +83,7 @@ MATRIX: dict[str, str] = {
     "POST /workflows/{name}/publish": ADMIN, "POST /workflows/{name}/test-node": ADMIN,
     "POST /workflows/{name}/validate": ADMIN, "POST /runs/{run_id}/close": ADMIN,
     "POST /runs/{run_id}/rerun": ADMIN, "POST /runs/{run_id}/retry-on": ADMIN, "POST /runs/bulk": ADMIN,
+    "GET /workflows/{name}/split-stats": ADMIN,
 }
 
 BODIES: dict[str, Any] = {
