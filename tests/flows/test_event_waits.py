@@ -83,7 +83,7 @@ def test_inbound_webhook_needs_a_fresh_valid_signature(api, standard_pack):
     lead = svc.records.create("lead", {"name": "C", "status": "new"})
     body = json.dumps({"record_id": lead["id"], "key": "order-1"}).encode()
     secret = hook_secret(svc, "from_hook")
-    assert api("GET", "/workflows/from_hook/hook").get_json()["secret"] == secret
+    assert api("POST", "/workflows/from_hook/hook-secret").get_json()["secret"] == secret
     stamp = str(int(time.time()))
     bad = api("POST", "/hooks/workflows/from_hook", raw=body,
               headers={"X-MetaCRM-Timestamp": stamp, "X-MetaCRM-Signature": signature("wrong", stamp, body)})

@@ -134,9 +134,9 @@ def workflow_event() -> Any:
         return jsonify({"event": event, "woken": deliver(conn, object_name, record_id, event)})
 
 
-@bp.get("/workflows/<name>/hook")
+@bp.post("/workflows/<name>/hook-secret")
 def hook_info(name: str) -> Any:
-    """The inbound webhook's URL path and signing secret (administrators only)."""
+    """The inbound webhook's URL path and signing secret: an explicit admin action, never a read."""
     principal().require_admin()
     return jsonify({"path": f"/api/v1/hooks/workflows/{name}", "secret": hooks.hook_secret(services(), name),
                     "signature": "X-MetaCRM-Signature: sha256=HMAC(secret, '<X-MetaCRM-Timestamp>.<body>')"})

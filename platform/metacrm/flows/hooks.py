@@ -3,7 +3,7 @@
 `POST /api/v1/hooks/workflows/<name>` with `X-MetaCRM-Timestamp` (Unix seconds) and
 `X-MetaCRM-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`, keyed with the
 workflow's own secret (derived from the installation's secret key and the workflow name, shown
-to administrators by `GET /workflows/<name>/hook`). Requests older or newer than 5 minutes are
+to administrators by `POST /workflows/<name>/hook-secret`, an action, never a read). Requests older or newer than 5 minutes are
 refused (replays). Body: `{"record_id": 7, "key": "order-123", "event": "reply"}`: with `event`,
 the record's runs waiting for that event wake (events.py); otherwise a run of the workflow
 starts (once per `key`).
