@@ -96,7 +96,7 @@ def test_rep_walkthrough_in_chinese(open_page: Any, server: dict[str, Any], scre
     menu = page.locator("details.views-menu")
     menu.locator("summary").click()
     name = f"我的线索 {tag}"
-    menu.get_by_label("列表名称").fill(name)
+    menu.get_by_label("列表标题").fill(name)
     menu.get_by_role("button", name="保存此列表").click()
     menu.get_by_text("列表已保存。").wait_for()
     saved = [v for v in _api(page, server, "/views", object="lead")["items"] if v["name"] == name]

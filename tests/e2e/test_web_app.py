@@ -136,7 +136,9 @@ def test_2_business_user_fills_the_form_fixes_the_phone_and_sees_the_tag(open_pa
     page.get_by_role("button", name="Create").click()
     page.wait_for_url(re.compile(rf"/o/{OBJECT}/\d+$"))
     page.locator(".chip[data-tag=expo_hot]").wait_for()
-    assert page.locator("dd", has_text="+8613800138000").count() == 1  # stored in E.164
+    # stored in E.164, shown in national format with a tel: link
+    assert page.locator("dd a[href='tel:+8613800138000']").count() == 1
+    assert _api(page, f"/records/{OBJECT}/{page.url.rsplit('/', 1)[1]}")["mobile"] == "+8613800138000"
     page.get_by_role("link", name="Back to list").click()
     row = page.locator("tbody tr", has_text="Wang Lei")
     row.locator(".chip[data-tag=expo_hot]").wait_for()

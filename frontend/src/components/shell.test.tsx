@@ -90,7 +90,7 @@ describe("ViewsMenu", () => {
     await screen.findByRole("option", { name: "Team hot (shared by Li Na)" });
     fireEvent.change(select, { target: { value: "5" } });
     expect(onApply).toHaveBeenCalledWith({ name: "Team hot", columns: ["name"], sort: "-score", rule: null });
-    fireEvent.change(screen.getByLabelText("List name"), { target: { value: "Mine by name" } });
+    fireEvent.change(screen.getByLabelText("List title"), { target: { value: "Mine by name" } });
     fireEvent.click(screen.getByRole("button", { name: "Save this list" }));
     await screen.findByText("List saved.");
     expect(extra.createView).toHaveBeenCalledWith({ object: "lead", name: "Mine by name", columns: ["name", "city"], sort: "name", filter: null });

@@ -14,7 +14,7 @@ export const SHELL_TEXT = {
   noNotifications: { en: "No notifications.", zh: "没有通知。" },
   views: { en: "Saved lists", zh: "已存列表" },
   allRecords: { en: "All records", zh: "全部记录" },
-  viewName: { en: "List name", zh: "列表名称" },
+  viewName: { en: "List title", zh: "列表标题" },
   saveView: { en: "Save this list", zh: "保存此列表" },
   viewSaved: { en: "List saved.", zh: "列表已保存。" },
   deleteView: { en: "Delete list", zh: "删除列表" },
