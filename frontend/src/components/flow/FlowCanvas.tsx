@@ -4,7 +4,7 @@
 // and at phone width.
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import {
-  Background, Controls, MiniMap, ReactFlow, applyNodeChanges,
+  Background, Controls, ReactFlow, applyNodeChanges,
   type Connection, type Edge, type NodeChange, type OnSelectionChangeParams,
 } from "@xyflow/react";
 import "@xyflow/react/dist/style.css";
@@ -113,7 +113,6 @@ export function FlowCanvas({ doc, problems = NO_PROBLEMS, statuses = NOTHING, ti
         fitView minZoom={0.1}>
         <Background />
         <Controls showInteractive={false} />
-        {nodes.length > 20 && <MiniMap pannable zoomable />}
       </ReactFlow>
     </div>
   );
