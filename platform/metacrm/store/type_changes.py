@@ -17,7 +17,21 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Date, Numeric, String, Text, cast, column, func, select, table
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Date,
+    Numeric,
+    String,
+    Text,
+    case,
+    cast,
+    column,
+    func,
+    null,
+    select,
+    table,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from .columns import DATE, DECIMAL, INTEGER, TEXT, ColumnShape
@@ -235,7 +249,8 @@ def convert_expression(dialect: str, name: str, live: ColumnShape, new: ColumnSh
         col = func.trim(col)
     if dialect == "sqlite":
         if new.family == TEXT and live.family == DECIMAL:
-            return func.printf(f"%.{live.scale or 0}f", column(name))
+            # printf renders NULL as 0.00: empty stays empty
+            return case((column(name).is_(None), null()), else_=func.printf(f"%.{live.scale or 0}f", column(name)))
         if new.family == DATE:
             return col
     return cast(col, _sql_type(new))
