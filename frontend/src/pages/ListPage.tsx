@@ -1,6 +1,6 @@
 // The list view of one object: chosen and ordered columns, sort, the visual rule builder,
 // cursor pagination (no OFFSET, so page 1,000 is as fast as page 1), bulk tag/owner changes,
-// saved personal views and segments, and CSV export of the current view.
+// saved lists on the server (ViewsMenu), segments, and background exports of the current view (ExportDialog).
 import { useEffect, useMemo, useState } from "react";
 import { api } from "../api/client";
 import type { FieldInfo, ObjectDetail, RecordData, Rule, SegmentSummary } from "../api/types";
@@ -11,7 +11,7 @@ import { formatValue } from "../lib/format";
 import { titleIn, useTitles } from "../lib/titles";
 import { Link, useRouter } from "../lib/router";
 import { fromRule, toRule, type GroupNode } from "../lib/rules";
-import { deleteView, loadViews, saveView, type SavedView } from "../lib/views";
+import type { SavedView } from "../lib/views";
 import { ViewsMenu } from "../components/ViewsMenu";
 import { ExportDialog } from "../components/ExportDialog";
 import { useSession } from "../session";
@@ -65,7 +65,6 @@ function ListView({ detail }: { detail: ObjectDetail }) {
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const [count, setCount] = useState<number | null>(null);
-  const [views, setViews] = useState<SavedView[]>(() => loadViews(object));
   const [segments, setSegments] = useState<SegmentSummary[]>([]);
   const [message, setMessage] = useState<string | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
@@ -73,7 +72,6 @@ function ListView({ detail }: { detail: ObjectDetail }) {
   const [bulkTag, setBulkTag] = useState("");
   const [bulkOwner, setBulkOwner] = useState("");
   const [segmentName, setSegmentName] = useState("");
-  const [viewName, setViewName] = useState("");
   const [ownerScope, setOwnerScope] = useState<"anyone" | "mine">("anyone");
   const cursor = cursors[cursors.length - 1];
 
@@ -164,40 +162,18 @@ function ListView({ detail }: { detail: ObjectDetail }) {
             <ColumnChooser fields={detail.fields} columns={columns} onChange={setColumns} />
           </div>
         </details>
-        <label className="inline">
-          <span>{t("list.views")}</span>
-          <select aria-label={t("list.views")} value="" onChange={(e) => {
-            const v = e.target.value;
-            if (v.startsWith("view:")) { const found = views.find((x) => x.name === v.slice(5)); if (found) applyView(found); }
-            if (v.startsWith("seg:")) {
-              const s = segments.find((x) => x.name === v.slice(4));
+        {segments.length > 0 && (
+          <label className="inline">
+            <span>{t("list.segments")}</span>
+            <select aria-label={t("list.segments")} value="" onChange={(e) => {
+              const s = segments.find((x) => x.name === e.target.value);
               if (s) { setBuilder(fromRule(s.rule ?? null)); setApplied(s.rule ?? null); setCursors([null]); }
-            }
-          }}>
-            <option value="">{t("common.choose")}</option>
-            {views.length > 0 && (
-              <optgroup label={t("list.personal_views")}>
-                {views.map((v) => <option key={v.name} value={"view:" + v.name}>{v.name}</option>)}
-              </optgroup>
-            )}
-            {segments.length > 0 && (
-              <optgroup label={t("list.segments")}>
-                {segments.map((s) => <option key={s.name} value={"seg:" + s.name}>{label(s.label, s.name)}</option>)}
-              </optgroup>
-            )}
-          </select>
-        </label>
-        <details className="dropdown">
-          <summary>{t("list.export")}</summary>
-          <div className="dropdown-body">
-            <a className="button" download href={api.exportUrl(object, "xlsx", { filter: applied, fields: columns, language: lang })}>
-              {t("list.export_xlsx")}
-            </a>{" "}
-            <a className="button" download href={api.exportUrl(object, "csv", { filter: applied, fields: columns, language: lang })}>
-              {t("list.export_csv")}
-            </a>
-          </div>
-        </details>
+            }}>
+              <option value="">{t("common.choose")}</option>
+              {segments.map((s) => <option key={s.name} value={s.name}>{label(s.label, s.name)}</option>)}
+            </select>
+          </label>
+        )}
         <ViewsMenu object={object} current={{ columns, sort, rule: applied }} onApply={applyView} />
         <ExportDialog object={object} rule={withOwner(applied, ownerScope, me?.id)} columns={columns} sort={sort} />
         <label className="inline">
@@ -223,19 +199,6 @@ function ListView({ detail }: { detail: ObjectDetail }) {
             <button type="button" onClick={() => { setBuilder(fromRule(null)); setApplied(null); setCursors([null]); }}>
               {t("list.clear_filter")}
             </button>
-          </div>
-          <div className="row">
-            <label htmlFor="view-name">{t("list.view_name")}</label>
-            <input id="view-name" value={viewName} onChange={(e) => setViewName(e.target.value)} />
-            <button type="button" disabled={!viewName.trim()} onClick={() => {
-              setViews(saveView(object, { name: viewName.trim(), columns, sort, rule: toRule(builder, detail.fields) }));
-              setMessage(t("list.view_saved"));
-            }}>{t("list.save_view")}</button>
-            {views.some((v) => v.name === viewName.trim()) && (
-              <button type="button" className="link danger" onClick={() => setViews(deleteView(object, viewName.trim()))}>
-                {t("list.delete_view")}
-              </button>
-            )}
           </div>
           {me?.is_admin && (
           <div className="row">
