@@ -95,7 +95,7 @@ def test_notification_uses_option_labels_in_the_readers_language(crm):
                                              "currency": "CNY", "owner_id": wei})
     crm.records.update("opportunity", opp["id"], {"stage": "won"})
     assert executor.wait_idle(crm, 30)
-    assert _notes(crm, wei) == ["大单: stage is now 赢单"]
+    assert _notes(crm, wei) == ["大单：阶段变为 赢单"]  # the workflow's zh text and the option label in zh
 
 
 def test_weekly_reactivation_fires_once_per_schedule_time(crm):

@@ -125,6 +125,25 @@ def test_manual_start_with_a_key_starts_once_and_notifications_are_read(pack):
     assert service.list_notifications(pack, uid, unread=True)["items"] == []
 
 
+def test_a_notification_is_written_in_its_readers_language(pack):
+    from metacrm.store.users import ensure_user
+
+    with pack.engine.begin() as conn:
+        zh, en = ensure_user(conn, "wang", language="zh-CN"), ensure_user(conn, "ann", language="en")
+    steps = [{"id": f"tell_{u}", "type": "notify", "to": {"user": u}, "title": "New lead: {name}", "body": "City {city}",
+              "translations": {"zh": {"title": "新线索：{name}", "body": "城市 {city}"}}} for u in ("wang", "ann")]
+    for i, step in enumerate(steps[:-1]):
+        step["next"] = steps[i + 1]["id"]
+    _apply(pack, ("workflow", {"name": "ping_both", "object": "lead", "trigger": {"type": "manual"}, "steps": steps}))
+    lead = pack.records.create("lead", {"name": "马丽", "city": "shanghai"})
+    service.start_workflow(pack, "ping_both", lead["id"])
+    assert executor.wait_idle(pack, 20)
+    [mine] = service.list_notifications(pack, zh)["items"]
+    [theirs] = service.list_notifications(pack, en)["items"]
+    assert (mine["title"], mine["body"]) == ("新线索：马丽", "城市 上海")
+    assert (theirs["title"], theirs["body"]) == ("New lead: 马丽", "City Shanghai")
+
+
 def test_form_submitted_starts_runs_for_that_form_only(pack):
     from metacrm.flows.triggers import form_submitted
 

@@ -1,4 +1,8 @@
-"""Notify: an in-app notification for a user (the record's owner by default), read through the API."""
+"""Notify: an in-app notification for a user (the record's owner by default), read through the API.
+
+Written in the recipient's language: `translations` {"zh": {"title", "body"}} beside the default
+`title`/`body`, and option values shown as their labels in that language.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +20,21 @@ from . import Doc, StepContext, StepResult, StepType, register_step
 SCHEMA = {
     "type": "object", "required": ["title"],
     "properties": {"to": RECIPIENT_SCHEMA, "title": {"type": "string", "minLength": 1, "maxLength": 300},
-                   "body": {"type": "string", "maxLength": 5000}},
+                   "body": {"type": "string", "maxLength": 5000},
+                   "translations": {
+                       "description": "The title and body in other languages, by language code (e.g. zh).",
+                       "type": "object", "propertyNames": {"pattern": "^[a-z]{2}(-[A-Za-z]{2,4})?$"},
+                       "additionalProperties": {"type": "object", "additionalProperties": False, "properties": {
+                           "title": {"type": "string", "minLength": 1, "maxLength": 300},
+                           "body": {"type": "string", "maxLength": 5000}}}}},
 }
+
+
+def texts(doc: Doc, language: str) -> tuple[str, str]:
+    """The title and body for a reader of `language` ('zh-CN' finds 'zh'), else the defaults."""
+    translations = doc.get("translations") or {}
+    found = translations.get(language) or translations.get(language.split("-")[0].split("_")[0]) or {}
+    return found.get("title") or doc["title"], found.get("body", doc.get("body", ""))
 
 
 def labelled(ctx: StepContext, record: Mapping[str, Any], language: str) -> dict[str, Any]:
@@ -40,7 +57,8 @@ def labelled(ctx: StepContext, record: Mapping[str, Any], language: str) -> dict
 
 def _label(labels: Mapping[str, Any], value: Any, language: str) -> Any:
     found = labels.get(value) if isinstance(value, str) else None
-    return (found.get(language) or found.get("en") or value) if isinstance(found, Mapping) else value
+    base = language.replace("_", "-").split("-")[0].lower()  # "zh-CN" reads the "zh" label
+    return (found.get(language) or found.get(base) or found.get("en") or value) if isinstance(found, Mapping) else value
 
 
 def run(ctx: StepContext, doc: Doc) -> StepResult:
@@ -50,10 +68,11 @@ def run(ctx: StepContext, doc: Doc) -> StepResult:
         return StepResult({"skipped": "no recipient"})
     language = ctx.conn.execute(select(users.c.language).where(users.c.id == user_id)).scalar() or "en"
     values = {**labelled(ctx, ctx.record or {}, str(language)), "workflow": ctx.workflow.name}
+    title, body = texts(doc, str(language))
     existing = ctx.conn.execute(select(notifications.c.id).where(notifications.c.key == ctx.key)).scalar()
     if existing is None:
         existing = ctx.conn.execute(notifications.insert().values(
-            user_id=user_id, title=render(doc["title"], values)[:300], body=render(doc.get("body", ""), values),
+            user_id=user_id, title=render(title, values)[:300], body=render(body, values),
             object=ctx.object_name, record_id=ctx.record_id, run_id=ctx.run_id, key=ctx.key,
             created_at=ctx.now).returning(notifications.c.id)).scalar_one()
     return StepResult({"notification_id": int(existing), "user_id": user_id})
