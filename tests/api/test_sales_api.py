@@ -190,6 +190,9 @@ def test_pool_claim_release_limits_and_returns(world, standard_pack: Services, a
         snap = standard_pack.registry.current(conn)
         soon = datetime.now(UTC) + timedelta(days=4, hours=1)
         assert lead_pool.returns(conn, standard_pack.records, snap, now=soon) == {"returned": 0, "warned": 2}
+    warnings = sorted(n["title"] for n in amy.get("/notifications").json["items"] if "goes back" in n["title"])
+    assert len(warnings) == 2 and warnings[0].startswith("P0 goes back to Pool on ")  # the record's title, amy's language
+    with standard_pack.engine.begin() as conn:
         later = datetime.now(UTC) + timedelta(days=5, hours=1)
         assert lead_pool.returns(conn, standard_pack.records, snap, now=later) == {"returned": 2, "warned": 0}
     assert amy.get("/pools/public_pool/quota").json["held"] == 0

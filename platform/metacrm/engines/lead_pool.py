@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
@@ -40,7 +41,7 @@ from ..store import limits
 from ..store.definitions import Snapshot
 from ..store.events import RecordEvent, append_events
 from ..store.records import RecordService
-from ..store.system import metadata
+from ..store.system import metadata, users
 
 NAME = String(48)
 
@@ -189,6 +190,26 @@ def _last_follow_up(snap: Snapshot, doc: Mapping[str, Any]) -> Any:
                                                         target.c.deleted_at.is_(None)).scalar_subquery())
 
 
+WARNING = {"en": "{title} goes back to {pool} on {due} unless you follow it up",
+           "zh": "{title} 将于 {due} 退回{pool}，请及时跟进"}
+
+
+def _warning_title(conn: Connection, snap: Snapshot, doc: Mapping[str, Any], record_id: int, user_id: int,
+                   due: datetime, tz: str) -> str:
+    """The holder's warning in their language, naming the record by its title and the local due time."""
+    language = conn.execute(select(users.c.language).where(users.c.id == user_id)).scalar() or "en"
+    lang = "zh" if str(language).lower().startswith("zh") else "en"
+    obj, table = snap.objects[doc["object"]], snap.tables[doc["object"]]
+    title_field = getattr(obj, "title_field", None)
+    title = None
+    if title_field and title_field in table.c:
+        title = conn.execute(select(table.c[title_field]).where(table.c.id == record_id)).scalar()
+    label = doc.get("label") or {}
+    pool = label.get(lang) or label.get("en") or doc["name"] if isinstance(label, Mapping) else doc["name"]
+    local = due.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    return WARNING[lang].format(title=title or f"#{record_id}", pool=pool, due=local)[:300]
+
+
 def returns(conn: Connection, records: RecordService, snap: Snapshot, now: datetime | None = None,
             tz: str = "UTC") -> dict[str, int]:
     """Return held records without follow-up for N days; warn their holders the days before."""
@@ -214,7 +235,8 @@ def returns(conn: Connection, records: RecordService, snap: Snapshot, now: datet
                 message = f"returns to the pool at {due.isoformat()} unless followed up"
                 _event(conn, doc, rid, "pool_return_warning", None, message, now, user_id=int(uid))
                 conn.execute(notifications.insert().values(
-                    user_id=int(uid), title=f"{doc['object']} {rid} {message}", body="", object=doc["object"],
+                    user_id=int(uid), title=_warning_title(conn, snap, doc, rid, int(uid), due, tz), body="",
+                    object=doc["object"],
                     record_id=rid, key=f"pool_warn:{doc['name']}:{rid}:{int(since_at.timestamp())}", created_at=now))
                 done["warned"] += 1
     return done
