@@ -1,7 +1,7 @@
 // The visual rule builder: nested all/any groups of field conditions and tag conditions, with
 // the operators each field type allows and inputs shaped by the operator (lists, ranges,
 // relative dates, weekdays). It edits the builder model; lib/rules.ts turns it into rule JSON.
-import type { FieldInfo } from "../api/types";
+import type { FieldInfo, Label } from "../api/types";
 import { useI18n, type MessageKey } from "../i18n";
 import {
   SYSTEM_FIELDS, defaultValue, emptyGroup, newCondition, newId, operatorsFor, updateNode, valueShape,
@@ -12,16 +12,19 @@ interface Props {
   fields: FieldInfo[];
   value: GroupNode;
   onChange: (value: GroupNode) => void;
-  tags?: string[];
+  /** Tag suggestions for tag conditions: names, or names with their labels (shown and matched as typed). */
+  tags?: (string | { name: string; label?: Label })[];
 }
 
 export function RuleBuilder({ fields, value, onChange, tags = [] }: Props) {
+  const { label } = useI18n();
   const all = [...fields.filter((f) => f.type !== "json"), ...SYSTEM_FIELDS.filter((s) => !fields.some((f) => f.name === s.name))];
   const set = (id: string, change: (n: BuilderNode) => BuilderNode | null) => onChange(updateNode(value, id, change));
   return (
     <div className="rule-builder">
       <datalist id="rule-tag-names">
-        {tags.map((tag) => <option key={tag} value={tag} />)}
+        {tags.map((tag) => (typeof tag === "string" ? <option key={tag} value={tag} />
+          : <option key={tag.name} value={tag.name} label={label(tag.label, tag.name)}>{label(tag.label, tag.name)}</option>))}
       </datalist>
       <Group node={value} fields={all} set={set} root />
     </div>

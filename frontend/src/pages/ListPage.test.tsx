@@ -20,6 +20,7 @@ vi.mock("../api/client", async (orig) => {
 
 vi.mock("../api/recordTools", () => ({
   fetchTitles: vi.fn(async () => ({ user: { "7": { title: "张伟", subtitle: null } } })),
+  suggestTags: vi.fn(async () => [{ name: "vip", label: { en: "VIP customer", zh: "贵宾" } }]),
 }));
 
 const mocked = vi.mocked(api);
@@ -73,6 +74,8 @@ describe("ListPage", () => {
     const values = screen.getByRole("group", { name: "Value" });
     fireEvent.click(within(values).getByLabelText("Shanghai"));
     fireEvent.click(screen.getByRole("button", { name: "+ Tag" }));
+    // the tag condition suggests tags by their label in the user's language
+    await waitFor(() => expect(document.querySelector("#rule-tag-names option[value='vip']")?.textContent).toBe("VIP customer"));
     fireEvent.change(screen.getByLabelText("Tag name"), { target: { value: "vip" } });
     fireEvent.click(screen.getByRole("button", { name: "Apply filter" }));
     const rule = { all: [{ field: "city", op: "in", value: ["shanghai"] }, { op: "has_tag", value: "vip" }] };

@@ -13,6 +13,7 @@ import { Link, useRouter } from "../lib/router";
 import { fromRule, toRule, type GroupNode } from "../lib/rules";
 import type { SavedView } from "../lib/views";
 import { ViewsMenu } from "../components/ViewsMenu";
+import { suggestTags, type TagSuggestion } from "../api/recordTools";
 import { ExportDialog } from "../components/ExportDialog";
 import { useSession } from "../session";
 import { TrashPage } from "./TrashPage";
@@ -72,8 +73,16 @@ function ListView({ detail }: { detail: ObjectDetail }) {
   const [bulkTag, setBulkTag] = useState("");
   const [bulkOwner, setBulkOwner] = useState("");
   const [segmentName, setSegmentName] = useState("");
+  const [tagOptions, setTagOptions] = useState<TagSuggestion[]>([]);
   const [ownerScope, setOwnerScope] = useState<"anyone" | "mine">("anyone");
   const cursor = cursors[cursors.length - 1];
+
+  useEffect(() => {  // the filter's tag conditions suggest tags by label, as the tag box does
+    if (!showFilter || tagOptions.length) return;
+    let live = true;
+    suggestTags(object, "").then((items) => { if (live) setTagOptions(items); }, () => undefined);
+    return () => { live = false; };
+  }, [showFilter, object, tagOptions.length]);
 
   useEffect(() => {
     api.segments().then((all) => setSegments(all.filter((s) => s.object === object)), () => setSegments([]));
@@ -193,7 +202,7 @@ function ListView({ detail }: { detail: ObjectDetail }) {
 
       {showFilter && (
         <section className="card filter-panel" aria-label={t("list.filter")}>
-          <RuleBuilder fields={detail.fields} value={builder} onChange={setBuilder} />
+          <RuleBuilder fields={detail.fields} value={builder} onChange={setBuilder} tags={tagOptions} />
           <div className="row">
             <button type="button" className="primary" onClick={applyFilter}>{t("list.apply_filter")}</button>
             <button type="button" onClick={() => { setBuilder(fromRule(null)); setApplied(null); setCursors([null]); }}>
