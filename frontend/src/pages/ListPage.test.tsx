@@ -4,7 +4,7 @@ import { api } from "../api/client";
 import { I18nProvider } from "../i18n";
 import { Router } from "../lib/router";
 import { XSS, leadDetail } from "../test/fixtures";
-import { ListPage } from "./ListPage";
+import { ListPage, withOwner } from "./ListPage";
 
 vi.mock("../session", () => ({ useSession: () => ({ me: { id: 7, is_admin: true, permissions: {} }, objects: [] }) }));
 
@@ -102,5 +102,12 @@ describe("ListPage", () => {
     fireEvent.change(screen.getByLabelText("Owner"), { target: { value: "mine" } });
     await waitFor(() => expect(mocked.listRecords).toHaveBeenLastCalledWith("lead", expect.objectContaining({
       filter: { field: "owner_id", op: "eq", value: 7 }, cursor: null })));
+  });
+
+  it("filters to one colleague's records with the owner picker", () => {
+    expect(withOwner(null, "user:9", 7)).toEqual({ field: "owner_id", op: "eq", value: 9 });
+    const rule = { field: "city", op: "eq", value: "shanghai" };
+    expect(withOwner(rule, "mine", 7)).toEqual({ all: [rule, { field: "owner_id", op: "eq", value: 7 }] });
+    expect(withOwner(rule, "anyone", 7)).toBe(rule);
   });
 });

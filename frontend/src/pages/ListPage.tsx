@@ -74,7 +74,7 @@ function ListView({ detail }: { detail: ObjectDetail }) {
   const [bulkOwner, setBulkOwner] = useState("");
   const [segmentName, setSegmentName] = useState("");
   const [tagOptions, setTagOptions] = useState<TagSuggestion[]>([]);
-  const [ownerScope, setOwnerScope] = useState<"anyone" | "mine">("anyone");
+  const [ownerScope, setOwnerScope] = useState<OwnerScope>("anyone");
   const cursor = cursors[cursors.length - 1];
 
   useEffect(() => {  // the filter's tag conditions suggest tags by label, as the tag box does
@@ -188,11 +188,14 @@ function ListView({ detail }: { detail: ObjectDetail }) {
         <label className="inline">
           <span>{t("list.owner")}</span>
           <select aria-label={t("list.owner")} value={ownerScope} onChange={(e) => {
-            setOwnerScope(e.target.value === "mine" ? "mine" : "anyone");
+            setOwnerScope(e.target.value as OwnerScope);
             setCursors([null]);
           }}>
             <option value="anyone">{t("list.owner_anyone")}</option>
             <option value="mine">{t("list.owner_mine")}</option>
+            {users.filter((u) => u.id !== me?.id).map((u) => (
+              <option key={u.id} value={`user:${u.id}`}>{u.display_name || u.username}</option>
+            ))}
           </select>
         </label>
         <span className="muted count" aria-live="polite">
@@ -321,10 +324,14 @@ function ListView({ detail }: { detail: ObjectDetail }) {
 }
 
 /** The list's filter with "owned by me" added when the owner filter says so. */
-export function withOwner(rule: Rule | null, scope: "anyone" | "mine", me: number | undefined): Rule | null {
-  if (scope !== "mine" || me === undefined) return rule;
-  const mine: Rule = { field: "owner_id", op: "eq", value: me };
-  return rule ? { all: [rule, mine] } : mine;
+/** Whose records a list shows: anyone's, mine, or one user's (the owner filter's user picker). */
+export type OwnerScope = "anyone" | "mine" | `user:${number}`;
+
+export function withOwner(rule: Rule | null, scope: OwnerScope, me: number | undefined): Rule | null {
+  const owner = scope === "mine" ? me : scope.startsWith("user:") ? Number(scope.slice(5)) : undefined;
+  if (owner === undefined || !Number.isFinite(owner)) return rule;
+  const only: Rule = { field: "owner_id", op: "eq", value: owner };
+  return rule ? { all: [rule, only] } : only;
 }
 
 function ColumnChooser({ fields, columns, onChange }: { fields: FieldInfo[]; columns: string[]; onChange: (c: string[]) => void }) {
