@@ -35,6 +35,7 @@ export interface ServerView {
   mine: boolean;
   builtin: boolean;
   owner?: { id: number; name: string } | null;
+  shared?: { roles: string[]; teams: string[] };
 }
 
 export interface ExportJob {

@@ -1,7 +1,7 @@
 // Saved views on the server (GET/POST/PUT/DELETE /views): choose one (the built-in "My records",
 // mine, or one shared with me), save the list's current columns, sort and filter under a name
 // (the same name again replaces mine), delete one of mine. Browser-only views from before are
-// uploaded once when the menu first loads for an object.
+// uploaded once when the menu first loads for an object. Administrators share a list with teams or roles.
 import { useCallback, useEffect, useState } from "react";
 import { shellApi, type ServerView } from "../api/shell";
 import type { Rule } from "../api/types";
@@ -16,11 +16,17 @@ export interface ViewState {
   rule: Rule | null;
 }
 
-export function ViewsMenu({ object, current, onApply }: { object: string; current: ViewState; onApply: (view: SavedView) => void }) {
+const names = (text: string): string[] => text.split(/[,，\s]+/).map((n) => n.trim()).filter(Boolean);
+
+export function ViewsMenu({ object, current, onApply, canShare = false }: {
+  object: string; current: ViewState; onApply: (view: SavedView) => void; canShare?: boolean;
+}) {
   const { label } = useI18n();
   const [views, setViews] = useState<ServerView[]>([]);
   const [chosen, setChosen] = useState("");
   const [name, setName] = useState("");
+  const [teams, setTeams] = useState("");
+  const [roles, setRoles] = useState("");
   const [message, setMessage] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
 
@@ -38,13 +44,16 @@ export function ViewsMenu({ object, current, onApply }: { object: string; curren
     const v = views.find((x) => String(x.id) === id);
     if (!v) return;
     if (!v.builtin) setName(v.name);
+    setTeams((v.shared?.teams ?? []).join(", "));
+    setRoles((v.shared?.roles ?? []).join(", "));
     onApply({ name: v.name, columns: v.columns ?? current.columns, sort: v.sort ?? "", rule: v.filter ?? null });
   };
 
   const save = async () => {
     setError(null);
     setMessage(null);
-    const body = { name: name.trim(), columns: current.columns, sort: current.sort || null, filter: current.rule };
+    const body = { name: name.trim(), columns: current.columns, sort: current.sort || null, filter: current.rule,
+      ...(canShare ? { shared: { teams: names(teams), roles: names(roles) } } : {}) };
     try {
       const same = views.find((v) => v.mine && !v.builtin && v.name === body.name);
       const saved = same ? await shellApi.updateView(Number(same.id), body) : await shellApi.createView({ object, ...body });
@@ -87,6 +96,14 @@ export function ViewsMenu({ object, current, onApply }: { object: string; curren
         </select>
         <label htmlFor={`view-save-${object}`}>{label(SHELL_TEXT.viewName)}</label>
         <input id={`view-save-${object}`} value={name} maxLength={200} onChange={(e) => setName(e.target.value)} />
+        {canShare && (
+          <>
+            <label htmlFor={`view-teams-${object}`}>{label(SHELL_TEXT.shareTeams)}</label>
+            <input id={`view-teams-${object}`} value={teams} onChange={(e) => setTeams(e.target.value)} />
+            <label htmlFor={`view-roles-${object}`}>{label(SHELL_TEXT.shareRoles)}</label>
+            <input id={`view-roles-${object}`} value={roles} onChange={(e) => setRoles(e.target.value)} />
+          </>
+        )}
         <div className="row">
           <button type="button" disabled={!name.trim()} onClick={() => void save()}>{label(SHELL_TEXT.saveView)}</button>
           {selected?.mine && !selected.builtin && (

@@ -95,6 +95,24 @@ describe("ViewsMenu", () => {
     await screen.findByText("List saved.");
     expect(extra.createView).toHaveBeenCalledWith({ object: "lead", name: "Mine by name", columns: ["name", "city"], sort: "name", filter: null });
   });
+  it("lets an administrator share a list with teams and roles (a rep sees no such boxes)", async () => {
+    const { ViewsMenu } = await import("./ViewsMenu");
+    const extra = shellApi as unknown as Record<string, ReturnType<typeof vi.fn>>;
+    extra.views = vi.fn().mockResolvedValue([]);
+    extra.createView = vi.fn().mockResolvedValue({ id: 10 });
+    const { unmount } = wrap(<ViewsMenu object="lead" current={{ columns: ["name"], sort: "", rule: null }} onApply={vi.fn()} />);
+    await screen.findByLabelText("Saved lists");
+    expect(screen.queryByLabelText(/Share with teams/)).toBeNull();
+    unmount();
+    wrap(<ViewsMenu object="lead" current={{ columns: ["name"], sort: "", rule: null }} onApply={vi.fn()} canShare />);
+    fireEvent.change(await screen.findByLabelText(/Share with teams/), { target: { value: "east_sales, west_sales" } });
+    fireEvent.change(screen.getByLabelText(/Share with roles/), { target: { value: "sales_rep" } });
+    fireEvent.change(screen.getByLabelText("List title"), { target: { value: "East hot" } });
+    fireEvent.click(screen.getByRole("button", { name: "Save this list" }));
+    await screen.findByText("List saved.");
+    expect(extra.createView).toHaveBeenCalledWith(expect.objectContaining({ name: "East hot",
+      shared: { teams: ["east_sales", "west_sales"], roles: ["sales_rep"] } }));
+  });
 });
 
 describe("ExportDialog", () => {

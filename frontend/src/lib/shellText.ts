@@ -20,6 +20,8 @@ export const SHELL_TEXT = {
   deleteView: { en: "Delete list", zh: "删除列表" },
   viewDeleted: { en: "List deleted.", zh: "列表已删除。" },
   sharedBy: { en: "shared by {name}", zh: "{name} 共享" },
+  shareTeams: { en: "Share with teams (names, comma-separated)", zh: "共享给团队（名称，逗号分隔）" },
+  shareRoles: { en: "Share with roles (names, comma-separated)", zh: "共享给角色（名称，逗号分隔）" },
   export: { en: "Download as file", zh: "下载为文件" },
   exportStart: { en: "Export {format}", zh: "导出 {format}" },
   exportRunning: { en: "Exporting: {done} of {total} rows", zh: "正在导出：{done} / {total} 行" },

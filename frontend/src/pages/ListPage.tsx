@@ -183,7 +183,7 @@ function ListView({ detail }: { detail: ObjectDetail }) {
             </select>
           </label>
         )}
-        <ViewsMenu object={object} current={{ columns, sort, rule: applied }} onApply={applyView} />
+        <ViewsMenu object={object} current={{ columns, sort, rule: applied }} onApply={applyView} canShare={!!me?.is_admin} />
         <ExportDialog object={object} rule={withOwner(applied, ownerScope, me?.id)} columns={columns} sort={sort} />
         <label className="inline">
           <span>{t("list.owner")}</span>
