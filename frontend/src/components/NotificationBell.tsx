@@ -6,6 +6,7 @@ import { shellApi, type Notification } from "../api/shell";
 import { useI18n } from "../i18n";
 import { Link } from "../lib/router";
 import { SHELL_TEXT, fill } from "../lib/shellText";
+import { formatDateTime, formatRelative } from "../lib/format";
 
 export const POLL_MS = 60_000;
 
@@ -80,8 +81,8 @@ export function NotificationBell() {
                 </div>
                 {n.body && <div className="small">{n.body}</div>}
                 <div className="small muted">
-                  <time dateTime={n.created_at}>
-                    {new Date(n.created_at).toLocaleString(lang === "zh" ? "zh-CN" : "en", { dateStyle: "medium", timeStyle: "short" })}
+                  <time dateTime={n.created_at} title={formatDateTime(n.created_at, lang)}>
+                    {formatRelative(n.created_at, lang)}
                   </time>
                   {!n.read_at && <> · <button type="button" className="link" onClick={() => void markRead(n)}>{label(SHELL_TEXT.markRead)}</button></>}
                 </div>
