@@ -218,6 +218,40 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rate_limited": ("Too many attempts: try again later", "尝试次数过多：请稍后再试"),
     "too_many_requests": ("Too many requests: try again later", "请求过多：请稍后再试"),
     "unknown_timezone": ("Unknown time zone", "未知的时区"),
+    # schema changes (issue 24)
+    "apply_failed": ("The database refused the change; nothing was changed", "数据库拒绝了该变更，未做任何修改"),
+    "would_lose_data": ("The change would lose stored values", "该变更会丢失已存的数据"),
+    "relation_ids_missing": ("Stored links point at records the new target lacks", "已存的关联指向新目标中不存在的记录"),
+    "duplicate_key": ("A key appears twice in the JSON", "JSON 中有重复的键"),
+    # definitions and admin pages (issue 16)
+    "in_use": ("Still used elsewhere: change those first", "仍被其他定义使用，请先修改它们"),
+    "not_deletable": ("This kind of definition cannot be deleted", "此类定义不能删除"),
+    "exists": ("Already exists", "已存在"),
+    "self": ("You cannot do this to your own account", "不能对自己的账号执行此操作"),
+    # imports (issues 15, 23)
+    "not_text": ("Not a text field", "不是文本字段"),
+    "required_unmapped": ("A required field has no column", "必填字段没有对应的列"),
+    "unknown_region": ("Unknown phone region", "未知的电话地区"),
+    # workflows (issues 17, 25)
+    "archived": ("The workflow is archived", "该工作流已归档"),
+    "bad_signature": ("The signature does not match", "签名不匹配"),
+    "confirm_side_effects": ("This step has side effects: confirm to run it again", "该步骤有副作用，请确认后再运行"),
+    "disabled": ("Switched off", "已停用"),
+    "workflow_disabled": ("The workflow is switched off", "该工作流已停用"),
+    "duplicate_arm": ("Two arms have the same name", "两个分支同名"),
+    "empty_window": ("The business hours leave no time to wake", "工作时间设置中没有可唤醒的时间"),
+    "exitless_loop": ("The loop has no way out", "循环没有出口"),
+    "foreach_without_max": ("A loop over items needs a maximum", "遍历步骤需要设置最大数量"),
+    "invalid_workflow": ("The workflow has problems: see each step", "工作流有问题，请查看各步骤"),
+    "missing_branch": ("A branch leads nowhere", "有分支没有指向任何步骤"),
+    "no_draft": ("There is no draft to publish", "没有可发布的草稿"),
+    "no_items": ("No items to go through", "没有可遍历的项目"),
+    "no_webhook": ("The workflow has no inbound webhook", "该工作流没有接收 Webhook"),
+    "no_weight": ("An arm needs a weight above 0", "分支权重必须大于 0"),
+    "node_gone": ("The step no longer exists in the new version", "新版本中已没有该步骤"),
+    "too_many": ("Too many at once", "一次太多"),
+    "unknown_node": ("No such step", "没有该步骤"),
+    "unreachable_node": ("No path leads to this step", "没有路径通向该步骤"),
 }
 
 

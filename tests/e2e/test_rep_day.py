@@ -98,6 +98,8 @@ def test_rep_day_english_desktop(open_page: Any, screenshot: Any) -> None:
     lead = _edit_lead(page, "en", 0)
     # names, not ids: the channel shows its name and links to it; the rep may not delete leads
     channel = page.locator(".field[data-field=channel] dd a")
+    channel.wait_for()  # titles arrive in one batched request after the record: wait for the name, then check
+    page.wait_for_function("() => !document.querySelector('.field[data-field=channel] dd a').textContent.startsWith('#')")
     assert channel.count() == 1 and not channel.inner_text().startswith("#")
     assert page.get_by_role("button", name="Delete", exact=True).count() == 0
     assert page.get_by_text(re.compile(r"\d{4}-\d\d-\d\dT\d\d:")).count() == 0  # no raw ISO times
