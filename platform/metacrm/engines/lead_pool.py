@@ -34,6 +34,7 @@ from sqlalchemy import (
 from ..auth.tables import team_members, teams
 from ..errors import Conflict, NotFound, PermissionDenied, Problem
 from ..flows.tables import notifications
+from ..messages import language_of
 from ..meta.kinds import DefinitionSet, Kind, register_kind
 from ..meta.sqltypes import UTCDateTime
 from ..rules import to_sql, validate_rule
@@ -198,7 +199,7 @@ def _warning_title(conn: Connection, snap: Snapshot, doc: Mapping[str, Any], rec
                    due: datetime, tz: str) -> str:
     """The holder's warning in their language, naming the record by its title and the local due time."""
     language = conn.execute(select(users.c.language).where(users.c.id == user_id)).scalar() or "en"
-    lang = "zh" if str(language).lower().startswith("zh") else "en"
+    lang = language_of(str(language))
     obj, table = snap.objects[doc["object"]], snap.tables[doc["object"]]
     title_field = getattr(obj, "title_field", None)
     title = None
