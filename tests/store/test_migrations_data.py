@@ -213,3 +213,26 @@ def test_new_required_column_with_a_default_is_filled_and_checked(services, appl
     assert ("require" in ops) == (services.engine.dialect.name == "postgresql")
     assert {r["region"] for r in services.records.list("lead")} == {"east"}
     assert not apply_docs(services, ("object", doc)).changed
+
+
+def test_widening_on_sqlite_rewrites_the_declared_type_only(services, apply_docs):
+    """A length or digits change keeps SQLite's affinity: no column copy (the column keeps its place,
+    a database whose earlier widenings did no DDL is brought in line instantly), and then plans nothing."""
+    apply_docs(services, ("object", changed(amount={"x-field": "decimal", "x-precision": 10, "x-scale": 2})))
+    rid = services.records.create("lead", {"name": "a" * 40, "amount": "12.5", "score": 3})["id"]
+    with services.engine.connect() as conn:
+        order = [c["name"] for c in inspect(conn).get_columns("obj_lead")]
+    wider = changed(name={"x-field": "text", "maxLength": 100},
+                    amount={"x-field": "decimal", "x-precision": 20, "x-scale": 4})
+    plan = services.metadata.plan([("object", "lead", wider)])
+    assert sorted(a.target for a in plan.tables["lead"] if a.op == "alter_type") == ["amount", "name"]
+    if services.engine.dialect.name == "sqlite":
+        assert all("declared type only" in a.description for a in plan.tables["lead"])
+    apply_docs(services, ("object", wider))
+    with services.engine.connect() as conn:
+        assert [c["name"] for c in inspect(conn).get_columns("obj_lead")] == order
+    shape = live(services).columns
+    assert shape["name"].shape.length == 100 and (shape["amount"].shape.precision, shape["amount"].shape.scale) == (20, 4)
+    assert services.records.get("lead", rid)["amount"] == "12.5000"
+    assert len(services.records.get("lead", rid)["name"]) == 40
+    assert not services.metadata.plan([("object", "lead", wider)]).changed

@@ -101,16 +101,35 @@ def retarget(conn: Connection, table: Table, name: str, live_fk: str | None) -> 
 def _sqlite_retarget(conn: Connection, table: str, name: str, target: str) -> None:
     """SQLite: point the foreign key at another table by rewriting the stored CREATE TABLE, the
     procedure SQLite documents for changing a foreign key (the rows on disk do not change)."""
-    sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).scalar_one()
     col = re.escape(name)
     patterns = (rf'(FOREIGN KEY\s*\(\s*"?{col}"?\s*\)\s*REFERENCES\s+)("?\w+"?)',
                 rf'((?:^|[(,\s])"?{col}"?\s+BIGINT\s+REFERENCES\s+)("?\w+"?)')
+    _rewrite_sqlite_table(conn, table, patterns, quote(conn, target), f"the one foreign key of {table}.{name}")
+
+
+_SQLITE_TYPE = r"[A-Za-z]+(?:\s*\(\s*\d+\s*(?:,\s*\d+\s*)?\))?"
+
+
+def sqlite_same_affinity(conn: Connection, table: Table, name: str) -> None:
+    """SQLite: give column `name` the declared type of `table.c[name]` when only its length or digits
+    change (VARCHAR(50) -> VARCHAR(100) or TEXT, NUMERIC(10,2) -> NUMERIC(20,4)): the affinity and
+    every stored value stay as they are, so the stored CREATE TABLE is rewritten instead of copying
+    the column (instant on any size; SQLite never enforces lengths or digits)."""
+    type_sql = str(table.c[name].type.compile(dialect=conn.dialect))
+    pattern = rf'((?:^|[(,])\s*"?{re.escape(name)}"?\s+)({_SQLITE_TYPE})'
+    _rewrite_sqlite_table(conn, table.name, (pattern,), type_sql, f"the column {table.name}.{name}")
+
+
+def _rewrite_sqlite_table(conn: Connection, table: str, patterns: tuple[str, ...], replacement: str,
+                          what: str) -> None:
+    """Replace group 2 of the one match of `patterns` in the stored CREATE TABLE of `table`."""
+    sql = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).scalar_one()
     new_sql, done = sql, 0
     for pattern in patterns:
-        new_sql, n = re.subn(pattern, lambda m: m.group(1) + quote(conn, target), new_sql, flags=re.IGNORECASE)
+        new_sql, n = re.subn(pattern, lambda m: m.group(1) + replacement, new_sql, flags=re.IGNORECASE)
         done += n
     if done != 1:
-        raise RuntimeError(f"cannot find the one foreign key of {table}.{name} to retarget")
+        raise RuntimeError(f"cannot find {what} in the table's definition")
     version = int(conn.exec_driver_sql("PRAGMA schema_version").scalar_one())
     conn.exec_driver_sql("PRAGMA writable_schema = ON")
     conn.exec_driver_sql("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (new_sql, table))

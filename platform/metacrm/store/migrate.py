@@ -181,7 +181,10 @@ class _Planner:
             return
         action = None
         if result.change != "none":
-            action = TableAction("alter_type", self.table.name, name, result.reason or f"{have} -> {want}",
+            how = result.reason or f"{have} -> {want}"
+            if self.conn.dialect.name == "sqlite" and have.family == want.family:
+                how += " (SQLite: declared type only, no value is rewritten)"
+            action = TableAction("alter_type", self.table.name, name, how,
                                  destructive=result.change != "widen", value=(have, want))
         reason = declared
         if reason is None and result.change == "narrow":
@@ -341,7 +344,11 @@ def _apply_one(conn: Connection, table: Table, action: TableAction, follow: Tabl
         conn.execute(table.update().where(col.is_(None)).values({action.target: action.value}))
     elif action.op == "alter_type":
         have, want = action.value
-        ddl.change_type(conn, table, action.target, convert_expression(conn.dialect.name, action.target, have, want))
+        if conn.dialect.name == "sqlite" and have.family == want.family:
+            ddl.sqlite_same_affinity(conn, table, action.target)
+        else:
+            ddl.change_type(conn, table, action.target,
+                            convert_expression(conn.dialect.name, action.target, have, want))
     elif action.op == "retarget":
         ddl.retarget(conn, table, action.target, action.value)
     elif action.op == "add_index":
