@@ -223,6 +223,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "would_lose_data": ("The change would lose stored values", "该变更会丢失已存的数据"),
     "relation_ids_missing": ("Stored links point at records the new target lacks", "已存的关联指向新目标中不存在的记录"),
     "duplicate_key": ("A key appears twice in the JSON", "JSON 中有重复的键"),
+    "rename_source_declared": ("A renamed field's earlier name is still declared", "被重命名字段的原名称仍在定义中"),
+    "option_still_declared": ("A renamed option is still declared", "被重命名的选项仍在定义中"),
+    "rename_target_exists": ("A column with the new name already exists", "新名称的列已存在"),
     # definitions and admin pages (issue 16)
     "in_use": ("Still used elsewhere: change those first", "仍被其他定义使用，请先修改它们"),
     "not_deletable": ("This kind of definition cannot be deleted", "此类定义不能删除"),

@@ -450,7 +450,8 @@ _NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusi
 EXACT_KEYWORDS = frozenset({"multipleOf"})
 """Checked by the coercer in decimal arithmetic, never by the (binary float) JSON Schema validator."""
 _ARRAY_KEYWORDS = frozenset({"items", "minItems", "maxItems", "uniqueItems"})
-_OWN_KEYWORDS = {"enum": {"select"}, "x-option-labels": {"select", "multiselect"}, "x-precision": {"decimal"},
+_OWN_KEYWORDS = {"enum": {"select"}, "x-option-labels": {"select", "multiselect"},
+                 "x-option-renames": {"select", "multiselect"}, "x-precision": {"decimal"},
                  "x-scale": {"decimal"}, "x-region": {"phone"}, "x-target": {"relation"}}
 
 

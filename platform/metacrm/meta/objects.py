@@ -68,6 +68,16 @@ class FieldDef:
     def options(self) -> list[Any]:
         return options_of(self.schema)
 
+    @property
+    def renamed_from(self) -> str | None:
+        """The field's earlier name (`x-renamed-from`): its column is renamed, its data kept."""
+        return self.schema.get("x-renamed-from")
+
+    @property
+    def option_renames(self) -> dict[str, str]:
+        """Renamed options, earlier value -> new value (`x-option-renames`): stored values are rewritten."""
+        return dict(self.schema.get("x-option-renames") or {})
+
     def stored(self, value: Any, ctx: CoerceContext | None = None) -> Any:
         """The value as stored, from a schema-valid input value (raises CoercionError)."""
         if value is None or self.type.coerce is None:
@@ -260,6 +270,10 @@ def check_object(doc: Mapping[str, Any], defs: DefinitionSet) -> Iterator[Proble
     properties: Mapping[str, Any] = doc["properties"]
     for name, decl in properties.items():
         yield from _check_field(name, decl, defs)
+        earlier = decl.get("x-renamed-from")
+        if earlier is not None and earlier in properties:
+            yield Problem(f"/properties/{name}/x-renamed-from", "rename_source_declared",
+                          f"'{earlier}' is still a property of this object: a renamed field is no longer declared")
     for i, name in enumerate(doc.get("required", ())):
         if name not in properties:
             yield Problem(f"/required/{i}", "unknown_field", f"'{name}' is not a property of this object")
@@ -307,6 +321,13 @@ def _check_field(name: str, decl: Mapping[str, Any], defs: DefinitionSet) -> Ite
         target = decl["x-target"]
         if target != USER_TARGET and defs.get("object", target) is None:
             yield Problem(at + "/x-target", "unknown_object", f"no object named '{target}'")
+    renames = decl.get("x-option-renames") or {}
+    for before, after in renames.items():
+        if after not in options_of(decl):
+            yield Problem(f"{at}/x-option-renames/{before}", "unknown_option", f"'{after}' is not an option")
+        elif before in options_of(decl):
+            yield Problem(f"{at}/x-option-renames/{before}", "option_still_declared",
+                          f"'{before}' is still an option: a renamed option is no longer declared")
     labels = decl.get("x-option-labels")
     if labels:
         for option in set(labels) - set(options_of(decl)):

@@ -170,3 +170,13 @@ def drop_constraint(conn: Connection, table: Table, name: str) -> None:
 
 def drop_index(conn: Connection, name: str) -> None:
     run(conn, f"DROP INDEX {quote(conn, name)}")
+
+
+def rename_column(conn: Connection, table: Table, old: str, new: str, checks: dict[str, str]) -> None:
+    """RENAME COLUMN (both back ends: the values stay where they are), and on PostgreSQL the checks
+    named after the column (`checks`: old constraint name -> new) follow it."""
+    t = quote(conn, table.name)
+    run(conn, f"ALTER TABLE {t} RENAME COLUMN {quote(conn, old)} TO {quote(conn, new)}")
+    if conn.dialect.name == "postgresql":
+        for before, after in checks.items():
+            run(conn, f"ALTER TABLE {t} RENAME CONSTRAINT {quote(conn, before)} TO {quote(conn, after)}")

@@ -29,6 +29,7 @@ from ..meta.fields import CoercionError
 from ..meta.objects import MISSING, FieldDef, ObjectDef
 from . import ddl
 from .columns import LiveTable, live_table, shape_of
+from .renames import count_renamed, rewrite_options
 from .tables import build_tables, constraint_name
 from .type_changes import EXAMPLES, SAFE_CONVERSIONS, assess, convert_expression, quote_value
 
@@ -38,7 +39,7 @@ class TableAction:
     """One step of a table migration, described for people and runnable against a connection."""
 
     # create_table | add_column | backfill | alter_type | retarget | require | unrequire | add_index | drop_index
-    # | retire_column
+    # | retire_column | rename_column | rename_options
     op: str
     table: str
     target: str
@@ -69,6 +70,13 @@ class _Planner:
         self.actions: list[TableAction] = []
         self.problems: list[Problem] = []
         self.alive = table.c.deleted_at.is_(None)
+        self.renamed = _renames(old, new, live)  # new field name -> the live column it takes over
+
+    def col(self, name: str) -> Any:
+        """The column holding field `name`'s values now (before a planned rename runs)."""
+        if name in self.renamed:
+            return column(self.renamed[name], self.table.c[name].type)
+        return self.table.c[name]
 
     def refuse(self, name: str, code: str, message: str, forceable: bool,
                action: TableAction | None = None) -> None:
@@ -85,18 +93,23 @@ class _Planner:
     # --- one field ---------------------------------------------------------------------------
 
     def field(self, name: str, f: FieldDef) -> None:
-        before = self.old.fields.get(name) if self.old else None
-        if name not in self.live.columns:
+        at = self.renamed.get(name, name)  # the live column
+        before = self.old.fields.get(at) if self.old else None
+        if at not in self.live.columns:
             self.new_column(name, f)
             return
+        if at != name:
+            self.rename(name, at)
         self.type_change(name, f, before)
         if f.type.is_relation:
             self.relation_target(name, f)
         if before is None:
             # a column kept from an earlier, removed field of this name comes back: its empty
             # values get the default like a new column's
-            if f.default is not MISSING and self.count(self.table.c[name].is_(None)):
+            if f.default is not MISSING and self.count(self.col(name).is_(None)):
                 self.backfill(name, f)
+        elif f.type.name in ("select", "multiselect") and before.type.name in ("select", "multiselect"):
+            self.options(name, f, before)
         elif before.type.name == f.type.name and f.type.name not in ("text", "decimal", "relation"):
             check = f.type.change_problem  # option removals; lengths and digits are checked live
             problem = check(before.schema, f.schema) if check else None
@@ -105,11 +118,11 @@ class _Planner:
         was_required = before.required if before else False
         if f.required and not was_required:
             self.require(name, f)
-        elif was_required and not f.required and required_check(self.table.name, name) in self.live.checks:
+        elif was_required and not f.required and required_check(self.table.name, at) in self.live.checks:
             self.actions.append(TableAction("unrequire", self.table.name, name, "drop the NOT NULL check",
                                             value=required_check(self.table.name, name)))
         if f.unique and not (before.unique if before else False):
-            dupes = _duplicates(self.conn, self.table, name)
+            dupes = _duplicates(self.conn, self.table, self.col(name))
             if dupes:
                 self.refuse(name, "unique_has_duplicates",
                             f"{dupes} value(s) of '{name}' occur more than once; merge them first", False)
@@ -118,7 +131,7 @@ class _Planner:
         """A field becomes required: its empty values get the default (with force) and, on
         PostgreSQL, a check makes NULL impossible for every writer from then on."""
         filled = any(a.op == "backfill" and a.target == name for a in self.actions)
-        empty = 0 if filled else self.count(self.alive & self.table.c[name].is_(None))
+        empty = 0 if filled else self.count(self.alive & self.col(name).is_(None))
         if empty:
             if f.default is MISSING:
                 self.refuse(name, "required_has_empty", f"{empty} record(s) have no value for '{name}' and the "
@@ -129,7 +142,8 @@ class _Planner:
                                                         f"fills them with the default {quote_value(f.default)}", True)
                 return
             self.backfill(name, f)
-        if self.conn.dialect.name == "postgresql" and required_check(self.table.name, name) not in self.live.checks:
+        live_check = required_check(self.table.name, self.renamed.get(name, name))
+        if self.conn.dialect.name == "postgresql" and live_check not in self.live.checks:
             self.actions.append(TableAction("require", self.table.name, name, "NOT NULL check (validated online)",
                                             value=required_check(self.table.name, name)))
 
@@ -166,10 +180,33 @@ class _Planner:
         self.actions.append(TableAction("backfill", self.table.name, name,
                                         f"fill empty values with {quote_value(f.default)}", value=value))
 
+    def rename(self, name: str, at: str) -> None:
+        check = required_check(self.table.name, at)
+        checks = {check: required_check(self.table.name, name)} if check in self.live.checks else {}
+        self.actions.append(TableAction("rename_column", self.table.name, name,
+                                        f"rename column {at} -> {name} (x-renamed-from); its data is kept",
+                                        value=(at, checks)))
+
+    def options(self, name: str, f: FieldDef, before: FieldDef) -> None:
+        """Renamed options rewrite the stored values; removed ones hide them (force)."""
+        renames = {a: b for a, b in f.option_renames.items() if a not in f.options}
+        multi = before.type.name == "multiselect"
+        if renames and f.type.name == before.type.name:
+            stored = count_renamed(self.conn, self.table.name, self.renamed.get(name, name), sorted(renames), multi)
+            if stored:
+                pairs = ", ".join(f"{quote_value(a)} -> {quote_value(b)}" for a, b in sorted(renames.items()))
+                self.actions.append(TableAction("rename_options", self.table.name, name,
+                                                f"rewrite {stored} stored value(s): {pairs}", value=(renames, multi)))
+        removed = set(before.options) - set(f.options) - set(renames)
+        if removed:
+            self.refuse(name, "narrowing_change",
+                        f"field '{name}': options removed: {', '.join(sorted(map(str, removed)))}", True)
+
     def type_change(self, name: str, f: FieldDef, before: FieldDef | None) -> None:
-        have = self.live.columns[name].shape
+        at = self.renamed.get(name, name)
+        have = self.live.columns[at].shape
         want = shape_of(self.table.c[name].type)
-        result = assess(self.conn, self.table.name, name, have, want)
+        result = assess(self.conn, self.table.name, at, have, want)
         declared = None
         if before is not None and before.type.name != f.type.name and f.type.name not in before.type.widens_to:
             declared = f"changing type {before.type.name} -> {f.type.name} is not a safe widening"
@@ -210,7 +247,7 @@ class _Planner:
         return int(found) == len(set(ids))
 
     def relation_target(self, name: str, f: FieldDef) -> None:
-        live_fk = self.live.foreign_keys.get(name)
+        live_fk = self.live.foreign_keys.get(self.renamed.get(name, name))
         wanted = self.target_table(name)
         if live_fk is None or live_fk[1] == wanted:
             return
@@ -228,7 +265,8 @@ class _Planner:
                                 value=live_fk[0]))
 
     def missing_ids(self, name: str, target: str) -> tuple[int, list[str]]:
-        col = plain_table(self.table.name, column(name)).c[name]
+        at = self.renamed.get(name, name)
+        col = plain_table(self.table.name, column(at)).c[at]
         where = col.is_not(None)
         if live_table(self.conn, target) is not None:
             where = where & col.not_in(select(plain_table(target, column("id")).c.id))
@@ -241,7 +279,7 @@ class _Planner:
 
     def removed(self) -> None:
         for name in (self.old.fields if self.old else {}):
-            if name not in self.new.fields:
+            if name not in self.new.fields and name not in self.renamed.values():
                 self.refuse(name, "field_removed", f"removing field '{name}' hides its data", True,
                             TableAction("retire_column", self.table.name, name,
                                         "field removed from the definition; column and data kept", destructive=True))
@@ -269,14 +307,30 @@ def plan_object(conn: Connection, old: ObjectDef | None, new: ObjectDef, table: 
                             value=required)], []
     planner = _Planner(conn, old, new, table, live, force)
     for name, f in new.fields.items():
+        earlier = f.renamed_from
+        if earlier and name in live.columns and earlier in live.columns and old and earlier in old.fields:
+            planner.problems.append(Problem(
+                f"object {new.name}/properties/{name}/x-renamed-from", "rename_target_exists",
+                f"'{earlier}' cannot be renamed to '{name}': a column '{name}' already exists (the data of an "
+                f"earlier, removed field); remove x-renamed-from to bring that data back instead"))
+    for name, f in new.fields.items():
         planner.field(name, f)
     planner.removed()
     planner.indexes()
     return planner.actions, planner.problems
 
 
-def _duplicates(conn: Connection, table: Table, name: str) -> int:
-    col = table.c[name]
+def _renames(old: ObjectDef | None, new: ObjectDef, live: LiveTable) -> dict[str, str]:
+    """Fields declared `x-renamed-from` an existing column that no field of `new` keeps: new -> old."""
+    out = {}
+    for name, f in new.fields.items():
+        earlier = f.renamed_from
+        if earlier and name not in live.columns and earlier in live.columns and earlier not in new.fields:
+            out[name] = earlier
+    return out
+
+
+def _duplicates(conn: Connection, table: Table, col: Any) -> int:
     grouped = (select(col).where(table.c.deleted_at.is_(None), col.is_not(None))
                .group_by(col).having(func.count() > 1).subquery())
     return int(conn.execute(select(func.count()).select_from(grouped)).scalar_one())
@@ -342,6 +396,10 @@ def _apply_one(conn: Connection, table: Table, action: TableAction, follow: Tabl
     elif action.op == "backfill" and action.target not in filled:
         col = table.c[action.target]
         conn.execute(table.update().where(col.is_(None)).values({action.target: action.value}))
+    elif action.op == "rename_column":
+        ddl.rename_column(conn, table, action.value[0], action.target, action.value[1])
+    elif action.op == "rename_options":
+        rewrite_options(conn, table, action.target, *action.value)
     elif action.op == "alter_type":
         have, want = action.value
         if conn.dialect.name == "sqlite" and have.family == want.family:
