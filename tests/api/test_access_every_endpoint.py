@@ -68,6 +68,14 @@ MATRIX: dict[str, str] = {
     "GET /tags": USER, "POST /titles": USER, "GET /users": USER,
     "GET /views": USER, "POST /views": USER, "DELETE /views/{view_id}": SCOPED, "PUT /views/{view_id}": SCOPED,
     "GET /workflows": ADMIN, "POST /workflows/{name}/start": SCOPED,
+    "POST /hooks/workflows/{name}": PUBLIC, "POST /workflow-events": SCOPED,
+    "GET /workflow-steps": ADMIN, "GET /workflows/{name}/draft": ADMIN, "PUT /workflows/{name}/draft": ADMIN,
+    "POST /workflows/{name}/hook-secret": ADMIN, "POST /workflows/{name}/archive": ADMIN,
+    "POST /workflows/{name}/disable": ADMIN, "POST /workflows/{name}/enable": ADMIN,
+    "POST /workflows/{name}/publish": ADMIN, "POST /workflows/{name}/test-node": ADMIN,
+    "POST /workflows/{name}/validate": ADMIN, "POST /runs/{run_id}/close": ADMIN,
+    "POST /runs/{run_id}/rerun": ADMIN, "POST /runs/{run_id}/retry-on": ADMIN, "POST /runs/bulk": ADMIN,
+    "GET /workflows/{name}/split-stats": ADMIN,
     # routes not (yet) in the document, so that documenting them does not need this file first
     "DELETE /definitions/{kind}/{name}": ADMIN, "GET /definitions/{kind}/{name}/usage": ADMIN,
     "GET /admin/roles": ADMIN, "POST /admin/roles": ADMIN, "PUT /admin/roles/{name}/grants": ADMIN,
@@ -76,14 +84,6 @@ MATRIX: dict[str, str] = {
     "PATCH /admin/users/{user_id}": ADMIN, "POST /admin/users/{user_id}/password": ADMIN,
     "PATCH /me": USER, "GET /docs": PUBLIC, "GET /conversions/{object}": USER,
     "POST /dedupe/candidates/{candidate_id}/merge-fields": SCOPED,
-    "POST /hooks/workflows/{name}": PUBLIC, "POST /workflow-events": SCOPED,
-    "GET /workflow-steps": ADMIN, "GET /workflows/{name}/draft": ADMIN, "PUT /workflows/{name}/draft": ADMIN,
-    "GET /workflows/{name}/hook": ADMIN, "POST /workflows/{name}/archive": ADMIN,
-    "POST /workflows/{name}/disable": ADMIN, "POST /workflows/{name}/enable": ADMIN,
-    "POST /workflows/{name}/publish": ADMIN, "POST /workflows/{name}/test-node": ADMIN,
-    "POST /workflows/{name}/validate": ADMIN, "POST /runs/{run_id}/close": ADMIN,
-    "POST /runs/{run_id}/rerun": ADMIN, "POST /runs/{run_id}/retry-on": ADMIN, "POST /runs/bulk": ADMIN,
-    "GET /workflows/{name}/split-stats": ADMIN,
 }
 
 BODIES: dict[str, Any] = {
@@ -99,6 +99,7 @@ BODIES: dict[str, Any] = {
     "POST /dedupe/{object}/merge": {"survivor_id": "{id}", "ids": ["{id}", "{mine}"]},
     "POST /titles": {"lead": ["{id}", "{mine}"]},
     "POST /forms/{name}/submit": {"name": "Form lead"},
+    "POST /workflow-events": {"object": "lead", "record_id": "{id}", "event": "reply"},
 }
 
 

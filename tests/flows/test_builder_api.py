@@ -93,6 +93,43 @@ def test_draft_is_saved_with_problems_and_apart_from_the_published_version(api, 
     assert admin.call("GET", "/workflows/score_route/draft").get_json()["draft"] is True
 
 
+def test_list_shows_drafts_with_their_state(api, standard_pack):
+    admin, rep = api
+    by_name = lambda: {w["name"]: w for w in admin.call("GET", "/workflows").get_json()["items"]}  # noqa: E731
+    draft_only = {**FLOW, "name": "fresh_draft", "label": {"en": "Fresh"}}
+    assert admin.call("PUT", "/workflows/fresh_draft/draft", {"definition": draft_only}).status_code == 200
+    listed = by_name()
+    assert listed["fresh_draft"]["state"] == "draft" and listed["fresh_draft"]["published_version"] is None
+    assert listed["fresh_draft"]["object"] == "lead" and listed["fresh_draft"]["enabled"] is False
+    good = json.loads(json.dumps(FLOW))
+    good["steps"][2]["next"] = "done"
+    version = admin.call("POST", "/workflows/score_route/publish", {"definition": good}).get_json()["version"]
+    assert by_name()["score_route"]["state"] == "published" and by_name()["score_route"]["draft"] is False
+    good["steps"][2]["set"] = {"status": "qualified"}
+    admin.call("PUT", "/workflows/score_route/draft", {"definition": good})
+    changed = by_name()["score_route"]
+    assert changed["state"] == "changed" and changed["draft"] is True and changed["published_version"] == version
+    admin.call("POST", "/workflows/score_route/publish", {})
+    assert by_name()["score_route"]["state"] == "published"
+    admin.call("POST", "/workflows/score_route/archive")
+    assert "score_route" not in by_name()
+    archived = {w["name"]: w for w in admin.call("GET", "/workflows?archived=true").get_json()["items"]}
+    assert archived["score_route"]["archived"] is True
+    assert admin.call("PUT", "/workflows/Bad-Name/draft", {"definition": {}}).status_code == 422
+    assert rep.call("GET", "/workflows").status_code == 403
+
+
+def test_openapi_documents_every_builder_and_run_route(api, standard_pack):
+    admin, _ = api
+    paths = admin.call("GET", "/openapi.json").get_json()["paths"]
+    app = admin.client.application
+    routes = {r.rule.removeprefix("/api/v1") for r in app.url_map.iter_rules()
+              if r.endpoint.split(".")[0] in ("workflows", "workflow_builder", "workflow_runs")}
+    documented = {p.replace("{run_id}", "<rid:run_id>").replace("{name}", "<name>")
+                  .replace("{notification_id}", "<rid:notification_id>") for p in paths}
+    assert routes and routes <= documented, sorted(routes - documented)
+
+
 @pytest.mark.parametrize(("mutate", "node", "code"), [
     (lambda d: d["steps"][0]["rule"].update(field="no_such_field"), "check", "unknown_field"),
     (lambda d: d["steps"].append({"id": "lonely", "type": "end"}), "lonely", "unreachable_node"),

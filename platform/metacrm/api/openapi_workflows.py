@@ -1,4 +1,5 @@
-"""OpenAPI paths of the workflow API (api/workflows.py): runs, manual starts, notifications."""
+"""OpenAPI paths of the workflow API: runs, manual starts, notifications (api/workflows.py), the
+builder (api/workflow_builder.py), run control and inbound hooks (api/workflow_runs.py)."""
 
 from __future__ import annotations
 
@@ -25,14 +26,24 @@ NOTIFICATION = {"type": "object", "required": ["id", "title"], "properties": {
     "created_at": {"type": "string"}, "read_at": {"type": ["string", "null"]}}}
 
 
+SUMMARY = {"type": "object", "required": ["name", "state", "draft"], "properties": {
+    "name": {"type": "string"}, "label": {}, "object": {"type": ["string", "null"]}, "trigger": {},
+    "enabled": {"type": "boolean"}, "archived": {"type": "boolean"}, "steps": {"type": "integer"},
+    "runs": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "state": {"enum": ["draft", "published", "changed"]}, "draft": {"type": "boolean"},
+    "published_version": {"type": ["integer", "null"]}, "draft_updated_at": {"type": ["string", "null"]}}}
+ANY_OBJECT: dict[str, Any] = {"type": "object"}
+NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+
+
 def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "query", "schema": schema}
 
 
 def _op(op_id: str, summary: str, response: dict[str, Any], errors: tuple[int, ...],
         body: dict[str, Any] | None = None, params: list[dict[str, Any]] | None = None,
-        status: str = "200", tag: str = "workflows") -> dict[str, Any]:
-    return operation(op_id, tag, summary, response, errors, body, params, status=status)
+        status: str = "200", tag: str = "workflows", public: bool = False) -> dict[str, Any]:
+    return operation(op_id, tag, summary, response, errors, body, params, status=status, public=public)
 
 
 def workflow_paths() -> dict[str, Any]:
@@ -40,9 +51,11 @@ def workflow_paths() -> dict[str, Any]:
     page = {"type": "object", "required": ["items"], "properties": {
         "items": {"type": "array", "items": RUN}, "next_cursor": {"type": ["string", "null"]}}}
     return {
-        "/workflows": {"get": _op("list_workflows", "Workflows with run counts per status (admins)",
-                                  ok("Workflows", {"type": "object", "properties": {"items": {"type": "array"}}}),
-                                  (401, 403))},
+        "/workflows": {"get": _op(
+            "list_workflows", "Published workflows and drafts with their state and run counts per status (admins)",
+            ok("Workflows", {"type": "object", "required": ["items"], "properties": {
+                "items": {"type": "array", "items": SUMMARY}}}), (400, 401, 403),
+            params=[_query("archived", {"type": "boolean"})])},
         "/workflows/{name}/start": {"post": _op(
             "start_workflow", "Start a workflow on a record (a key makes repeated starts one run)",
             ok("Started", RUN), (400, 401, 403, 404, 409, 415, 422),
@@ -77,4 +90,104 @@ def workflow_paths() -> dict[str, Any]:
             ok("Marked", {"type": "object", "properties": {"marked": {"type": "integer"}}}), (401,),
             params=[{"name": "notification_id", "in": "path", "required": True, "schema": ID}],
             tag="notifications")},
+        **builder_paths(), **run_control_paths(),
+    }
+
+
+def builder_paths() -> dict[str, Any]:
+    """api/workflow_builder.py: the palette, drafts, validation, publishing, archive, enable/disable."""
+    definition = {"type": "object", "required": ["definition"], "properties": {"definition": ANY_OBJECT}}
+    draft = {"type": "object", "required": ["name", "definition", "draft"], "properties": {
+        "name": {"type": "string"}, "definition": ANY_OBJECT, "draft": {"type": "boolean"},
+        "published_version": {"type": ["integer", "null"]}, "problems": {"type": "array"}}}
+    problems = {"type": "object", "required": ["problems"], "properties": {"problems": {"type": "array", "items": {
+        "type": "object", "properties": {"node": {"type": "string"}, "code": {"type": "string"},
+                                         "message": {"type": "string"}, "pointer": {"type": "string"}}}}}}
+    return {
+        "/workflow-steps": {"get": _op("list_workflow_steps", "Every node kind with its JSON schema (the palette; admins)",
+                                       ok("Node kinds", {"type": "array", "items": ANY_OBJECT}), (401, 403))},
+        "/workflows/{name}/draft": {
+            "get": _op("get_workflow_draft", "The draft, or the published definition when there is none (admins)",
+                       ok("Draft", draft), (401, 403, 404), params=[NAME]),
+            "put": _op("save_workflow_draft", "Save the draft, even with problems; secrets shown as *** are kept",
+                       ok("Draft with its problems", draft), (400, 401, 403, 415, 422), definition, [NAME])},
+        "/workflows/{name}/validate": {"post": _op(
+            "validate_workflow", "Every problem of a definition, per node (nothing is saved)", ok("Problems", problems),
+            (400, 401, 403, 415, 422), definition, [NAME])},
+        "/workflows/{name}/publish": {"post": _op(
+            "publish_workflow", "Publish the draft (or the given definition) as a new version; policy for older runs",
+            ok("Published", {"type": "object", "required": ["version", "policy"], "properties": {
+                "version": {"type": "integer"}, "policy": {"enum": ["continue", "move", "cancel"]},
+                "continued": {"type": "integer"}, "moved": {"type": "integer"}, "cancelled": {"type": "integer"},
+                "stayed": {"type": "array", "items": ID}}}),
+            (400, 401, 403, 404, 415, 422),
+            {"type": "object", "properties": {"policy": {"enum": ["continue", "move", "cancel"]},
+                                              "definition": ANY_OBJECT}}, [NAME])},
+        "/workflows/{name}/archive": {"post": _op(
+            "archive_workflow", "Archive: starts nothing more; runs are kept (admins)",
+            ok("Archived", {"type": "object", "properties": {"archived": {"type": "boolean"},
+                                                              "version": {"type": "integer"}}}),
+            (401, 403, 404, 422), params=[NAME])},
+        "/workflows/{name}/disable": {"post": _op(
+            "disable_workflow", "Disable; waiting runs finish (default) or exit now", ok("Disabled", ANY_OBJECT),
+            (400, 401, 403, 404, 415, 422),
+            {"type": "object", "properties": {"waiting": {"enum": ["finish", "exit"]}}}, [NAME])},
+        "/workflows/{name}/enable": {"post": _op("enable_workflow", "Enable a disabled workflow (admins)",
+                                                 ok("Enabled", ANY_OBJECT), (401, 403, 404, 409, 422), params=[NAME])},
+        "/workflows/{name}/split-stats": {"get": _op(
+            "workflow_split_stats", "Runs and conversions per arm of each split node (admins)",
+            ok("Per arm", ANY_OBJECT), (401, 403, 404), params=[NAME])},
+        "/workflows/{name}/test-node": {"post": _op(
+            "test_workflow_node", "Run one node on a record, rolled back, nothing sent (admins)",
+            ok("What the node did", ANY_OBJECT), (400, 401, 403, 404, 415, 422),
+            {"type": "object", "required": ["node"], "properties": {
+                "node": {"type": "string"}, "record_id": ID, "definition": ANY_OBJECT}}, [NAME])},
+        "/workflows/{name}/hook-secret": {"post": _op(
+            "workflow_hook_secret", "The inbound webhook's path and signing secret (an admin action, never a read)",
+            ok("Hook", {"type": "object", "properties": {"path": {"type": "string"}, "secret": {"type": "string"},
+                                                         "signature": {"type": "string"}}}),
+            (401, 403), params=[NAME])},
+    }
+
+
+def run_control_paths() -> dict[str, Any]:
+    """api/workflow_runs.py: re-run, close, retry pinned/latest, bulk control, events, the inbound hook."""
+    run_id = {"name": "run_id", "in": "path", "required": True, "schema": ID}
+    filters = {"workflow": {"type": "string"}, "status": {"enum": list(RunStatus.ALL)},
+               "error_code": {"type": "string"}, "since": {"type": "string", "format": "date-time"},
+               "until": {"type": "string", "format": "date-time"}}
+    return {
+        "/runs/{run_id}/rerun": {"post": _op(
+            "rerun_run", "A new run from a node with the original run's data (side effects need confirming)",
+            ok("New run", ANY_OBJECT), (400, 401, 403, 404, 409, 415, 422),
+            {"type": "object", "required": ["from_node"], "properties": {
+                "from_node": {"type": "string"}, "confirm_side_effects": {"type": "boolean"}}},
+            [run_id], status="201")},
+        "/runs/{run_id}/close": {"post": _op("close_run", "Close a failed run (admins)", ok("Run", RUN),
+                                             (401, 403, 404, 409), params=[run_id])},
+        "/runs/{run_id}/retry-on": {"post": _op(
+            "retry_run_on", "Retry a failed run on its pinned version or the latest published one",
+            ok("Run", ANY_OBJECT), (400, 401, 403, 404, 409, 415, 422),
+            {"type": "object", "properties": {"on": {"enum": ["pinned", "latest"]}}}, [run_id])},
+        "/runs/bulk": {"post": _op(
+            "bulk_runs", "Retry, cancel or close every run matching a filter (admins)",
+            ok("Outcome", {"type": "object", "properties": {"action": {"type": "string"}, "matched": {"type": "integer"},
+                                                            "done": {"type": "integer"}, "skipped": {"type": "array"}}}),
+            (400, 401, 403, 415, 422),
+            {"type": "object", "required": ["action"], "properties": {
+                "action": {"enum": ["retry", "cancel", "close"]}, "on": {"enum": ["pinned", "latest"]}, **filters}})},
+        "/workflow-events": {"post": _op(
+            "deliver_workflow_event", "Wake a record's runs waiting for an event (users who may update the record)",
+            ok("Woken runs", {"type": "object", "properties": {"event": {"type": "string"}, "woken": {"type": "array"}}}),
+            (400, 401, 403, 404, 415, 422),
+            {"type": "object", "required": ["object", "record_id", "event"], "properties": {
+                "object": {"type": "string"}, "record_id": ID, "event": {"type": "string"}}})},
+        "/hooks/workflows/{name}": {"post": _op(
+            "workflow_inbound_hook", "A workflow's signed inbound webhook (X-MetaCRM-Timestamp, X-MetaCRM-Signature)",
+            ok("Started or woken", ANY_OBJECT), (400, 403, 409, 415, 422),
+            {"type": "object", "properties": {"record_id": ID, "key": {"type": "string", "maxLength": 150},
+                                              "event": {"type": "string"}}},
+            [NAME, {"name": "X-MetaCRM-Timestamp", "in": "header", "required": True, "schema": {"type": "string"}},
+             {"name": "X-MetaCRM-Signature", "in": "header", "required": True, "schema": {"type": "string"}}],
+            status="202", public=True)},
     }

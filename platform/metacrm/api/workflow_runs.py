@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from ..errors import NotFound, Problem, ValidationError
+from ..errors import Problem, ValidationError
 from ..flows import bulk, debugger, drafts, hooks
 from ..flows.events import deliver
 from ..flows.model import Workflow
@@ -89,6 +89,16 @@ def bulk_action() -> Any:
                              until=_time(body, "until")))
 
 
+def _workflow_doc(doc: Any) -> dict[str, Any]:
+    """A document shaped enough to run one node of (a draft may still have other problems)."""
+    steps = doc.get("steps") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict) or not isinstance(doc.get("object"), str) or not isinstance(steps, list) or not all(
+            isinstance(s, dict) and isinstance(s.get("id"), str) and isinstance(s.get("type"), str) for s in steps):
+        raise ValidationError("definition must be a workflow document (object, steps with id and type)",
+                              [Problem("definition", "type", "object")])
+    return doc
+
+
 @bp.post("/workflows/<name>/test-node")
 def test_node(name: str) -> Any:
     """Body {node, record_id?, definition?}: run one node on a record, rolled back, nothing sent."""
@@ -100,21 +110,19 @@ def test_node(name: str) -> Any:
     svc = services()
     doc = body.get("definition")
     if doc is not None:
-        if not isinstance(doc, dict) or not isinstance(doc.get("steps"), list) or not isinstance(doc.get("object"), str):
-            raise ValidationError("definition must be a workflow document", [Problem("definition", "type", "object")])
-        workflow = Workflow(name, 0, drafts.normalised(name, doc))
+        workflow = Workflow(name, 0, drafts.normalised(name, _workflow_doc(doc)))
     else:
-        try:
-            draft = drafts.get_draft(svc, name)
-        except NotFound:
-            raise
+        draft = drafts.get_draft(svc, name)
         if draft["draft"]:
-            workflow = Workflow(name, 0, draft["definition"])
+            workflow = Workflow(name, 0, _workflow_doc(draft["definition"]))
         else:
             with svc.engine.connect() as conn:
                 workflow = current_workflows(conn, svc.registry.current(conn))[name]
     if workflow.doc["object"] not in svc.registry.current().objects:
         raise ValidationError("unknown object", [Problem("definition.object", "unknown_object", workflow.doc["object"])])
+    own = [p for p in drafts.problems(svc, name, workflow.doc) if p["node"] == node]
+    if own:  # the rest of a draft may still be unfinished; the node tested must be valid
+        raise drafts.as_error(name, own)
     return jsonify(debugger.test_node(svc, workflow, node, record_id))
 
 

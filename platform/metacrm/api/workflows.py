@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from ..errors import BadRequest, NotFound, Problem, ValidationError
-from ..flows import service
+from ..flows import drafts, service
 from ..flows.tables import RunStatus
 from .access import require_in_scope
 from .context import principal, services, snapshot
@@ -38,14 +38,11 @@ def _check_record_access(object_name: str, record_id: int | None, verb: str = "r
 
 @bp.get("/workflows")
 def list_workflows() -> Any:
+    """Published workflows and drafts (`state`: draft, published, changed); `?archived=true` adds archived ones."""
+    from .jsonio import bool_arg
+
     principal().require_admin()
-    svc = services()
-    snap = snapshot()
-    counts = {name: service.count_runs(svc, workflow=name) for name in snap.definitions.names("workflow")}
-    items = [{"name": name, "label": doc.get("label"), "object": doc["object"], "trigger": doc["trigger"],
-              "enabled": doc.get("enabled", True), "steps": len(doc.get("steps", ())), "runs": counts[name]}
-             for name, doc in snap.definitions.items("workflow")]
-    return jsonify({"items": items})
+    return jsonify({"items": drafts.summaries(services(), archived=bool_arg("archived"))})
 
 
 @bp.post("/workflows/<name>/start")

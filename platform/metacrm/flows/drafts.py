@@ -8,11 +8,13 @@ per node: `{node, code, message, pointer}` where `node` is the node id a JSON po
 from __future__ import annotations
 
 import copy
+import re
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
 from ..errors import NotFound, Problem, ValidationError
+from ..meta.secret_box import SecretBox, box_for, seal, unsealed_count
 from .runs import utcnow
 from .tables import drafts
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from ..store.services import Services
 
 MAX_DRAFT_BYTES = 512 * 1024
+WORKFLOW_NAME = re.compile(r"[a-z][a-z0-9_]{0,47}")  # common.json identifier
 
 
 def published_version(conn: Connection, name: str) -> int | None:
@@ -95,6 +98,9 @@ def save_draft(services: Services, name: str, doc: Any, actor_id: int | None) ->
 
     if not isinstance(doc, dict):
         raise ValidationError("definition must be a JSON object", [Problem("definition", "type", "object")])
+    if not WORKFLOW_NAME.fullmatch(name):
+        raise ValidationError("a workflow name is lower-case letters, digits and _ (at most 48, starting with a letter)",
+                              [Problem("name", "pattern", WORKFLOW_NAME.pattern)])
     if len(json.dumps(doc)) > MAX_DRAFT_BYTES:
         raise ValidationError("the definition is too large", [Problem("definition", "too_large",
                                                                        f"at most {MAX_DRAFT_BYTES} bytes")])
@@ -105,14 +111,68 @@ def save_draft(services: Services, name: str, doc: Any, actor_id: int | None) ->
     now = utcnow()
     with services.engine.begin() as conn:
         version = published_version(conn, name)
+        exists = conn.execute(select(drafts.c.workflow, drafts.c.body).where(drafts.c.workflow == name)).first()
+        before = exists.body if exists is not None else services.registry.current(conn).definitions.get("workflow", name)
+        doc, unreadable = seal(doc, before, box_for(services.settings.secret_key))  # secrets stored encrypted
         values = {"body": doc, "updated_at": now, "updated_by": actor_id}
-        exists = conn.execute(select(drafts.c.workflow).where(drafts.c.workflow == name)).first()
         if exists is None:
             conn.execute(drafts.insert().values(workflow=name, base_version=version, **values))
         else:
             conn.execute(drafts.update().where(drafts.c.workflow == name).values(**values))
+    found = [{"node": _node_of(doc, p.field), "code": p.code, "message": p.message, "pointer": p.field}
+             for p in unreadable] + problems(services, name, doc)
     return {"name": name, "definition": doc, "draft": True, "updated_at": now.isoformat(), "updated_by": actor_id,
-            "published_version": version, "problems": problems(services, name, doc)}
+            "published_version": version, "problems": found}
+
+
+def seal_drafts(conn: Connection, box: SecretBox) -> list[str]:
+    """Encrypt in place the secrets of drafts saved in clear (before secrets were encrypted); their names."""
+    sealed = []
+    for workflow, body in conn.execute(select(drafts.c.workflow, drafts.c.body)).all():
+        if isinstance(body, dict) and unsealed_count(body):
+            conn.execute(drafts.update().where(drafts.c.workflow == workflow).values(body=seal(body, None, box)[0]))
+            sealed.append(f"workflow draft {workflow}")
+    return sealed
+
+
+def summaries(services: Services, archived: bool = False) -> list[dict[str, Any]]:
+    """Every workflow the builder knows, published or draft-only, with its state and run counts.
+
+    `state`: `draft` (never published), `published`, or `changed` (published, with an unpublished
+    draft). Archived workflows are left out unless `archived`.
+    """
+    from sqlalchemy import func
+
+    from ..store.system import definitions
+    from .tables import runs
+
+    live = services.registry.current().definitions
+    with services.engine.connect() as conn:
+        versions = dict(conn.execute(select(definitions.c.name, definitions.c.version)
+                                     .where(definitions.c.kind == "workflow")).all())
+        pending = {r.workflow: r for r in conn.execute(select(drafts.c.workflow, drafts.c.body, drafts.c.updated_at))}
+        counts: dict[str, dict[str, int]] = {}
+        for name, status, n in conn.execute(select(runs.c.workflow, runs.c.status, func.count())
+                                            .group_by(runs.c.workflow, runs.c.status)):
+            counts.setdefault(name, {})[status] = int(n)
+    out = []
+    for name in sorted(set(live.names("workflow")) | set(pending)):
+        published = live.get("workflow", name)
+        row = pending.get(name)
+        doc = published if published is not None else (row.body if isinstance(row.body, dict) else {})
+        if published is not None and published.get("archived") and not archived:
+            continue
+        trigger = doc.get("trigger")
+        out.append({"name": name, "label": doc.get("label"), "object": doc.get("object"),
+                    "trigger": trigger if isinstance(trigger, dict) else None,
+                    "enabled": bool(published and published.get("enabled", True) and not published.get("archived")),
+                    "archived": bool(published and published.get("archived")),
+                    "steps": len(doc.get("steps") or ()) if isinstance(doc.get("steps"), list) else 0,
+                    "runs": counts.get(name, {}),
+                    "state": "draft" if published is None else ("changed" if row is not None else "published"),
+                    "draft": row is not None, "published_version": versions.get(name) if published else None,
+                    "draft_updated_at": row.updated_at.isoformat() if row is not None else None})
+    return out
 
 
 def draft_body(conn: Connection, name: str) -> dict[str, Any] | None:
