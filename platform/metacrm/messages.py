@@ -255,6 +255,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "too_many": ("Too many at once", "一次太多"),
     "unknown_node": ("No such step", "没有该步骤"),
     "unreachable_node": ("No path leads to this step", "没有路径通向该步骤"),
+    # secrets in definitions (meta.secret_box)
+    "secret_required": ("'***' stands for a stored secret, but none is stored here: send the secret",
+                        "“***”代表已保存的密钥，但此处没有保存的密钥：请填写密钥"),
+    "secret_unreadable": ("The stored secret cannot be read with the current secret key: send the secret again",
+                          "当前密钥无法解密已保存的密钥：请重新填写"),
 }
 
 

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from metacrm.meta.secret_box import revealed
 from metacrm.meta.secrets import MASK, masked, restore, secret_pointers
 
 SECRET = "s3cr3t-signing-key"
@@ -24,7 +25,8 @@ def hooked(admin, standard_pack, apply_docs):
 
 
 def stored_body(svc, kind="workflow", name="wf_hook"):
-    return svc.registry.current().definitions.get(kind, name)
+    """The live definition with its secrets decrypted (they are stored encrypted: meta.secret_box)."""
+    return revealed(svc.registry.current().definitions.get(kind, name), svc.metadata.box, f"{kind}/{name}")
 
 
 def no_secret(response):
@@ -103,7 +105,8 @@ def test_a_mask_for_a_new_step_is_refused(hooked, admin):
     assert len(stored_body(hooked)["steps"]) == 1
 
 
-def test_export_masks_secrets_and_applying_it_back_changes_nothing(hooked, run, tmp_path):
+def test_export_masks_secrets_and_applying_it_back_changes_nothing(hooked, run, tmp_path, monkeypatch):
+    monkeypatch.setenv("METACRM_SECRET_KEY", hooked.settings.secret_key)  # the key the secrets were sealed with
     out = tmp_path / "pack"
     run("metadata", "export", str(out))
     text = (out / "workflows" / "wf_hook.json").read_text()

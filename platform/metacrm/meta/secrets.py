@@ -115,6 +115,26 @@ def _resolve(doc: Any, identity: Path) -> Any:
     return node
 
 
+def value_at(doc: Any, path: Path) -> Any:
+    """The value at `path` (KeyError when there is none)."""
+    return _get(doc, path)
+
+
+def put(doc: Any, path: Path, value: Any) -> None:
+    """Set the value at `path` (its parent must exist)."""
+    _set(doc, path, value)
+
+
+def counterpart(doc: Any, path: Path, other: Any) -> Any:
+    """The value in `other` at the place of `path` in `doc` (steps matched by id); None when absent."""
+    if other is None:
+        return None
+    try:
+        return _resolve(other, _identity(doc, path))
+    except KeyError:
+        return None
+
+
 def masked(doc: Any, against: Any = None) -> Any:
     """A copy of `doc` with every secret shown as MASK. With `against` (the other side of a
     comparison), a secret that differs from the value at the same place there reads

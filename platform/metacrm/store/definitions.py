@@ -19,11 +19,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table, func, select, update
 
 from ..errors import DefinitionError, DestructiveChange, NotFound, Problem
-from ..meta.kinds import DefinitionSet, Doc, apply_order, validate_definition
+from ..meta.kinds import DefinitionSet, Doc, apply_order, pointer, validate_definition
 from ..meta.objects import ObjectDef
 from ..meta.packs import canonical_json, checksum
 from ..meta.plan import DefinitionChange, plan_definitions
-from ..meta.secrets import restore
+from ..meta.secret_box import SecretBox, SecretUnreadable, reveal, seal, secret_leaves, unsealed_count
+from ..meta.secrets import restore, value_at
+from ..meta.usage import removal_problems
 from . import system
 from .db import reading
 from .migrate import TableAction, apply_actions, plan_object
@@ -130,9 +132,10 @@ ApplyHook = Callable[[Connection, Plan, Snapshot], None]
 class MetadataService:
     """Plans and applies definition changes, with validation, migration and version history."""
 
-    def __init__(self, engine: Engine, registry: Registry, hooks: Sequence[ApplyHook] = ()) -> None:
+    def __init__(self, engine: Engine, registry: Registry, box: SecretBox, hooks: Sequence[ApplyHook] = ()) -> None:
         self.engine = engine
         self.registry = registry
+        self.box = box
         self.hooks = list(hooks)
 
     def validate(self, incoming: Sequence[Incoming], live: DefinitionSet) -> list[Problem]:
@@ -147,6 +150,8 @@ class MetadataService:
         live = read_definitions(conn)
         incoming, problems = _restore_secrets(incoming, live)
         problems += self.validate(incoming, live)
+        if not problems:
+            incoming, problems = _seal_secrets(incoming, live, self.box)
         if problems:
             raise DefinitionError(f"{len(problems)} problem(s) in the definitions", problems)
         order = {k: i for i, k in enumerate(apply_order({k for k, _, _ in incoming}))}
@@ -162,6 +167,9 @@ class MetadataService:
             actions, refusals = plan_object(conn, old, new_objects[change.name], tables[change.name], force)
             plan.tables[change.name] = actions
             plan.problems += refusals
+            if old is not None:  # a removed or renamed field that other definitions still name
+                plan.problems += removal_problems(conn, merged, change.name, old.fields, new_objects[change.name].fields,
+                                                  force)
         return plan
 
     def plan(self, incoming: Sequence[Incoming], force: bool = False) -> Plan:
@@ -216,6 +224,69 @@ def _restore_secrets(incoming: Sequence[Incoming], live: DefinitionSet) -> tuple
         problems += [Problem(f"{kind}/{name}#{p.field}", p.code, p.message) for p in found]
         out.append((kind, name, doc))
     return out, problems
+
+
+def _seal_secrets(incoming: Sequence[Incoming], live: DefinitionSet,
+                  box: SecretBox) -> tuple[list[Incoming], list[Problem]]:
+    """Secrets are stored encrypted (meta.secret_box); an unchanged one keeps its stored envelope."""
+    out, problems = [], []
+    for kind, name, doc in incoming:
+        doc, found = seal(doc, live.get(kind, name), box)
+        problems += [Problem(f"{kind}/{name}#{p.field}", p.code, p.message) for p in found]
+        out.append((kind, name, doc))
+    return out, problems
+
+
+@dataclass
+class SealReport:
+    """What `seal_stored_secrets` did: secrets encrypted per row, and envelopes the key cannot open."""
+
+    sealed: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def seal_stored_secrets(conn: Connection, box: SecretBox) -> SealReport:
+    """Encrypt in place every secret stored in clear in the version history and the live definitions
+    (rows written before secrets were encrypted). Versions are taken in order, each reusing the
+    envelope of the version before it for an unchanged secret, so history diffs show only real
+    changes; the revision is bumped so every process reloads. Envelopes the current key cannot
+    open are reported, never rewritten."""
+    report = SealReport()
+    d, v = system.definitions, system.definition_versions
+    previous: dict[tuple[str, str], Any] = {}
+    rows = conn.execute(select(v.c.id, v.c.kind, v.c.name, v.c.version, v.c.body)
+                        .order_by(v.c.kind, v.c.name, v.c.version)).all()
+    for row in rows:
+        new = _seal_row(row.body, previous.get((row.kind, row.name)), box, f"{row.kind}/{row.name} v{row.version}",
+                        report)
+        if new is not None:
+            conn.execute(update(v).where(v.c.id == row.id).values(body=canonical_json(new), checksum=checksum(new)))
+        previous[(row.kind, row.name)] = new if new is not None else json.loads(row.body)
+    live_changed = False
+    for row in conn.execute(select(d.c.kind, d.c.name, d.c.body)).all():
+        new = _seal_row(row.body, previous.get((row.kind, row.name)), box, f"{row.kind}/{row.name}", report)
+        if new is not None:
+            conn.execute(update(d).where(d.c.kind == row.kind, d.c.name == row.name)
+                         .values(body=canonical_json(new), checksum=checksum(new)))
+            live_changed = True
+    if live_changed:
+        _lock_metadata(conn)
+        _bump_revision(conn)
+    return report
+
+
+def _seal_row(body: str, before: Any, box: SecretBox, where: str, report: SealReport) -> Any:
+    """The row's document sealed, or None when nothing in it is in clear; unreadable envelopes reported."""
+    doc = json.loads(body)
+    for path in secret_leaves(doc):
+        try:
+            reveal(value_at(doc, path), box, where)
+        except SecretUnreadable as exc:
+            report.problems.append(Problem(f"{where}#{pointer(path)}", exc.code, exc.problems[0].message))
+    if not unsealed_count(doc):
+        return None
+    report.sealed.append(where)
+    return seal(doc, before, box)[0]
 
 
 def _lock_metadata(conn: Connection) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from ..config import Settings
 from ..meta.fields import CoerceContext
+from ..meta.secret_box import box_for
 from .db import make_engine
 from .definitions import ApplyHook, MetadataService, Registry
 from .records import Listener, RecordService
@@ -28,7 +29,7 @@ class Services:
                       hooks: Sequence[ApplyHook] = (), engine: Engine | None = None) -> Services:
         engine = engine or make_engine(settings.database_url)
         registry = Registry(engine)
-        return cls(settings, engine, registry, MetadataService(engine, registry, hooks),
+        return cls(settings, engine, registry, MetadataService(engine, registry, box_for(settings.secret_key), hooks),
                    RecordService(engine, registry, CoerceContext(settings.default_region), listeners))
 
     def init(self) -> list[str]:

@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from ...meta.secret_box import SecretUnreadable, box_for, reveal
 from ..expressions import EXPRESSION_SCHEMA, evaluate
 from . import Doc, StepContext, StepFailed, StepResult, StepType, register_step
 
@@ -45,11 +46,24 @@ def _payload(ctx: StepContext, doc: Doc) -> dict[str, Any]:
     return {"workflow": ctx.workflow.name, "run_id": ctx.run_id, "object": ctx.object_name, "record": record}
 
 
+def _opened(ctx: StepContext, doc: Doc) -> tuple[str, dict[str, str]]:
+    """The signing secret and the headers in clear: stored encrypted (meta.secret_box), opened only here.
+    A secret the current key cannot open fails the run (no retry) naming the workflow, step and path."""
+    box = box_for(ctx.services.settings.secret_key)
+    where = f"workflow/{ctx.workflow.name} v{ctx.workflow.version} step {ctx.step_id or doc.get('id', '?')}#"
+    try:
+        secret = reveal(doc.get("secret"), box, f"{where}/secret") or ctx.services.settings.secret_key
+        headers = {k: reveal(v, box, f"{where}/headers/{k}") for k, v in doc.get("headers", {}).items()}
+    except SecretUnreadable as exc:
+        raise StepFailed(exc.message, retry=False, code=exc.code, problems=exc.problems) from None
+    return secret, headers
+
+
 def run(ctx: StepContext, doc: Doc) -> StepResult:
     body = json.dumps(_payload(ctx, doc), ensure_ascii=False, default=str).encode()
     timestamp = str(int(time.time()))
-    secret = doc.get("secret") or ctx.services.settings.secret_key
-    headers = {**doc.get("headers", {}), "Content-Type": "application/json", "Idempotency-Key": ctx.key,
+    secret, opened = _opened(ctx, doc)
+    headers = {**opened, "Content-Type": "application/json", "Idempotency-Key": ctx.key,
                "X-MetaCRM-Timestamp": timestamp, "X-MetaCRM-Signature": sign(secret, timestamp, body),
                "User-Agent": "MetaCRM-Webhook/1"}
     request = urllib.request.Request(doc["url"], data=body, method=doc.get("method", "POST"), headers=headers)
