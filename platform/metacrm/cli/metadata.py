@@ -9,11 +9,13 @@ import click
 from sqlalchemy import inspect
 
 from ..errors import NotFound, Problem, ValidationError
+from ..flows.drafts import seal_drafts
 from ..meta.kinds import KINDS, DefinitionSet, meta_schema
 from ..meta.packs import load_pack, read_pack, validate_pack, write_pack
+from ..meta.secret_box import revealed
 from ..meta.secrets import masked
 from ..store import system
-from ..store.definitions import Plan, incoming_from_files, read_definitions
+from ..store.definitions import Plan, incoming_from_files, read_definitions, seal_stored_secrets
 from ..store.services import Services
 from . import handle_errors, services
 
@@ -46,11 +48,29 @@ _force = click.option("--force", is_flag=True, help="Apply changes that hide dat
 @click.command()
 @handle_errors
 def init() -> None:
-    """Create or upgrade the database's system tables (safe to run again)."""
+    """Create or upgrade the database's system tables (safe to run again); encrypt secrets stored in clear."""
     with services(init=False) as svc:
         done = svc.init()
         click.echo("\n".join(done) if done else "system tables are up to date")
+        report_sealing(*seal_everything(svc))
         click.echo(f"database: {svc.engine.url.render_as_string(hide_password=True)}")
+
+
+def seal_everything(svc: Services) -> tuple[list[str], list[Problem]]:
+    """Encrypt the secrets stored in clear (definitions, their history, workflow drafts) in one transaction."""
+    with svc.engine.begin() as conn:
+        report = seal_stored_secrets(conn, svc.metadata.box)
+        sealed = report.sealed + seal_drafts(conn, svc.metadata.box)
+    svc.registry.invalidate()
+    return sealed, report.problems
+
+
+def report_sealing(sealed: list[str], problems: list[Problem]) -> None:
+    if sealed:
+        click.echo(f"encrypted the secrets of {len(sealed)} stored definition(s): {', '.join(sealed[:20])}"
+                   + (" ..." if len(sealed) > 20 else ""))
+    for p in problems:
+        click.echo(f"warning: {p.field}: {p.message} [{p.code}]", err=True)
 
 
 @click.group()
@@ -130,10 +150,26 @@ def metadata_export(dir: Path, with_secrets: bool) -> None:
     """Write the live definitions as schema files (applying them back changes nothing)."""
     with services() as svc:
         live = svc.metadata.export()
-        if not with_secrets:
-            live = DefinitionSet({k: {n: masked(d) for n, d in live.items(k)} for k in live.kinds()})
+        box = svc.metadata.box
+        show = (lambda k, n, d: revealed(d, box, f"{k}/{n}")) if with_secrets else (lambda k, n, d: masked(d))
+        live = DefinitionSet({k: {n: show(k, n, d) for n, d in live.items(k)} for k in live.kinds()})
         written = write_pack(dir, live)
     click.echo(f"wrote {len(written)} file(s) to {dir}")
+
+
+@metadata.command("encrypt-secrets")
+@handle_errors
+def metadata_encrypt_secrets() -> None:
+    """Encrypt the secrets of definitions, their history and workflow drafts that are stored in clear
+    (`init` does it too); list any stored secret the current secret key cannot open."""
+    with services() as svc:
+        sealed, problems = seal_everything(svc)
+    report_sealing(sealed, problems)
+    if not sealed:
+        click.echo("no secret is stored in clear")
+    if problems:
+        raise ValidationError(f"{len(problems)} stored secret(s) cannot be read with the current secret key",
+                              problems, code="secret_unreadable")
 
 
 @metadata.command("schemas")
