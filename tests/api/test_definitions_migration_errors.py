@@ -33,3 +33,16 @@ def test_a_change_that_would_lose_data_is_a_409_citing_the_values(admin):
     unique["properties"]["serial"] = {"x-field": "text", "x-unique": True, "default": "S"}
     res = admin.send("PUT", "/definitions/object/gadget?force=true", unique)
     assert res.status_code == 409 and res.json["errors"][0]["code"] == "unique_default_on_filled_table"
+
+
+def test_removing_a_field_a_segment_uses_is_a_409_listing_it(admin):
+    doc = {"$id": "gizmo", "type": "object", "properties": {"name": {"x-field": "text"}, "size": {"x-field": "integer"}}}
+    assert admin.send("PUT", "/definitions/object/gizmo", doc).status_code == 200
+    seg = {"name": "big_gizmos", "label": {"en": "Big"}, "object": "gizmo", "rule": {"field": "size", "op": "gt", "value": 9}}
+    assert admin.send("PUT", "/definitions/segment/big_gizmos", seg).status_code == 200
+    smaller = {**doc, "properties": {"name": {"x-field": "text"}}}
+    res = admin.send("PUT", "/definitions/object/gizmo", smaller)
+    assert res.status_code == 409, res.json
+    used = [e for e in res.json["errors"] if e["code"] == "field_in_use"]
+    assert [e["field"] for e in used] == ["segment/big_gizmos#/rule/field"]
+    assert admin.send("PUT", "/definitions/object/gizmo?force=true", smaller).status_code == 200

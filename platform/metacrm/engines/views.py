@@ -16,8 +16,10 @@ from sqlalchemy import Column, Connection, Index, String, Table, delete, select,
 from ..auth.principal import Principal
 from ..auth.tables import roles, teams
 from ..errors import NotFound, PermissionDenied, Problem, ValidationError
+from ..meta.kinds import DefinitionSet
 from ..meta.objects import ObjectDef
 from ..meta.sqltypes import JSONType, UTCDateTime
+from ..meta.usage import USAGE_SOURCES, Usage, usage_in
 from ..store.system import ID, metadata, users
 
 views = Table(
@@ -127,3 +129,18 @@ def save_view(conn: Connection, who: Principal, values: dict[str, Any], view_id:
 
 def delete_view(conn: Connection, view_id: int) -> None:
     conn.execute(delete(views).where(views.c.id == view_id))
+
+
+def views_using(conn: Connection, defs: DefinitionSet, obj: str, fields: set[str]) -> list[Usage]:
+    """Saved views of `obj` whose columns, sort or filter name one of `fields` (a field removal lists them)."""
+    found: list[Usage] = []
+    rows = conn.execute(select(views.c.id, views.c.name, views.c.columns, views.c.sort, views.c.filter)
+                        .where(views.c.object == obj).order_by(views.c.id))
+    for row in rows:
+        doc = {"object": obj, "columns": row.columns or [], "sort": (row.sort or "").split(","),
+               "filter": row.filter or {}}
+        found += usage_in(defs, "view", f"{row.name} (id {row.id})", doc, obj, fields)
+    return found
+
+
+USAGE_SOURCES.append(views_using)

@@ -25,6 +25,7 @@ from ..meta.packs import canonical_json, checksum
 from ..meta.plan import DefinitionChange, plan_definitions
 from ..meta.secret_box import SecretBox, SecretUnreadable, reveal, seal, secret_leaves, unsealed_count
 from ..meta.secrets import restore, value_at
+from ..meta.usage import removal_problems
 from . import system
 from .db import reading
 from .migrate import TableAction, apply_actions, plan_object
@@ -166,6 +167,9 @@ class MetadataService:
             actions, refusals = plan_object(conn, old, new_objects[change.name], tables[change.name], force)
             plan.tables[change.name] = actions
             plan.problems += refusals
+            if old is not None:  # a removed or renamed field that other definitions still name
+                plan.problems += removal_problems(conn, merged, change.name, old.fields, new_objects[change.name].fields,
+                                                  force)
         return plan
 
     def plan(self, incoming: Sequence[Incoming], force: bool = False) -> Plan:
