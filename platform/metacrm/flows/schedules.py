@@ -1,8 +1,9 @@
-"""Schedule triggers: cron expressions in a time zone, fired by the sweeper over a segment.
+"""Schedule triggers: cron expressions in a time zone, fired by the sweeper over a segment or rule.
 
 `wf_schedule` keeps each scheduled workflow's next fire time, kept in step with the definitions
 by the sweeper. Firing claims the row with a conditional update (so one sweeper fires it, however
-many run) and starts one run per record in the segment in the same transaction; each run's key
+many run) and records the fire (`wf_schedule_fire`) in the same transaction; enrollment.py then
+starts one run per matching record in batches, resumable after a crash; each run's key
 (`sched-<workflow>-<local slot>-<record>`) makes a fire start a record's run at most once. After
 downtime a missed fire runs once, not once per missed time.
 
@@ -29,14 +30,13 @@ from croniter import croniter
 from sqlalchemy import Connection, delete, select, update
 
 from .aftercommit import later
-from .conditions import rule_sql, segment_rule
+from .enrollment import advance, open_fire
 from .model import Workflow
-from .runs import RunSpec, current_workflows, start_runs, utcnow
-from .tables import schedules
+from .runs import current_workflows, utcnow
+from .tables import schedule_fires, schedules
 
 if TYPE_CHECKING:
     from ..config import Settings
-    from ..store.definitions import Snapshot
     from ..store.services import Services
 
 MAINTENANCE = "@maintenance"
@@ -127,8 +127,15 @@ def _sync(conn: Connection, wanted: dict[str, tuple[str, str]], have: dict[str, 
                 conn.execute(update(schedules).where(schedules.c.workflow == name).values(**values))
 
 
+def _open_fires(services: Services) -> bool:
+    with services.engine.connect() as conn:
+        return conn.execute(select(schedule_fires.c.slot).where(schedule_fires.c.done_at.is_(None)).limit(1)).first() \
+            is not None
+
+
 def fire_due_schedules(services: Services, now: datetime | None = None) -> int:
-    """Bring schedules in line with the definitions and settings, fire the due ones; return runs started."""
+    """Bring schedules in line with the definitions and settings, fire the due ones, and enroll the
+    next batches of open fires (enrollment.py); return runs started."""
     now = now or utcnow()
     with services.engine.connect() as conn:
         snapshot = services.registry.current(conn)
@@ -138,12 +145,9 @@ def fire_due_schedules(services: Services, now: datetime | None = None) -> int:
         and set(have) <= set(wanted)
     due = [r for r in have.values() if r.workflow in wanted and r.next_at <= now]
     if in_step and not due:
-        return 0
-    started = 0
+        return advance(services, now) if _open_fires(services) else 0
     with services.engine.begin() as conn:
         _sync(conn, wanted, have, now)
-        snapshot = services.registry.current(conn)
-        workflows = current_workflows(conn, snapshot)
         for row in due:
             fired_slot = _parse_slot(row.slot) or row.next_at.astimezone(ZoneInfo(row.timezone)).replace(
                 tzinfo=None, second=0, microsecond=0)
@@ -157,23 +161,5 @@ def fire_due_schedules(services: Services, now: datetime | None = None) -> int:
                 for job_name, kwargs in _maintenance.items():
                     later(conn, job_name, fired_at=row.next_at.isoformat(), **kwargs)
             else:
-                started += fire(conn, snapshot, workflows[row.workflow], row.next_at, now,
-                                ZoneInfo(services.settings.timezone), slot_text(fired_slot))
-    return started
-
-
-def fire(conn: Connection, snapshot: Snapshot, wf: Workflow, fired_at: datetime, now: datetime,
-         tz: Any, slot: str | None = None) -> int:
-    """Start one run per record of the schedule's segment (or rule, or the whole object)."""
-    trigger = wf.trigger
-    rule = segment_rule(snapshot, trigger["segment"]) if trigger.get("segment") else trigger.get("rule")
-    table = snapshot.tables[wf.object]
-    query = select(table.c.id).where(table.c.deleted_at.is_(None)).order_by(table.c.id)
-    if rule:
-        query = query.where(rule_sql(rule, wf.object, snapshot, now, tz))
-    stamp = (slot or fired_at.strftime("%Y-%m-%dT%H:%M")).replace("-", "").replace(":", "")
-    context = {"fired_at": fired_at.isoformat(), "slot": slot, "segment": trigger.get("segment")}
-    specs = [RunSpec(wf, int(rid), "schedule", context=context, key=f"sched-{wf.name}-{stamp}-{rid}")
-             for rid in conn.execute(query).scalars()]
-    start_runs(conn, specs, now)
-    return len(specs)
+                open_fire(conn, row.workflow, slot_text(fired_slot), row.next_at)
+    return advance(services, now)

@@ -153,6 +153,20 @@ schedules = Table(
     Column("last_slot", String(20), nullable=True),
 )
 
+schedule_fires = Table(
+    "wf_schedule_fire", metadata,
+    # One row per fire of a scheduled workflow (its local slot): the records are enrolled in batches
+    # from `after_id` on, each batch with its runs in one transaction, so a crash resumes (enrollment.py).
+    Column("workflow", String(64), primary_key=True),
+    Column("slot", String(20), primary_key=True),
+    Column("fired_at", UTCDateTime(), nullable=False),
+    Column("after_id", BigInteger, nullable=False),
+    Column("started", Integer, nullable=False),
+    Column("skipped", Integer, nullable=False),
+    Column("done_at", UTCDateTime(), nullable=True),
+    Index("ix_wf_schedule_fire_open", "done_at"),
+)
+
 drafts = Table(
     "wf_draft", metadata,
     Column("workflow", String(64), primary_key=True),
