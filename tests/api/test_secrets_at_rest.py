@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -206,7 +207,7 @@ def test_secrets_stored_in_clear_are_encrypted_by_the_migration(standard_pack, r
     store_in_clear(svc, changed)  # rows written before secrets were encrypted
     with svc.engine.begin() as conn:
         conn.execute(drafts.insert().values(workflow=NAME, body=changed, base_version=2,
-                                            updated_at=__import__("datetime").datetime.now(__import__("datetime").UTC)))
+                                            updated_at=datetime.now(UTC)))
     assert any(SECRET in b for b in raw_bodies(svc))
 
     monkeypatch.setenv("METACRM_SECRET_KEY", svc.settings.secret_key)
