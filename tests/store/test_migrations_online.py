@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import text
 
 from metacrm.errors import ServiceUnavailable
-from metacrm.store import ddl
+from metacrm.meta.objects import ObjectDef
+from metacrm.store import ddl, online
 from metacrm.store.columns import live_table
+from metacrm.store.tables import build_tables
 
 LEAD = {"$id": "lead", "type": "object",
         "properties": {"name": {"x-field": "text", "maxLength": 50}, "score": {"x-field": "integer"}},
@@ -106,3 +108,50 @@ def test_a_long_reader_does_not_queue_everyone_behind_a_migration(services, appl
         assert "extra" not in live_table(conn, "obj_lead").columns
     apply_docs(services, ("object", with_fields(extra={"x-field": "text"})))  # once the reader is gone
     assert services.records.create("lead", {"name": "b", "extra": "x"})["extra"] == "x"
+
+
+def _index_state(services, name):
+    with services.engine.connect() as conn:
+        return conn.execute(text("SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                                 "WHERE c.relname = :n AND pg_table_is_visible(c.oid)"), {"n": name}).scalar()
+
+
+def test_postgresql_builds_new_indexes_concurrently_after_the_commit(services, apply_docs):
+    if services.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no concurrent index build (and no concurrent writers to spare)")
+    apply_docs(services, ("object", LEAD))
+    services.records.bulk_create("lead", [{"name": f"n{i}", "score": i % 7} for i in range(500)])
+    indexed = with_fields(score={"x-field": "integer", "x-index": True})
+    plan = services.metadata.plan([("object", "lead", indexed)])
+    (action,) = [a for a in plan.tables["lead"] if a.op == "add_index"]
+    assert action.value == online.CONCURRENTLY and "CONCURRENTLY" in action.description
+    applied = apply_docs(services, ("object", indexed))
+    assert not applied.warnings
+    # CONCURRENTLY is refused inside a transaction block: the index exists, so it was built outside one
+    assert _index_state(services, action.target) is True
+    assert not services.metadata.plan([("object", "lead", indexed)]).changed
+
+
+def test_a_failed_concurrent_build_drops_its_invalid_index_and_is_reported(services, apply_docs):
+    if services.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    apply_docs(services, ("object", LEAD))
+    services.records.bulk_create("lead", [{"name": "same"}, {"name": "other"}])
+    unique = ObjectDef.from_doc(with_fields(name={"x-field": "text", "maxLength": 50, "x-unique": True}))
+    table = build_tables([unique])["lead"]
+    (index,) = [ix for ix in table.indexes if ix.unique]
+    attempts = []
+
+    def duplicate_meanwhile(name, attempt):  # a writer adds a duplicate while the build runs
+        attempts.append(attempt)
+        with services.engine.begin() as conn:
+            conn.execute(text("UPDATE obj_lead SET name = 'same' WHERE name = 'other'"))
+
+    problems = online.build_concurrently(services.engine, table, [index.name], duplicate_meanwhile)
+    assert attempts == [0, 1]
+    assert [p.code for p in problems] == ["index_not_built"] and "same" in problems[0].message
+    assert _index_state(services, index.name) is None  # no invalid index left behind
+    with services.engine.begin() as conn:
+        conn.execute(text("UPDATE obj_lead SET name = 'other' WHERE id = (SELECT max(id) FROM obj_lead)"))
+    assert online.build_concurrently(services.engine, table, [index.name]) == []
+    assert _index_state(services, index.name) is True

@@ -29,6 +29,7 @@ from ..meta.usage import removal_problems
 from . import system
 from .db import reading
 from .migrate import TableAction, apply_actions, plan_object
+from .online import CONCURRENTLY, build_concurrently
 from .statistics import refresh_statistics
 from .tables import build_tables
 
@@ -101,6 +102,7 @@ class Plan:
     changes: list[DefinitionChange]
     tables: dict[str, list[TableAction]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # after the commit: indexes not built (store.online)
 
     @property
     def changed(self) -> bool:
@@ -114,6 +116,7 @@ class Plan:
             out += [f"            table: {a.op} {a.target} ({a.description})" for a in self.tables.get(c.name, [])
                     if c.kind == "object"]
         out += [f"refused   {p.field}: {p.message} [{p.code}]" for p in self.problems]
+        out += [f"warning   {p.field}: {p.message} [{p.code}]" for p in self.warnings]
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -123,6 +126,7 @@ class Plan:
                          "table": [str(a) for a in self.tables.get(c.name, [])] if c.kind == "object" else []}
                         for c in self.changes],
             "problems": [p.to_dict() for p in self.problems],
+            "warnings": [p.to_dict() for p in self.warnings],
         }
 
 
@@ -202,6 +206,10 @@ class MetadataService:
             for hook in self.hooks:
                 hook(conn, plan, snapshot)
         self.registry.invalidate()
+        for name, actions in plan.tables.items():  # PostgreSQL: outside the transaction, writers go on
+            online = [a.target for a in actions if a.op == "add_index" and a.value == CONCURRENTLY]
+            if online:
+                plan.warnings += build_concurrently(self.engine, tables[name], online)
         refresh_statistics(self.engine)  # new tables and columns, tag links a changed rule rewrote
         return plan
 

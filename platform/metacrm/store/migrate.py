@@ -29,6 +29,7 @@ from ..meta.fields import CoercionError
 from ..meta.objects import MISSING, FieldDef, ObjectDef
 from . import ddl
 from .columns import LiveTable, live_table, shape_of
+from .online import CONCURRENTLY
 from .renames import count_renamed, rewrite_options
 from .tables import build_tables, constraint_name
 from .type_changes import EXAMPLES, SAFE_CONVERSIONS, assess, convert_expression, quote_value
@@ -286,11 +287,14 @@ class _Planner:
 
     def indexes(self) -> None:
         wanted = {ix.name: ix for ix in self.table.indexes}
+        online = self.conn.dialect.name == "postgresql"
         for name, ix in wanted.items():
             if name not in self.live.indexes:
                 self.actions.append(TableAction(
                     "add_index", self.table.name, str(name),
-                    ("unique " if ix.unique else "") + "index on " + ", ".join(c.name for c in ix.columns)))
+                    ("unique " if ix.unique else "") + "index on " + ", ".join(c.name for c in ix.columns)
+                    + (" (CREATE INDEX CONCURRENTLY after the commit: writes go on)" if online else ""),
+                    value=CONCURRENTLY if online else None))
         owned = {str(ix.name) for ix in build_tables([self.old])[self.old.name].indexes} if self.old else set()
         for name in sorted(set(self.live.indexes) - set(wanted)):
             if name in owned and not name.startswith(SEARCH_INDEX_PREFIX):
@@ -409,7 +413,7 @@ def _apply_one(conn: Connection, table: Table, action: TableAction, follow: Tabl
                             convert_expression(conn.dialect.name, action.target, have, want))
     elif action.op == "retarget":
         ddl.retarget(conn, table, action.target, action.value)
-    elif action.op == "add_index":
+    elif action.op == "add_index" and action.value != CONCURRENTLY:  # concurrent ones: store.online
         next(ix for ix in table.indexes if ix.name == action.target).create(conn)
     elif action.op == "drop_index":
         ddl.drop_index(conn, action.target)
