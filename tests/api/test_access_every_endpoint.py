@@ -76,6 +76,8 @@ MATRIX: dict[str, str] = {
     "POST /workflows/{name}/validate": ADMIN, "POST /runs/{run_id}/close": ADMIN,
     "POST /runs/{run_id}/rerun": ADMIN, "POST /runs/{run_id}/retry-on": ADMIN, "POST /runs/bulk": ADMIN,
     "GET /workflows/{name}/split-stats": ADMIN,
+    "GET /suppressions": ADMIN, "POST /suppressions": ADMIN, "DELETE /suppressions/{channel}/{address}": ADMIN,
+    "POST /suppressions/hook-secret": ADMIN, "POST /hooks/bounces/{channel}": PUBLIC,
     # routes not (yet) in the document, so that documenting them does not need this file first
     "DELETE /definitions/{kind}/{name}": ADMIN, "GET /definitions/{kind}/{name}/usage": ADMIN,
     "GET /admin/roles": ADMIN, "POST /admin/roles": ADMIN, "PUT /admin/roles/{name}/grants": ADMIN,
@@ -138,7 +140,7 @@ def url_for(path: str, key: str, world: dict[str, Any]) -> str:
     names = {"/assignment/": "lead_routing", "/admin/roles/": "role_rep", "/hooks/workflows/": "wf_every", "/forms/": "lead_default", "/pipelines/": "new_business",
              "/pools/": "public_pool", "/segments/": "hot_leads_tier1", "/workflows/": "wf_every",
              "/import-templates/": "tpl", "/definitions/": "wf_every"}
-    values = {"object": "lead", "id": theirs, "record_id": theirs, "tag": "t_every", "kind": "workflow",
+    values = {"object": "lead", "id": theirs, "channel": "email", "address": "x@example.com", "record_id": theirs, "tag": "t_every", "kind": "workflow",
               "version": "1", "uid": "1"}
 
     def fill(m: re.Match[str]) -> str:

@@ -29,7 +29,7 @@ from metacrm.flows import channels, executor, service
 from metacrm.flows.channels import DeliveryError, Message, SmtpAdapter
 from metacrm.flows.delivery import deliver
 from metacrm.flows.runs import utcnow
-from metacrm.flows.tables import outbox, steps
+from metacrm.flows.tables import outbox, steps, suppressions
 from metacrm.meta.kinds import kind
 
 PASSWORD = "s3cr#t:p@ss/word"
@@ -199,6 +199,10 @@ def test_permanent_reject_fails_at_once_and_is_not_retried(pack, smtp):
     assert smtp.inbox.rcpts == ["reject-me@example.com"] and smtp.inbox.messages == []
     with pack.engine.connect() as conn:  # the send step itself is done: the run went on
         assert conn.execute(select(steps.c.status)).scalar_one() == "done"
+        # a 550 on the recipient is a hard bounce: the address is suppressed, with the server's words
+        bounced = conn.execute(select(suppressions)).one()
+    assert (bounced.channel, bounced.address, bounced.reason) == ("email", "reject-me@example.com", "bounce")
+    assert "550" in bounced.detail
 
 
 def test_temporary_reject_is_retried_until_accepted(pack, smtp):

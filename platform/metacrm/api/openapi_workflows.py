@@ -90,7 +90,7 @@ def workflow_paths() -> dict[str, Any]:
             ok("Marked", {"type": "object", "properties": {"marked": {"type": "integer"}}}), (401,),
             params=[{"name": "notification_id", "in": "path", "required": True, "schema": ID}],
             tag="notifications")},
-        **builder_paths(), **run_control_paths(),
+        **builder_paths(), **run_control_paths(), **suppression_paths(),
     }
 
 
@@ -190,4 +190,54 @@ def run_control_paths() -> dict[str, Any]:
             [NAME, {"name": "X-MetaCRM-Timestamp", "in": "header", "required": True, "schema": {"type": "string"}},
              {"name": "X-MetaCRM-Signature", "in": "header", "required": True, "schema": {"type": "string"}}],
             status="202", public=True)},
+    }
+
+
+def suppression_paths() -> dict[str, Any]:
+    """api/suppressions.py: the suppression list (admins) and the signed bounce callback."""
+    channel = {"enum": ["email", "sms", "wechat"]}
+    entry = {"type": "object", "required": ["channel", "address", "reason"], "properties": {
+        "channel": {"type": "string"}, "address": {"type": "string"}, "reason": {"type": "string"},
+        "detail": {"type": ["string", "null"]}, "created_at": {"type": "string"}}}
+    reasons = {"enum": ["unsubscribe", "bounce", "complaint", "manual"]}
+    event = {"type": "object", "required": ["address", "type"], "properties": {
+        "address": {"type": "string", "maxLength": 320}, "type": {"enum": ["bounce", "complaint"]},
+        "detail": {"type": "string"}}}
+    return {
+        "/suppressions": {
+            "get": _op("list_suppressions", "Addresses no workflow message goes to, by channel and address (admins)",
+                       ok("Suppressed addresses", {"type": "object", "required": ["items"], "properties": {
+                           "items": {"type": "array", "items": entry}, "next_cursor": {"type": ["string", "null"]}}}),
+                       (400, 401, 403, 422), params=[
+                           _query("channel", channel), _query("reason", reasons), _query("q", {"type": "string"}),
+                           _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+                           _query("cursor", {"type": "string"})], tag="suppressions"),
+            "post": _op("add_suppression", "Suppress an address (reason manual by default; admins)",
+                        ok("Suppressed", ANY_OBJECT), (400, 401, 403, 415, 422),
+                        {"type": "object", "required": ["channel", "address"], "properties": {
+                            "channel": channel, "address": {"type": "string", "maxLength": 320}, "reason": reasons}},
+                        status="201", tag="suppressions")},
+        "/suppressions/{channel}/{address}": {"delete": _op(
+            "remove_suppression", "Take an address off the list: later messages go to it again (admins)",
+            ok("Removed", ANY_OBJECT), (401, 403, 404, 422), params=[
+                {"name": "channel", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "address", "in": "path", "required": True, "schema": {"type": "string"}}],
+            tag="suppressions")},
+        "/suppressions/hook-secret": {"post": _op(
+            "bounce_hook_secret", "The bounce callback's path and signing secret for a channel (an admin action)",
+            ok("Hook", {"type": "object", "properties": {"path": {"type": "string"}, "secret": {"type": "string"},
+                                                         "signature": {"type": "string"}}}),
+            (400, 401, 403, 415, 422), {"type": "object", "required": ["channel"], "properties": {"channel": channel}},
+            tag="suppressions")},
+        "/hooks/bounces/{channel}": {"post": _op(
+            "report_bounces", "A provider reports bounces and complaints (signed like a workflow's inbound webhook)",
+            ok("Recorded", {"type": "object", "properties": {"channel": {"type": "string"},
+                                                             "received": {"type": "integer"},
+                                                             "added": {"type": "integer"}}}),
+            (400, 403, 415, 422),
+            {"type": "object", "properties": {"events": {"type": "array", "items": event, "maxItems": 1000}}},
+            [{"name": "channel", "in": "path", "required": True, "schema": channel},
+             {"name": "X-MetaCRM-Timestamp", "in": "header", "required": True, "schema": {"type": "string"}},
+             {"name": "X-MetaCRM-Signature", "in": "header", "required": True, "schema": {"type": "string"}}],
+            status="202", tag="suppressions", public=True)},
     }

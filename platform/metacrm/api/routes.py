@@ -25,6 +25,7 @@ from . import (
     pools,
     records,
     segments,
+    suppressions,
     users,
     views,
     workflow_builder,
@@ -57,5 +58,6 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(export_jobs.bp, url_prefix=API_PREFIX)  # long exports as background jobs
     app.register_blueprint(workflow_builder.bp, url_prefix=API_PREFIX)  # drafts, validation, publishing
     app.register_blueprint(workflow_runs.bp, url_prefix=API_PREFIX)  # re-run, test a node, bulk run control
+    app.register_blueprint(suppressions.bp, url_prefix=API_PREFIX)  # suppression list, signed bounce reports
     app.register_blueprint(admin_users.bp, url_prefix=API_PREFIX)  # users, roles, teams for the web app
     app.register_blueprint(definition_delete.bp, url_prefix=API_PREFIX)  # DELETE /definitions/<kind>/<name>

@@ -41,12 +41,15 @@ class DeliveryError(Exception):
     """A delivery that failed; `permanent` ones (a 5xx reject) are not retried.
 
     Adapters raise it with a message safe to store and log (no credentials). Any other exception
-    an adapter raises counts as temporary: the delivery job retries it with backoff.
+    an adapter raises counts as temporary: the delivery job retries it with backoff. `bounce`
+    ("bounce" or "complaint") says the recipient refused for good: the address is suppressed
+    (bounces.py), so no later message goes to it.
     """
 
-    def __init__(self, message: str, permanent: bool = False) -> None:
+    def __init__(self, message: str, permanent: bool = False, bounce: str | None = None) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent = permanent or bounce is not None
+        self.bounce = bounce
 
 
 class MessageAdapter(Protocol):
@@ -124,7 +127,7 @@ class SmtpAdapter:
                 smtp.send_message(email)
         except smtplib.SMTPRecipientsRefused as exc:  # our one recipient was refused
             code, reply = next(iter(exc.recipients.values()), (0, b""))
-            raise self._error(f"recipient refused: {code} {_text(reply)}", code) from None
+            raise self._error(f"recipient refused: {code} {_text(reply)}", code, recipient=True) from None
         except smtplib.SMTPResponseException as exc:  # sender refused, data refused, auth failed, ...
             raise self._error(f"{type(exc).__name__}: {exc.smtp_code} {_text(exc.smtp_error)}",
                               exc.smtp_code) from None
@@ -132,11 +135,14 @@ class SmtpAdapter:
             raise self._error(f"{type(exc).__name__}: {exc}", 0) from None
         return str(email["Message-ID"])
 
-    def _error(self, text: str, code: int) -> DeliveryError:
-        """5xx is a permanent reject (RFC 5321 4.2.1); 4xx and network trouble are worth a retry."""
+    def _error(self, text: str, code: int, recipient: bool = False) -> DeliveryError:
+        """5xx is a permanent reject (RFC 5321 4.2.1); 4xx and network trouble are worth a retry.
+        A 5xx refusing the recipient itself is a hard bounce (the address is suppressed)."""
         if self._password:
             text = text.replace(self._password, "***")
-        return DeliveryError(f"{self.host}:{self.port}: {text}", permanent=500 <= code < 600)
+        permanent = 500 <= code < 600
+        return DeliveryError(f"{self.host}:{self.port}: {text}", permanent=permanent,
+                             bounce="bounce" if permanent and recipient else None)
 
 
 def _text(reply: bytes | str) -> str:

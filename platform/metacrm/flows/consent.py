@@ -3,9 +3,10 @@
 A `send_message` step (purpose `marketing`, the default) sends only when the record has marketing
 consent for the channel (`consent_<channel>` when the object has such a field, else
 `consent_marketing`; an object with neither has no consent to give, so nothing is sent), the
-address is not on the suppression list (unsubscribes, bounces: `wf_suppression`), and the record
-is not in the workflow's suppression segment (`suppression.segment`). Transactional messages skip
-the consent check but not the suppression list of bounces. The skip is the step's output
+address is not on the suppression list (unsubscribes, bounces, complaints, manual entries:
+`wf_suppression`, fed by bounces.py), and the record is not in the workflow's suppression segment
+(`suppression.segment`). Transactional messages (`purpose: transactional`) skip the consent check
+only: a suppressed address gets nothing at all. The skip is the step's output
 (`skipped: no_consent | suppressed | suppressed_segment`), so the run shows it.
 """
 
@@ -27,14 +28,21 @@ if TYPE_CHECKING:
 REASONS = ("unsubscribe", "bounce", "complaint", "manual")
 
 
-def suppress(conn: Connection, channel: str, address: str, reason: str = "unsubscribe") -> bool:
-    """Put an address on the list (idempotent); True when it was new."""
-    address = address.strip().lower()[:320]
+def normal_address(address: str) -> str:
+    """How an address is kept and compared on the list: trimmed, lower-cased."""
+    return address.strip().lower()[:320]
+
+
+def suppress(conn: Connection, channel: str, address: str, reason: str = "unsubscribe",
+             detail: str | None = None) -> bool:
+    """Put an address on the list (idempotent: the first reason stays); True when it was new."""
+    address = normal_address(address)
     found = conn.execute(select(suppressions.c.address).where(suppressions.c.channel == channel,
                                                               suppressions.c.address == address)).first()
     if found is not None:
         return False
-    conn.execute(suppressions.insert().values(channel=channel, address=address, reason=reason, created_at=datetime.now(UTC)))
+    conn.execute(suppressions.insert().values(channel=channel, address=address, reason=reason, detail=detail,
+                                              created_at=datetime.now(UTC)))
     return True
 
 
@@ -48,11 +56,12 @@ def has_consent(record: dict[str, Any], channel: str) -> bool:
 def refusal(ctx: StepContext, doc: dict[str, Any], channel: str, address: str) -> str | None:
     """Why this message must not go out, or None."""
     record = ctx.record or {}
-    if doc.get("purpose", "marketing") == "marketing" and not has_consent(record, channel):
+    marketing = doc.get("purpose", "marketing") == "marketing"
+    if marketing and not has_consent(record, channel):
         return "no_consent"
     if ctx.conn is not None and ctx.conn.execute(select(suppressions.c.reason).where(
-            suppressions.c.channel == channel, suppressions.c.address == address.strip().lower()[:320])).first():
-        return "suppressed"
+            suppressions.c.channel == channel, suppressions.c.address == normal_address(address))).first():
+        return "suppressed"  # issue 25: nothing goes to a suppressed address, whatever the purpose
     segment = (ctx.workflow.doc.get("suppression") or {}).get("segment")
     if segment and ctx.record is not None:
         rule = segment_rule(ctx.snapshot, segment)

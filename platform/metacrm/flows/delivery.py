@@ -3,6 +3,8 @@
 A temporary failure (network, 4xx) is retried up to MAX_ATTEMPTS with exponential backoff; a
 permanent one (an adapter's `DeliveryError(permanent=True)`, e.g. SMTP 5xx) fails the message at
 once, so a bad address costs one attempt, not a retry storm. The outbox row keeps the last error.
+A failure the adapter marks as a bounce or complaint also puts the address on the suppression
+list (bounces.py), in the same transaction as the message's fail.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 
 from .channels import DeliveryError, Message, adapter_for
+from .consent import suppress
 from .jobs import job
 from .runs import utcnow
 from .sendrate import rate_for, take_slot
@@ -53,6 +56,7 @@ def deliver(services: Services, message_id: int, now: datetime | None = None) ->
             return
     adapter = adapter_for(services.settings, row.channel)
     values: dict[str, object]
+    bounce: DeliveryError | None = None
     if adapter is None:
         values = {"status": "stored", "next_at": None}
     else:
@@ -61,6 +65,7 @@ def deliver(services: Services, message_id: int, now: datetime | None = None) ->
             values = {"status": "sent", "sent_at": clock(), "next_at": None, "error": None}
         except Exception as exc:  # any adapter failure: retry later, then give up with the error kept
             permanent = isinstance(exc, DeliveryError) and exc.permanent
+            bounce = exc if isinstance(exc, DeliveryError) and exc.bounce else None
             error = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
             log.warning("delivering message %s failed%s: %s", message_id, " for good" if permanent else "", error)
             failed = permanent or row.attempts >= MAX_ATTEMPTS
@@ -70,3 +75,5 @@ def deliver(services: Services, message_id: int, now: datetime | None = None) ->
     with services.engine.begin() as conn:
         conn.execute(update(outbox).where(outbox.c.id == message_id, outbox.c.attempts == row.attempts)
                      .values(**values))
+        if bounce is not None:  # the recipient refused for good: no later message goes there
+            suppress(conn, row.channel, row.recipient, str(bounce.bounce), str(bounce)[:300])

@@ -35,11 +35,16 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def verify(services: Services, name: str, timestamp: str, sent: str, body: bytes, now: float | None = None) -> None:
+    verify_signature(hook_secret(services, name), timestamp, sent, body, now)
+
+
+def verify_signature(secret: str, timestamp: str, sent: str, body: bytes, now: float | None = None) -> None:
+    """Refuse (403 bad_signature) a request not signed with `secret` or signed outside the window."""
     refused = PermissionDenied("the webhook signature is missing, wrong or too old",
                                [Problem("X-MetaCRM-Signature", "bad_signature", "sha256 HMAC of '<timestamp>.<body>'")])
     if not timestamp.isdigit() or abs((now or time.time()) - int(timestamp)) > WINDOW_SECONDS:
         raise refused
-    expected = signature(hook_secret(services, name), timestamp, body)
+    expected = signature(secret, timestamp, body)
     if not hmac.compare_digest(expected.encode(), sent.encode()):
         raise refused
 

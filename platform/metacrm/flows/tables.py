@@ -184,4 +184,5 @@ suppressions = Table(
     Column("address", String(320), primary_key=True),
     Column("reason", String(32), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("detail", String(300), nullable=True),  # the provider's words for a bounce or complaint
 )
