@@ -231,3 +231,29 @@ def test_secrets_stored_in_clear_are_encrypted_by_the_migration(standard_pack, r
     store_in_clear(svc, doc)
     out = run("metadata", "encrypt-secrets", code=2).output
     assert f"workflow/{NAME}#/steps/0/secret" in out and "another secret key" in out, out
+
+
+def test_fields_named_like_secrets_are_data_not_secrets(standard_pack, admin):
+    """A field called `token` or `password` (its schema, a step's `set`, a webhook `body`, a merge
+    policy) is neither masked nor encrypted: only secret values of a definition are."""
+    svc = standard_pack
+    obj = {"$id": "acct", "title": "Account key", "x-label": {"en": "Account key"}, "type": "object",
+           "properties": {"name": {"x-field": "text", "maxLength": 50}, "token": {"x-field": "text", "maxLength": 50},
+                          "password": {"x-field": "text", "maxLength": 50}}}
+    wf = {"name": "set_token", "object": "acct", "trigger": {"type": "manual"},
+          "steps": [{"id": "put", "type": "update_record", "set": {"token": "literal-value", "password": "pw-value"}}]}
+    assert admin.send("PUT", "/definitions/object/acct", obj).status_code == 200
+    assert admin.send("PUT", "/definitions/workflow/set_token", wf).status_code == 200
+    shown = admin.get("/definitions/object/acct").json
+    assert shown["properties"]["token"] == obj["properties"]["token"]
+    assert admin.get("/definitions/workflow/set_token").json["steps"][0]["set"] == wf["steps"][0]["set"]
+    d = system.definitions
+    with svc.engine.connect() as conn:
+        bodies = conn.execute(select(d.c.body).where(d.c.name.in_(["acct", "set_token"]))).scalars().all()
+    assert len(bodies) == 2 and not any(PREFIX in b for b in bodies)
+    record = svc.records.create("acct", {"name": "K"})
+    run = finish(svc, service.start_workflow(svc, "set_token", record["id"])["id"])
+    executor.shutdown(svc)
+    assert run["status"] == "completed", run.get("error")
+    after = svc.records.get("acct", record["id"])
+    assert (after["token"], after["password"]) == ("literal-value", "pw-value")

@@ -27,6 +27,14 @@ SECRET_KEYS = frozenset({
 })
 """Keys whose value is a secret wherever they appear in a definition."""
 
+NAME_MAP_KEYS = frozenset({
+    "properties", "fields", "refs", "values", "set", "body", "option_tags", "x-option-renames", "x-option-labels",
+    "transitions", "weights", "label", "x-label", "translations", "labels",
+})
+"""Maps whose keys are names of fields, options, stages, users or languages (field schemas, a step's
+`set`, a webhook's `body`, a merge policy per field), never secret markers: a field called `token`
+or `password` is data, and encrypting its schema or its value would break the definition."""
+
 HEADER_KEYS = frozenset({"headers"})
 SECRET_HEADER_WORDS = ("authorization", "cookie", "token", "secret", "key", "password", "signature", "auth",
                        "credential", "session")
@@ -47,7 +55,10 @@ def secret_paths(doc: Any) -> Iterator[Path]:
         if isinstance(node, dict):
             for key, value in node.items():
                 here = (*path, key)
-                if isinstance(key, str) and key.lower() in SECRET_KEYS:
+                if isinstance(key, str) and key in NAME_MAP_KEYS and isinstance(value, dict):
+                    for name, item in value.items():  # a field named `token` is not a secret
+                        yield from walk(item, (*here, name))
+                elif isinstance(key, str) and key.lower() in SECRET_KEYS:
                     if value not in (None, "", {}, []):
                         yield here
                 elif isinstance(key, str) and key.lower() in HEADER_KEYS and isinstance(value, dict):
