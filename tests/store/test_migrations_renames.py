@@ -112,3 +112,20 @@ def test_rename_declarations_are_checked(services, apply_docs):
         apply_docs(services, ("object", doc(code=None, score={"x-field": "text", "x-renamed-from": "code"})))
     assert "rename_target_exists" in [p.code for p in info.value.problems]
     assert {"code", "score"} <= set(columns(services).columns)
+
+
+def test_select_becomes_multiselect_keeping_every_value(services, apply_docs):
+    apply_docs(services, ("object", LEAD))
+    ids = fill(services)
+    multi = doc(city={"x-field": "multiselect", "items": {"enum": ["sh", "bj", "gz", "sz"]}})
+    plan = services.metadata.plan([("object", "lead", multi)])
+    assert [a.op for a in plan.tables["lead"]] == ["alter_type"] and not plan.problems  # a widening: no force
+    apply_docs(services, ("object", multi))
+    got = {r["id"]: r["city"] for r in services.records.list("lead")}
+    assert got == {ids[0]: ["sh"], ids[1]: ["bj"], ids[2]: ["sh"], ids[3]: None}
+    assert not services.metadata.plan([("object", "lead", multi)]).changed
+    rid = services.records.create("lead", {"name": "Eve", "city": ["sz", "gz"]})["id"]
+    assert services.records.get("lead", rid)["city"] == ["sz", "gz"]
+    # an option the multiselect no longer offers hides values: refused unless forced
+    with pytest.raises(DestructiveChange):
+        apply_docs(services, ("object", doc(city={"x-field": "multiselect", "items": {"enum": ["bj"]}})))

@@ -431,7 +431,7 @@ FIELD_TYPES: dict[str, FieldType] = {t.name: t for t in (
               _f(mf.Url), TEXT_OPS, "url", _url),
     FieldType("select", ("string",), {"type": "string"}, lambda s: String(DEFAULT_TEXT_LENGTH),
               lambda s: mf.String(validate=mv.OneOf(_options(s))), CHOICE_OPS, "select", _text, None,
-              _enum_change, frozenset({"text", "region"})),
+              _enum_change, frozenset({"text", "region", "multiselect"})),
     FieldType("region", ("string",), {"type": "string", "maxLength": 120, "minLength": 1},
               lambda s: String(DEFAULT_TEXT_LENGTH), _f(mf.String), TEXT_OPS, "text", _region, None, None,
               frozenset({"text"})),

@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from .columns import DATE, DECIMAL, INTEGER, TEXT, ColumnShape
+from .columns import DATE, DECIMAL, INTEGER, JSON, TEXT, ColumnShape
 
 EXAMPLES = 3
 _CUT = 60  # characters of a value quoted in a message
@@ -150,6 +150,8 @@ def value_check(live: ColumnShape, new: ColumnShape) -> Callable[[Any], bool] | 
         return _to_text(new, live)
     if pair == (TEXT, DATE):
         return _to_date
+    if pair == (TEXT, JSON):  # select -> multiselect: each value becomes a list of itself
+        return lambda value: True
     return None
 
 
@@ -245,6 +247,9 @@ def convert_expression(dialect: str, name: str, live: ColumnShape, new: ColumnSh
     col = column(name)
     if not _convertible(live, new):
         return cast(None, _sql_type(new))  # only planned for a column without values
+    if (live.family, new.family) == (TEXT, JSON):
+        wrap = func.jsonb_build_array(col) if dialect == "postgresql" else func.json_array(col)
+        return case((col.is_(None), null()), else_=wrap)
     if live.family == TEXT and new.family != TEXT:
         col = func.trim(col)
     if dialect == "sqlite":
