@@ -1,6 +1,7 @@
 """`metacrm metadata rollback KIND NAME --to N`: the return to a version is planned and applied like any change."""
 
 import copy
+import json
 
 LEAD = {"$id": "lead", "type": "object",
         "properties": {"name": {"x-field": "text", "maxLength": 50}, "score": {"x-field": "integer"}},
@@ -30,3 +31,25 @@ def test_rollback_plans_applies_and_refuses_data_loss(services, apply_docs, run)
     assert services.records.get("lead", rid)["name"] == "short"
     assert "city" not in services.records.get("lead", rid)
     run("metadata", "rollback", "object", "lead", "--to", "9", code=2)
+
+
+def test_history_records_author_force_and_the_table_actions(services, apply_docs, run, tmp_path):
+    pack = tmp_path / "pack" / "objects"
+    pack.mkdir(parents=True)
+    (pack / "lead.json").write_text(json.dumps(LEAD))
+    run("metadata", "apply", tmp_path / "pack", "--author", "alice")
+    wider = copy.deepcopy(LEAD)
+    wider["properties"]["city"] = {"x-field": "text", "default": "Shanghai"}
+    (pack / "lead.json").write_text(json.dumps(wider))
+    run("metadata", "apply", tmp_path / "pack", "--author", "bob")
+    run("metadata", "rollback", "object", "lead", "--to", "1", "--force", "--author", "carol")
+    history = services.metadata.history("object", "lead")
+    assert [(h["author"], bool(h["forced"])) for h in history] == [("alice", False), ("bob", False), ("carol", True)]
+    assert json.loads(history[0]["actions"]) == ["create_table obj_lead.*: create table with 2 fields"]
+    assert [a.split(":")[0] for a in json.loads(history[1]["actions"])] == ["add_column obj_lead.city",
+                                                                           "backfill obj_lead.city"]
+    assert json.loads(history[2]["actions"])[0].startswith("retire_column obj_lead.city")
+    shown = run("metadata", "history", "object", "lead").output
+    assert "carol" in shown and "forced" in shown and "table: retire_column obj_lead.city" in shown
+    run("metadata", "apply", tmp_path / "pack")  # the OS user by default
+    assert services.metadata.history("object", "lead")[-1]["author"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 
@@ -36,13 +37,22 @@ def print_plan(plan: Plan) -> None:
 
 
 def apply_packs(svc: Services, dirs: list[Path] | tuple[Path, ...], force: bool = False,
-                note: str | None = None) -> Plan:
+                note: str | None = None, author: str | None = None) -> Plan:
     files = load_pack(dirs, live_definitions(svc))
-    return svc.metadata.apply(incoming_from_files(files), force=force, note=note)
+    return svc.metadata.apply(incoming_from_files(files), force=force, note=note, author=author)
+
+
+def os_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return None
 
 
 _dirs = click.argument("dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
 _force = click.option("--force", is_flag=True, help="Apply changes that hide data (removed fields, narrowing).")
+_author = click.option("--author", default=os_user, show_default="the OS user",
+                       help="Who applies: kept with the new versions (see `metacrm metadata history`).")
 
 
 @click.command()
@@ -107,11 +117,12 @@ def metadata_plan(dirs: tuple[Path, ...], force: bool) -> None:
 @_dirs
 @_force
 @click.option("--note", help="Why: kept with the new versions.")
+@_author
 @handle_errors
-def metadata_apply(dirs: tuple[Path, ...], force: bool, note: str | None) -> None:
+def metadata_apply(dirs: tuple[Path, ...], force: bool, note: str | None, author: str | None) -> None:
     """Apply a pack: create/migrate tables and store new versions, all or nothing (idempotent)."""
     with services() as svc:
-        plan = apply_packs(svc, dirs, force=force, note=note)
+        plan = apply_packs(svc, dirs, force=force, note=note, author=author)
         print_plan(plan)
         click.echo("applied" if plan.changed else "already up to date")
 
@@ -123,8 +134,10 @@ def metadata_apply(dirs: tuple[Path, ...], force: bool, note: str | None) -> Non
 @_force
 @click.option("--dry-run", is_flag=True, help="Show the plan (with its effect on stored data) and change nothing.")
 @click.option("--note", help="Why: kept with the new version (default: 'rollback to version N').")
+@_author
 @handle_errors
-def metadata_rollback(kind: str, name: str, version: int, force: bool, dry_run: bool, note: str | None) -> None:
+def metadata_rollback(kind: str, name: str, version: int, force: bool, dry_run: bool, note: str | None,
+                      author: str | None) -> None:
     """Return a definition to an earlier version: planned and applied like any change (a change
     that would lose stored data is refused, the return itself becomes a new version)."""
     with services() as svc:
@@ -135,7 +148,8 @@ def metadata_rollback(kind: str, name: str, version: int, force: bool, dry_run: 
         if dry_run:
             print_plan(svc.metadata.plan(incoming, force=force))
             return
-        plan = svc.metadata.apply(incoming, force=force, note=note or f"rollback to version {version}")
+        plan = svc.metadata.apply(incoming, force=force, note=note or f"rollback to version {version}",
+                                  author=author)
         print_plan(plan)
         click.echo(f"rolled back to version {version}" if plan.changed else "already at that version")
 
@@ -192,7 +206,10 @@ def metadata_history(kind: str, name: str) -> None:
     with services() as svc:
         for row in svc.metadata.history(kind, name):
             click.echo(f"v{row['version']:<4} {row['action']:8} {row['created_at']:%Y-%m-%d %H:%M:%S}Z "
-                       f"{row['checksum'][:12]} {row['note'] or ''}")
+                       f"{row['checksum'][:12]} {row.get('author') or '-':12} {'forced ' if row.get('forced') else ''}"
+                       f"{row['note'] or ''}")
+            for action in json.loads(row.get("actions") or "[]"):
+                click.echo(f"      table: {action}")
 
 
 def register(main: click.Group) -> None:

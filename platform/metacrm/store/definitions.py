@@ -181,8 +181,9 @@ class MetadataService:
             return self._plan(conn, incoming, force)
 
     def apply(self, incoming: Sequence[Incoming], actor_id: int | None = None, force: bool = False,
-              note: str | None = None) -> Plan:
-        """Apply all-or-nothing: on any problem nothing is written and nothing is migrated."""
+              note: str | None = None, author: str | None = None) -> Plan:
+        """Apply all-or-nothing: on any problem nothing is written and nothing is migrated. Each new
+        version records `author`, whether `force` was given and the table actions that ran."""
         with self.engine.begin() as conn:
             _lock_metadata(conn)
             plan = self._plan(conn, incoming, force)
@@ -200,7 +201,8 @@ class MetadataService:
                 if change.kind == "object" and plan.tables.get(change.name):
                     apply_actions(conn, tables[change.name], plan.tables[change.name])
                 if change.changed:
-                    _write_version(conn, change, actor_id, note)
+                    ran = [str(a) for a in plan.tables.get(change.name, [])] if change.kind == "object" else []
+                    _write_version(conn, change, actor_id, note, History(author, force, ran))
             revision = _bump_revision(conn)
             snapshot = _snapshot(revision, merged)
             for hook in self.hooks:
@@ -310,7 +312,18 @@ def _bump_revision(conn: Connection) -> int:
     return read_revision(conn)
 
 
-def _write_version(conn: Connection, change: DefinitionChange, actor_id: int | None, note: str | None) -> None:
+@dataclass(frozen=True)
+class History:
+    """What a version records about how it was applied."""
+
+    author: str | None = None
+    forced: bool = False
+    actions: list[str] = field(default_factory=list)
+
+
+def _write_version(conn: Connection, change: DefinitionChange, actor_id: int | None, note: str | None,
+                   how: History | None = None) -> None:
+    how = how or History()
     d, v = system.definitions, system.definition_versions
     now = datetime.now(UTC)
     body = canonical_json(change.new)
@@ -326,7 +339,8 @@ def _write_version(conn: Connection, change: DefinitionChange, actor_id: int | N
                      .values(version=version, checksum=digest, body=body, updated_at=now, updated_by=actor_id))
     conn.execute(v.insert().values(kind=change.kind, name=change.name, version=version, checksum=digest,
                                    body=body, action=change.action, created_at=now, created_by=actor_id,
-                                   note=note))
+                                   note=note, author=how.author, forced=how.forced,
+                                   actions=json.dumps(how.actions, ensure_ascii=False) if how.actions else None))
 
 
 def incoming_from_files(files: Iterable[Any]) -> list[Incoming]:

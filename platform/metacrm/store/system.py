@@ -67,6 +67,11 @@ definition_versions = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("created_by", ForeignKey("sys_user.id"), nullable=True),
     Column("note", Text),
+    # who applied it (the CLI's --author, default the OS user), whether --force confirmed it, and
+    # the table actions that ran (a JSON list of "op table.column: description")
+    Column("author", String(200), nullable=True),
+    Column("forced", Boolean, nullable=True),
+    Column("actions", Text, nullable=True),
     UniqueConstraint("kind", "name", "version"),
 )
 
