@@ -39,3 +39,23 @@ def test_reminder_once_per_remind_at(standard_pack):
     svc.records.update("activity", due, {"remind_at": (now + timedelta(minutes=10)).isoformat()})
     assert due_reminders(svc, now + timedelta(minutes=11)) == 1  # moved later: reminded again
     assert "tasks.remind" in {t.name for t in periodic_tasks()}
+
+
+def test_reminder_due_time_in_the_owners_zone(standard_pack):
+    svc = standard_pack
+    now = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+    due_at = datetime(2026, 12, 4, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, 20:00 the day before in New York
+    with svc.engine.begin() as conn:
+        sh = ensure_user(conn, "sh_user", language="zh-CN", time_zone="Asia/Shanghai")
+        ny = ensure_user(conn, "ny_user", time_zone="America/New_York")
+        default = ensure_user(conn, "no_zone")
+    for owner in (sh, ny, default):
+        svc.records.create("activity", {"subject": "Call back", "type": "task", "owner_id": owner,
+                                        "remind_at": (now - timedelta(minutes=1)).isoformat(),
+                                        "due_at": due_at.isoformat()})
+    assert due_reminders(svc, now) == 3
+    with svc.engine.connect() as conn:
+        rows = {r.user_id: r for r in conn.execute(select(notifications))}
+    assert rows[sh].body == "截止时间 2026-12-04 09:00"  # 'zh-CN' reads Chinese too
+    assert rows[ny].body == "Due 2026-12-03 20:00"
+    assert svc.settings.timezone == "UTC" and rows[default].body == "Due 2026-12-04 01:00"

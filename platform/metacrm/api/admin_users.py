@@ -19,7 +19,7 @@ from ..auth.permissions import SCOPES, VERBS, WILDCARD
 from ..auth.tables import permissions, roles, team_members, teams, user_roles, users
 from ..errors import Conflict, NotFound, Problem, ValidationError
 from ..store.db import reading
-from ..store.users import ensure_user
+from ..store.users import check_time_zone, ensure_user
 from .context import principal, services, snapshot
 from .jsonio import json_body
 
@@ -70,7 +70,7 @@ def _user_rows(conn: Connection) -> list[dict[str, Any]]:
     for r in conn.execute(select(team_members)):
         by_user_teams.setdefault(int(r.user_id), []).append(team_names.get(int(r.team_id), ""))
     query = select(users.c.id, users.c.username, users.c.display_name, users.c.email, users.c.language,
-                   users.c.active, users.c.is_admin).order_by(users.c.username)
+                   users.c.time_zone, users.c.active, users.c.is_admin).order_by(users.c.username)
     return [{**dict(r._mapping), "active": bool(r.active), "is_admin": bool(r.is_admin),
              "roles": sorted(by_user_roles.get(int(r.id), [])), "teams": sorted(by_user_teams.get(int(r.id), []))}
             for r in conn.execute(query)]
@@ -111,8 +111,8 @@ def user_list() -> Any:
 
 @bp.post("/admin/users")
 def user_create() -> Any:
-    """Body: username, display_name, email, language, is_admin, roles, teams, password (generated when
-    absent; the answer's `password` is then the one time it is shown)."""
+    """Body: username, display_name, email, language, time_zone (IANA; null: the default), is_admin, roles,
+    teams, password (generated when absent; the answer's `password` is then the one time it is shown)."""
     _admin()
     body = json_body()
     username = _text(body, "username", 64)
@@ -121,11 +121,13 @@ def user_create() -> Any:
     language = _text(body, "language", 8, "en") or "en"
     if language not in LANGUAGES:
         raise ValidationError("language is en or zh", [Problem("language", "enum", language)])
+    time_zone = check_time_zone(body.get("time_zone"))
     password, generated = _new_password(body)
     with services().engine.begin() as conn:
         if conn.execute(select(users.c.id).where(users.c.username == username)).scalar() is not None:
             raise Conflict(f"user '{username}' exists", [Problem("username", "exists", username)])
-        uid = ensure_user(conn, username, _text(body, "display_name", 200), _text(body, "email", 200) or None, language)
+        uid = ensure_user(conn, username, _text(body, "display_name", 200), _text(body, "email", 200) or None, language,
+                          time_zone)
         accounts.set_password(conn, uid, password)
         accounts.set_admin(conn, uid, bool(body.get("is_admin")))
         _set_roles(conn, uid, _names(body, "roles") or [])
@@ -136,9 +138,16 @@ def user_create() -> Any:
 
 @bp.patch("/admin/users/<rid:uid>")
 def user_update(uid: int) -> Any:
-    """Body (any of): display_name, active, is_admin, roles, teams."""
+    """Body (any of): display_name, language, time_zone (IANA; null: the default), active, is_admin, roles, teams."""
     who = _admin()
     body = json_body()
+    values: dict[str, Any] = {}
+    if "time_zone" in body:
+        values["time_zone"] = check_time_zone(body["time_zone"])
+    if "language" in body:
+        if body["language"] not in LANGUAGES:
+            raise ValidationError("language is en or zh", [Problem("language", "enum", str(body["language"])[:8])])
+        values["language"] = body["language"]
     with services().engine.begin() as conn:
         _user(conn, uid)
         if "active" in body:
@@ -152,8 +161,9 @@ def user_update(uid: int) -> Any:
                 raise Conflict("you cannot remove your own admin rights", [Problem("is_admin", "self", "yourself")])
             accounts.set_admin(conn, uid, bool(body["is_admin"]))
         if "display_name" in body:
-            conn.execute(users.update().where(users.c.id == uid).values(
-                display_name=_text(body, "display_name", 200)))
+            values["display_name"] = _text(body, "display_name", 200)
+        if values:
+            conn.execute(users.update().where(users.c.id == uid).values(**values))
         if (names := _names(body, "roles")) is not None:
             _set_roles(conn, uid, names)
         if (names := _names(body, "teams")) is not None:

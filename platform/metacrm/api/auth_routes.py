@@ -23,6 +23,7 @@ from ..auth.tokens import create_token, list_tokens, revoke_token
 from ..errors import Problem, TooManyRequests, Unauthorized, ValidationError
 from ..store.db import reading
 from ..store.events import RecordEvent, append_events
+from ..store.users import check_time_zone
 from .context import SESSION_CSRF, SESSION_USER, new_csrf_token, principal, public, services, snapshot
 from .jsonio import json_body
 
@@ -121,13 +122,14 @@ def me() -> Any:
     who = principal()
     snap = snapshot()
     csrf = session.get(SESSION_CSRF) or (new_csrf_token() if session.get(SESSION_USER) else None)
-    return jsonify({**who.to_dict(), "csrf_token": csrf,
+    return jsonify({**who.to_dict(), "default_time_zone": services().settings.timezone, "csrf_token": csrf,
                     "permissions": permissions_map(who, sorted(snap.objects))})
 
 
 @bp.patch("/me")
 def update_me() -> Any:
-    """Change one's own language or display name (nothing else about an account is self-service)."""
+    """Change one's own language, time zone (an IANA name; null for the default) or display name
+    (nothing else about an account is self-service)."""
     who, svc = principal(), services()
     body = json_body()
     values: dict[str, Any] = {}
@@ -137,8 +139,14 @@ def update_me() -> Any:
             values["language"] = value
         elif key == "display_name" and isinstance(value, str) and 0 < len(value.strip()) <= 200:
             values["display_name"] = value.strip()
+        elif key == "time_zone":
+            try:
+                values["time_zone"] = check_time_zone(value)
+            except ValidationError as e:
+                problems += e.problems
         else:
-            problems.append(Problem(str(key)[:64], "invalid", "language (en, zh) or display_name (1-200 characters)"))
+            problems.append(Problem(str(key)[:64], "invalid",
+                                    "language (en, zh), time_zone (e.g. Asia/Shanghai) or display_name (1-200 characters)"))
     if problems:
         raise ValidationError("these profile changes are not possible", problems)
     if values:
@@ -147,7 +155,7 @@ def update_me() -> Any:
     with svc.engine.connect() as conn:
         fresh = load_principal(conn, who.id)
     assert fresh is not None
-    return jsonify(fresh.to_dict())
+    return jsonify({**fresh.to_dict(), "default_time_zone": svc.settings.timezone})
 
 
 def _token_dict(row: dict[str, Any]) -> dict[str, Any]:

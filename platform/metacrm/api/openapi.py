@@ -39,7 +39,9 @@ PROBLEM = {"type": "object", "required": ["type", "title", "status", "code", "er
             "stage": {"type": "string", "description": "A refused stage move: the stage it was moving to."}}}}}}
 USER = {"type": "object", "required": ["id", "username"], "properties": {
     "id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": "string"},
-    "email": {"type": ["string", "null"]}, "language": {"type": "string"}, "is_admin": {"type": "boolean"},
+    "email": {"type": ["string", "null"]}, "language": {"type": "string"},
+    "time_zone": {"type": ["string", "null"], "description": "IANA zone; null: the installation's or the browser's"},
+    "is_admin": {"type": "boolean"},
     "roles": {"type": "array", "items": {"type": "string"}}}}
 PERMISSION = {"type": "object", "properties": {
     "read": {"type": "boolean"}, "create": {"type": "boolean"}, "update": {"type": "boolean"},
@@ -90,6 +92,7 @@ def fixed_paths() -> dict[str, Any]:
             ok("Logged out everywhere", ANY_OBJECT), (401, 403))},
         "/me": {"get": operation("me", "auth", "The caller, their roles and permissions per object", ok("Me", {
             **USER, "properties": {**USER["properties"], "csrf_token": {"type": ["string", "null"]},
+                                   "default_time_zone": {"type": "string"},
                                    "permissions": {"type": "object", "additionalProperties": PERMISSION}}}),
             (401,))},
         "/auth/tokens": {

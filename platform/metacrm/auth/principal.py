@@ -26,6 +26,8 @@ class Principal:
     language: str
     is_admin: bool
     email: str | None = None
+    time_zone: str | None = None
+    """The user's IANA zone; None: the installation's (server texts) or the browser's (web app)."""
     roles: tuple[str, ...] = ()
     team_ids: frozenset[int] = field(default_factory=frozenset)
     team_user_ids: frozenset[int] = field(default_factory=frozenset)
@@ -61,14 +63,15 @@ class Principal:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "username": self.username, "display_name": self.display_name,
-                "email": self.email, "language": self.language, "is_admin": self.is_admin,
+                "email": self.email, "language": self.language, "time_zone": self.time_zone,
+                "is_admin": self.is_admin,
                 "roles": list(self.roles)}
 
 
 def load_principal(conn: Connection, user_id: int) -> Principal | None:
     """The active user `user_id` with roles, teams and permissions; None if unknown or inactive."""
     user = conn.execute(select(users.c.id, users.c.username, users.c.display_name, users.c.language,
-                               users.c.is_admin, users.c.email, users.c.active)
+                               users.c.time_zone, users.c.is_admin, users.c.email, users.c.active)
                         .where(users.c.id == user_id)).first()
     if user is None or not user.active:
         return None
@@ -93,7 +96,7 @@ def load_principal(conn: Connection, user_id: int) -> Principal | None:
                            .where(team_members.c.team_id.in_(mine))).all()
     return Principal(
         id=int(user.id), username=user.username, display_name=user.display_name, language=user.language,
-        is_admin=bool(user.is_admin), email=user.email, roles=tuple(role_names),
+        is_admin=bool(user.is_admin), email=user.email, time_zone=user.time_zone, roles=tuple(role_names),
         team_ids=frozenset(int(m.team_id) for m in members),
         team_user_ids=frozenset(int(m.user_id) for m in members), grants=grants)
 

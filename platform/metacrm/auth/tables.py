@@ -33,7 +33,7 @@ metadata = MetaData()
 
 users = table(
     "sys_user", column("id"), column("username"), column("display_name"), column("email"),
-    column("language"), column("active"), column("created_at"), column("password_hash"), column("is_admin"),
+    column("language"), column("time_zone"), column("active"), column("created_at"), column("password_hash"), column("is_admin"),
 )
 
 teams = Table(

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     BigInteger,
@@ -43,6 +42,7 @@ from ..store.definitions import Snapshot
 from ..store.events import RecordEvent, append_events
 from ..store.records import RecordService
 from ..store.system import metadata, users
+from ..store.users import user_zone
 
 NAME = String(48)
 
@@ -197,9 +197,10 @@ WARNING = {"en": "{title} goes back to {pool} on {due} unless you follow it up",
 
 def _warning_title(conn: Connection, snap: Snapshot, doc: Mapping[str, Any], record_id: int, user_id: int,
                    due: datetime, tz: str) -> str:
-    """The holder's warning in their language, naming the record by its title and the local due time."""
-    language = conn.execute(select(users.c.language).where(users.c.id == user_id)).scalar() or "en"
-    lang = language_of(str(language))
+    """The holder's warning in their language, naming the record by its title and the due time in their
+    zone (the installation's, `tz`, when they chose none)."""
+    holder = conn.execute(select(users.c.language, users.c.time_zone).where(users.c.id == user_id)).first()
+    lang = language_of(holder.language if holder is not None else None)
     obj, table = snap.objects[doc["object"]], snap.tables[doc["object"]]
     title_field = getattr(obj, "title_field", None)
     title = None
@@ -207,7 +208,7 @@ def _warning_title(conn: Connection, snap: Snapshot, doc: Mapping[str, Any], rec
         title = conn.execute(select(table.c[title_field]).where(table.c.id == record_id)).scalar()
     label = doc.get("label") or {}
     pool = label.get(lang) or label.get("en") or doc["name"] if isinstance(label, Mapping) else doc["name"]
-    local = due.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    local = due.astimezone(user_zone(holder.time_zone if holder is not None else None, tz)).strftime("%Y-%m-%d %H:%M")
     return WARNING[lang].format(title=title or f"#{record_id}", pool=pool, due=local)[:300]
 
 

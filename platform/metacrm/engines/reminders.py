@@ -5,21 +5,22 @@ tasks of the activity object whose reminder fell due in the last day. Exactly on
 notification carries the key `remind:<object>:<id>:<remind_at>` and the notifications table's
 key is unique, so two workers sweeping at once, or a sweep repeated after a crash, insert it once
 (insert ... on conflict do nothing). Moving `remind_at` later gives a new reminder. The text is in
-the owner's language.
+the owner's language, the due time in the owner's zone (the installation's when they chose none).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..flows.jobs import periodic
 from ..flows.tables import notifications
+from ..messages import language_of
 from ..store.system import users
+from ..store.users import user_zone
 
 if TYPE_CHECKING:
     from ..store.services import Services
@@ -48,14 +49,14 @@ def due_reminders(services: Services, now: datetime | None = None) -> int:
     if obj is None or not {"remind_at", "type", "subject"} <= set(obj.fields):
         return 0
     table = snap.tables[OBJECT]
-    query = (select(table.c.id, table.c.subject, table.c.remind_at, table.c.due_at, table.c.owner_id, users.c.language)
+    query = (select(table.c.id, table.c.subject, table.c.remind_at, table.c.due_at, table.c.owner_id, users.c.language,
+                    users.c.time_zone)
              .join(users, users.c.id == table.c.owner_id)
              .where(table.c.deleted_at.is_(None), table.c.type == "task", table.c.remind_at <= now,
                     table.c.remind_at > now - WINDOW)
              .order_by(table.c.remind_at).limit(BATCH))
     if "done" in obj.fields:
         query = query.where(table.c.done.is_(None) | table.c.done.is_(False))
-    zone = ZoneInfo(services.settings.timezone)
     with services.engine.begin() as conn:
         rows = conn.execute(query).all()
         if not rows:
@@ -67,7 +68,8 @@ def due_reminders(services: Services, now: datetime | None = None) -> int:
             key = _key(r.id, r.remind_at)
             if key in existing:
                 continue
-            title, body = TEXTS.get(r.language or "en", TEXTS["en"])
+            title, body = TEXTS[language_of(r.language)]
+            zone = user_zone(r.time_zone, services.settings.timezone)
             due = r.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if r.due_at else "-"
             new.append({"user_id": r.owner_id, "title": title.format(subject=r.subject or "")[:300],
                         "body": body.format(due=due), "object": OBJECT, "record_id": r.id, "run_id": None,

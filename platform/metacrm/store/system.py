@@ -36,6 +36,9 @@ users = Table(
     Column("display_name", String(200), nullable=False, default=""),
     Column("email", String(254)),
     Column("language", String(8), nullable=False, default="en"),
+    # An IANA zone (store/users.py: check_time_zone); NULL: the installation's (server texts) or
+    # the browser's (web app).
+    Column("time_zone", String(64), nullable=True),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime(), nullable=False),
     # Accounts (auth/): an argon2 hash (None = cannot log in) and the admin flag.
