@@ -52,6 +52,7 @@ def export(object_name: str) -> Any:
         export_records(svc, obj.name, spool, fmt, fields=fields,
                        language=request.args.get("language") or who.language, hidden_fields=perm.hidden,
                        where=where[1:], row_filter=row_filter(snap, who),
+                       hidden_of=lambda name: who.permission(name).hidden,
                        limit=int_arg("limit", 0, 0, 10_000_000) or None, sort=sort)
     except BaseException:
         spool.close()

@@ -139,7 +139,8 @@ def run_export(services: Services, export_id: int) -> None:
         with path.open("wb") as out:
             count = export_records(services, obj.name, out, claimed.format, fields=request.get("columns"),
                                    language=request.get("language") or who.language, hidden_fields=perm.hidden,
-                                   where=where, row_filter=scope, sort=_sort_keys(request.get("sort"), table, perm),
+                                   where=where, row_filter=scope, hidden_of=lambda name: who.permission(name).hidden,
+                                   sort=_sort_keys(request.get("sort"), table, perm),
                                    progress=lambda n: _set(services, export_id, rows_done=n))
         _set(services, export_id, status="done", rows_done=count, rows_total=count)
     except Exception as exc:  # the export failed: say why, keep no half file

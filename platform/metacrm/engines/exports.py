@@ -2,7 +2,9 @@
 
 The caller states what the reader may see: `hidden_fields` are never written (not even as an
 empty column), `where` carries the data scope as SQL conditions and `row_filter` the same scope
-for the rule compiler's related-record subqueries (the API builds both from the permissions).
+for the rule compiler's related-record subqueries (the API builds both from the permissions);
+`hidden_of(object)` names the fields hidden from the reader on a relation's target, so a target
+whose title field is hidden is written as its id.
 Options are written as their labels and relations as the target's title, so the file reads like
 the screen and imports back (the importer maps labels to options and titles to ids).
 """
@@ -50,9 +52,11 @@ class _Labeller:
     """Turns stored values into what a reader of `language` sees."""
 
     def __init__(self, conn: Connection, snap: Snapshot, obj: ObjectDef, columns: Sequence[str], language: str,
-                 row_filter: Callable[[str], ColumnElement[bool] | None] | None = None):
+                 row_filter: Callable[[str], ColumnElement[bool] | None] | None = None,
+                 hidden_of: Callable[[str], Iterable[str]] | None = None):
         self.conn, self.snap, self.obj, self.columns, self.language = conn, snap, obj, columns, language
         self.row_filter = row_filter
+        self.hidden_of = hidden_of
         self.options: dict[str, dict[Any, str]] = {}
         for name in columns:
             f = obj.fields.get(name)
@@ -68,6 +72,8 @@ class _Labeller:
             ids = list({r[name] for r in rows if r[name] is not None})
             target_obj = self.snap.objects.get(str(target))
             title = target_obj.title_field if target_obj else None
+            if title is not None and self.hidden_of is not None and title in set(self.hidden_of(str(target))):
+                title = None  # a title field hidden from the reader: the id is written instead
             if not ids or not title:
                 continue
             table = self.snap.tables[str(target)]
@@ -96,6 +102,7 @@ def export_records(services: Services, object_name: str, out: IO[bytes], fmt: st
                    language: str = "en", hidden_fields: Iterable[str] = frozenset(),
                    where: Sequence[ColumnElement[bool]] = (),
                    row_filter: Callable[[str], ColumnElement[bool] | None] | None = None,
+                   hidden_of: Callable[[str], Iterable[str]] | None = None,
                    limit: int | None = None, encoding: str = "utf-8-sig",
                    progress: Callable[[int], None] | None = None,
                    sort: Sequence[tuple[str, bool]] = ()) -> int:
@@ -123,7 +130,7 @@ def export_records(services: Services, object_name: str, out: IO[bytes], fmt: st
         query = select(table).where(*conditions).order_by(*order)
         if limit:
             query = query.limit(limit)
-        labeller = _Labeller(conn, snap, obj, columns, language, row_filter)
+        labeller = _Labeller(conn, snap, obj, columns, language, row_filter, hidden_of)
         header = [label_in(obj.fields[c].label, language, c) if c in obj.fields
                   else label_in(SYSTEM_COLUMNS[c], language, c) for c in columns]
 
