@@ -228,6 +228,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "rename_target_exists": ("A column with the new name already exists", "新名称的列已存在"),
     "field_in_use": ("Another definition uses this field: change it first, or force", "其他定义正在使用该字段：请先修改它们，或强制执行"),
     "index_not_built": ("The new index could not be built; apply again to retry", "新索引未能建立，请重新应用以重试"),
+    "check_not_validated": ("The required-field check could not be validated; apply again once values are filled",
+                            "必填检查未能验证，请在补齐数值后重新应用"),
     # definitions and admin pages (issue 16)
     "in_use": ("Still used elsewhere: change those first", "仍被其他定义使用，请先修改它们"),
     "not_deletable": ("This kind of definition cannot be deleted", "此类定义不能删除"),

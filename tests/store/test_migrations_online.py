@@ -155,3 +155,58 @@ def test_a_failed_concurrent_build_drops_its_invalid_index_and_is_reported(servi
         conn.execute(text("UPDATE obj_lead SET name = 'other' WHERE id = (SELECT max(id) FROM obj_lead)"))
     assert online.build_concurrently(services.engine, table, [index.name]) == []
     assert _index_state(services, index.name) is True
+
+
+def _validated(services, check):
+    with services.engine.connect() as conn:
+        return conn.execute(text("SELECT convalidated FROM pg_constraint WHERE conname = :c"), {"c": check}).scalar()
+
+
+def test_a_required_check_is_validated_after_the_commit_and_stragglers_are_filled(services, apply_docs):
+    if services.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only (SQLite has no NOT NULL check to validate)")
+    apply_docs(services, ("object", LEAD))
+    services.records.bulk_create("lead", [{"name": "a"}, {"name": "b", "score": 3}])
+    doc = with_fields(["score"], score={"x-field": "integer", "default": 0})
+    plan = apply_docs(services, ("object", doc), force=True)
+    (require,) = [a for a in plan.tables["lead"] if a.op == "require"]
+    assert require.value == ("ck_obj_lead_score_required", 0) and "after the commit" in require.description
+    assert not plan.warnings and _validated(services, "ck_obj_lead_score_required") is True
+    # a writer still holding the previous definition left an empty value before the NOT VALID check
+    # existed: the fill after the commit gives it the default, then the check validates
+    with services.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE obj_lead DROP CONSTRAINT ck_obj_lead_score_required"))
+        conn.execute(text("INSERT INTO obj_lead (name, created_at, updated_at, version) VALUES ('late', now(), now(), 1)"))
+        conn.execute(text("ALTER TABLE obj_lead ADD CONSTRAINT ck_obj_lead_score_required "
+                          "CHECK (deleted_at IS NOT NULL OR score IS NOT NULL) NOT VALID"))
+    table = build_tables([ObjectDef.from_doc(doc)])["lead"]
+    problems = online.validate_check(services.engine, table, "score", "ck_obj_lead_score_required", None)
+    assert [p.code for p in problems] == ["check_not_validated"]  # no default to give: reported, still enforced
+    assert online.validate_check(services.engine, table, "score", "ck_obj_lead_score_required", 0) == []
+    assert _validated(services, "ck_obj_lead_score_required") is True
+    with services.engine.connect() as conn:
+        assert conn.execute(text("SELECT score FROM obj_lead WHERE name = 'late'")).scalar_one() == 0
+
+
+def test_a_new_multiselect_with_a_default_is_added_without_a_rewrite(services, apply_docs):
+    apply_docs(services, ("object", LEAD))
+    services.records.bulk_create("lead", [{"name": f"n{i}"} for i in range(5)])
+    doc = with_fields(hobbies={"x-field": "multiselect", "items": {"enum": ["x", "y"]}, "default": ["x"]})
+    apply_docs(services, ("object", doc))
+    assert {tuple(r["hobbies"]) for r in services.records.list("lead")} == {("x",)}
+    if services.engine.dialect.name == "postgresql":
+        with services.engine.connect() as conn:  # ADD COLUMN ... DEFAULT '["x"]'::jsonb: no table rewrite
+            missing = conn.execute(text("SELECT atthasmissing FROM pg_attribute WHERE attrelid = 'obj_lead'::regclass "
+                                        "AND attname = 'hobbies'")).scalar_one()
+        assert missing is True
+    assert not apply_docs(services, ("object", doc)).changed
+
+
+def test_fill_in_batches_commits_each_batch(services, apply_docs):
+    apply_docs(services, ("object", LEAD))
+    services.records.bulk_create("lead", [{"name": f"n{i}"} for i in range(7)])
+    table = build_tables([ObjectDef.from_doc(LEAD)])["lead"]
+    seen = []
+    assert online.fill_in_batches(services.engine, table, "score", 5, batch=3, progress=seen.append) == 7
+    assert seen == [3, 6, 7]
+    assert {r["score"] for r in services.records.list("lead")} == {5}

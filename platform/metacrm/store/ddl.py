@@ -154,13 +154,15 @@ def rebuild_sqlite_column(conn: Connection, table: Table, name: str, using: Colu
         conn.exec_driver_sql(sql)
 
 
-def add_required_check(conn: Connection, table: Table, name: str, check: str, empty: bool = False) -> None:
+def add_required_check(conn: Connection, table: Table, name: str, check: str, empty: bool = False,
+                       validate: bool = True) -> None:
     """PostgreSQL: NULL impossible in a live record's column, for every writer. Added NOT VALID (a
-    short lock) and validated afterwards (no exclusive lock); on an empty table in one step."""
+    short lock) and validated afterwards (no exclusive lock; with `validate=False` the caller validates
+    after its commit, store.online); on an empty table in one step."""
     t, c = quote(conn, table.name), quote(conn, check)
     condition = f"deleted_at IS NOT NULL OR {quote(conn, name)} IS NOT NULL"
     run(conn, f"ALTER TABLE {t} ADD CONSTRAINT {c} CHECK ({condition})" + ("" if empty else " NOT VALID"))
-    if not empty:
+    if not empty and validate:
         conn.exec_driver_sql(f"ALTER TABLE {t} VALIDATE CONSTRAINT {c}")
 
 

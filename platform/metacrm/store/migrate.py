@@ -17,6 +17,7 @@ dropped: a DBA's own `ix_...` index survives every apply.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,8 +146,16 @@ class _Planner:
             self.backfill(name, f)
         live_check = required_check(self.table.name, self.renamed.get(name, name))
         if self.conn.dialect.name == "postgresql" and live_check not in self.live.checks:
-            self.actions.append(TableAction("require", self.table.name, name, "NOT NULL check (validated online)",
-                                            value=required_check(self.table.name, name)))
+            fill = None if f.default is MISSING else self.stored_default(f)
+            self.actions.append(TableAction("require", self.table.name, name,
+                                            "NOT NULL check, added NOT VALID; validated after the commit "
+                                            "(no exclusive lock)", value=(required_check(self.table.name, name), fill)))
+
+    def stored_default(self, f: FieldDef) -> Any:
+        try:
+            return f.stored(f.default)
+        except CoercionError:
+            return None
 
     def new_column(self, name: str, f: FieldDef) -> None:
         # a required field's default stays on the column (PostgreSQL), so that a writer still holding
@@ -348,9 +357,13 @@ def _add_with_default(conn: Connection, table: Table, name: str, value: Any, kee
         return False
     col = table.c[name]
     try:
-        rendered = str(literal(value, col.type).compile(dialect=conn.dialect,
-                                                        compile_kwargs={"literal_binds": True}))
-    except Exception:  # a type without a literal renderer (JSON): fill with an UPDATE
+        if isinstance(value, (list, dict)):  # JSON (multiselect, json): a jsonb constant, metadata-only too
+            rendered = str(literal(json.dumps(value, ensure_ascii=False)).compile(
+                dialect=conn.dialect, compile_kwargs={"literal_binds": True})) + "::jsonb"
+        else:
+            rendered = str(literal(value, col.type).compile(dialect=conn.dialect,
+                                                            compile_kwargs={"literal_binds": True}))
+    except Exception:  # a type without a literal renderer: fill with an UPDATE
         return False
     t, c = ddl.quote(conn, table.name), ddl.quote(conn, name)
     ddl.run(conn, f"ALTER TABLE {t} ADD COLUMN {ddl.column_ddl(conn, col)} DEFAULT {rendered}")
@@ -387,8 +400,8 @@ def _apply_one(conn: Connection, table: Table, action: TableAction, follow: Tabl
         for name in action.value or ():
             if conn.dialect.name == "postgresql":
                 ddl.add_required_check(conn, table, name, required_check(table.name, name), empty=True)
-    elif action.op == "require":
-        ddl.add_required_check(conn, table, action.target, action.value)
+    elif action.op == "require":  # validated after the commit (store.online.validate_check)
+        ddl.add_required_check(conn, table, action.target, action.value[0], validate=False)
     elif action.op == "unrequire":
         ddl.drop_constraint(conn, table, action.value)
     elif action.op == "add_column":

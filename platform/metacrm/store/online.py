@@ -1,4 +1,5 @@
-"""Index builds that never block writers: CREATE INDEX CONCURRENTLY on PostgreSQL, after the commit.
+"""What runs after the metadata commit on PostgreSQL, so that it never blocks writers: index builds
+(CREATE INDEX CONCURRENTLY), NOT NULL checks' validation, and batched fills.
 
 An index added to an existing table is planned `add_index` with the value CONCURRENTLY on
 PostgreSQL. `apply_actions` leaves it out of the metadata transaction (CONCURRENTLY cannot run in
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Engine, Index, Table, text
+from sqlalchemy import Engine, Index, Table, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import CreateIndex
 
@@ -23,6 +24,7 @@ from ..errors import Problem
 
 CONCURRENTLY = "concurrently"
 ATTEMPTS = 2
+BATCH = 5000
 WAIT_MS = 60_000
 """How long a build may wait for older transactions (a concurrent build waits for every transaction
 that began before it): past that it fails, its invalid index is dropped, and it is retried or reported."""
@@ -71,3 +73,40 @@ def build_concurrently(engine: Engine, table: Table, names: Iterable[str],
                                     f"the invalid index was dropped and the definitions are applied: apply again "
                                     f"to retry"))
     return problems
+
+
+def fill_in_batches(engine: Engine, table: Table, name: str, value: Any, batch: int = BATCH,
+                    progress: Callable[[int], None] | None = None) -> int:
+    """Give `value` to the live records whose column `name` is empty, `batch` rows per transaction (each
+    commit releases its row locks, so writers wait at most one batch); returns the rows filled."""
+    col, ident = table.c[name], table.c.id
+    done = 0
+    while True:
+        with engine.begin() as conn:
+            ids = select(ident).where(col.is_(None), table.c.deleted_at.is_(None)).limit(batch).scalar_subquery()
+            n = conn.execute(update(table).where(ident.in_(ids)).values({name: value})).rowcount
+        if not n:
+            return done
+        done += n
+        if progress:
+            progress(done)
+
+
+def validate_check(engine: Engine, table: Table, name: str, check: str, fill: Any) -> list[Problem]:
+    """After the commit (PostgreSQL): fill, in batches, the empty values a writer still holding the
+    previous definition added before the NOT VALID check existed, then VALIDATE the check (SHARE UPDATE
+    EXCLUSIVE: reads and writes go on). A check that cannot be validated is reported; it still
+    refuses every new NULL."""
+    if fill is not None:
+        fill_in_batches(engine, table, name, fill)
+    quote = engine.dialect.identifier_preparer.quote
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f"SET lock_timeout = {int(WAIT_MS)}")
+            conn.exec_driver_sql(f"ALTER TABLE {quote(table.name)} VALIDATE CONSTRAINT {quote(check)}")
+    except DBAPIError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
+        return [Problem(f"table {table.name}/{name}", "check_not_validated",
+                        f"the NOT NULL check of '{name}' refuses every new empty value but could not be validated "
+                        f"({reason}); apply again once the empty values are filled")]
+    return []
