@@ -227,6 +227,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "option_still_declared": ("A renamed option is still declared", "被重命名的选项仍在定义中"),
     "rename_target_exists": ("A column with the new name already exists", "新名称的列已存在"),
     "field_in_use": ("Another definition uses this field: change it first, or force", "其他定义正在使用该字段：请先修改它们，或强制执行"),
+    "option_in_use": ("Another definition uses this option: change it first, or force", "其他定义正在使用该选项：请先修改它们，或强制执行"),
     "index_not_built": ("The new index could not be built; apply again to retry", "新索引未能建立，请重新应用以重试"),
     "check_not_validated": ("The required-field check could not be validated; apply again once values are filled",
                             "必填检查未能验证，请在补齐数值后重新应用"),

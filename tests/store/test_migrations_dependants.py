@@ -83,3 +83,18 @@ def test_field_paths_through_relations_templates_and_mappings():
     assert [(u.path, u.field) for u in field_usage(defs, "channel", {"kind"})] == [("/steps/0/by/field", "kind")]
     assert [u.path for u in field_usage(defs, "lead", {"name"})] == ["/steps/1/title", "/steps/2/set/name"]
     assert [u.path for u in field_usage(defs, "lead", {"channel"})] == ["/steps/0/by/field"]
+
+
+def test_removing_or_renaming_a_used_option_lists_every_user(standard_pack):
+    services = standard_pack
+    lead = copy.deepcopy(services.metadata.export().get("object", "lead"))
+    city = lead["properties"]["city"]
+    city["enum"] = ["sh" if o == "shanghai" else o for o in city["enum"]]
+    city["x-option-renames"] = {"shanghai": "sh"}
+    city.get("x-option-labels", {}).pop("shanghai", None)
+    plan = services.metadata.plan([("object", "lead", lead)])
+    used = {p.field for p in plan.problems if p.code == "option_in_use"}
+    assert {"segment/hot_leads_tier1#/rule/all/0/value/0",
+            "assignment/lead_routing#/entries/0/territories/0/when/value/0"} <= used, used
+    assert all("option 'shanghai' of lead.city" in p.message for p in plan.problems if p.code == "option_in_use")
+    assert not services.metadata.plan([("object", "lead", lead)], force=True).problems

@@ -14,7 +14,7 @@ for its subtree. A field is named by:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +96,53 @@ class _Walker:
                     yield from ((f, pointer(at)) for f in self.path(current, token))
 
 
+def _options_in(walker: _Walker, value: Any, current: str | None, at: tuple[Any, ...], field: str,
+                options: set[str]) -> Iterator[tuple[str, str]]:
+    """(option, pointer) for each rule value or form option_tags key naming one of `options` of `field`."""
+    if isinstance(value, Mapping):
+        if isinstance(value.get("object"), str):
+            current = value["object"]
+        named = value.get("field")
+        if current is not None and isinstance(named, str) and named.split(".")[-1] == field \
+                and field in walker.path(current, named):
+            for key in ("value", "values"):
+                given = value.get(key)
+                items = given if isinstance(given, list) else [given]
+                for i, item in enumerate(items):
+                    if isinstance(item, str) and item in options:
+                        yield item, pointer((*at, key, i) if isinstance(given, list) else (*at, key))
+            tags = value.get("option_tags")
+            if isinstance(tags, Mapping):
+                yield from ((o, pointer((*at, "option_tags", o))) for o in tags if o in options)
+        for k, v in value.items():
+            yield from _options_in(walker, v, current, (*at, k), field, options)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _options_in(walker, v, current, (*at, i), field, options)
+
+
+def option_usage(defs: DefinitionSet, obj: str, field: str, options: set[str]) -> list[Usage]:
+    """Every place a definition names one of `options` of select/multiselect `field` of `obj` (rule values,
+    a form's option_tags)."""
+    walker = _Walker(defs, obj, {field})
+    found = []
+    for kind in sorted(defs.kinds()):
+        if kind == "object":
+            continue
+        for name, doc in defs.items(kind):
+            start = doc.get("object") if isinstance(doc.get("object"), str) else doc.get("source")
+            objects = doc.get("objects") if isinstance(doc.get("objects"), list) else [start]
+            body = {k: v for k, v in doc.items() if k not in ("object", "objects")}
+            seen = set()
+            for current in objects:
+                for option, path in _options_in(walker, body, current if isinstance(current, str) else None, (),
+                                                field, options):
+                    if path not in seen:
+                        seen.add(path)
+                        found.append(Usage(kind, name, path, f"{field}={option}"))
+    return found
+
+
 def field_usage(defs: DefinitionSet, obj: str, fields: set[str]) -> list[Usage]:
     """Every place another definition names one of `fields` of object `obj`."""
     found: list[Usage] = []
@@ -131,16 +178,26 @@ USAGE_SOURCES: list[UsageSource] = []
 higher layer appends its own (engines/views.py)."""
 
 
-def removal_problems(conn: Any, defs: DefinitionSet, obj: str, old_fields: Iterable[str],
-                     new_fields: Iterable[str], force: bool) -> list[Problem]:
-    """Removing (or renaming) fields that something still uses is refused, one problem per user, unless
-    forced. `defs` are the definitions as they will be (a user changed in the same pack is not listed)."""
-    gone = set(old_fields) - set(new_fields)
-    if not gone or force:
+def removal_problems(conn: Any, defs: DefinitionSet, obj: str, old_fields: Mapping[str, Any],
+                     new_fields: Mapping[str, Any], force: bool) -> list[Problem]:
+    """Removing (or renaming) fields or select options that something still uses is refused, one
+    problem per user, unless forced. `defs` are the definitions as they will be (a user changed in
+    the same pack is not listed); the fields are FieldDefs by name."""
+    if force:
         return []
-    users = field_usage(defs, obj, gone)
-    for source in USAGE_SOURCES:
+    gone = set(old_fields) - set(new_fields)
+    users = field_usage(defs, obj, gone) if gone else []
+    for source in USAGE_SOURCES if gone else ():
         users += source(conn, defs, obj, gone)
-    return [Problem(f"{u.kind}/{u.name}#{u.path}", "field_in_use",
-                    f"{u.kind} '{u.name}' uses field '{u.field}' of {obj}, which this change removes; change it "
-                    f"first (or in the same pack), or use force") for u in users]
+    problems = [Problem(f"{u.kind}/{u.name}#{u.path}", "field_in_use",
+                        f"{u.kind} '{u.name}' uses field '{u.field}' of {obj}, which this change removes; change "
+                        f"it first (or in the same pack), or use force") for u in users]
+    for name in set(old_fields) & set(new_fields):
+        before, after = getattr(old_fields[name], "options", []), getattr(new_fields[name], "options", [])
+        dropped = set(before) - set(after) if after else set()
+        for u in option_usage(defs, obj, name, dropped) if dropped else ():
+            field, option = u.field.split("=", 1)
+            problems.append(Problem(f"{u.kind}/{u.name}#{u.path}", "option_in_use",
+                                    f"{u.kind} '{u.name}' uses option '{option}' of {obj}.{field}, which this change "
+                                    f"removes or renames; change it first (or in the same pack), or use force"))
+    return problems
