@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 
@@ -70,3 +71,29 @@ def test_an_export_writes_the_related_id_not_the_hidden_title(world, admin, stan
         assert _csv(body)[1] == [str(customer_id), "Visible Customer", str(account_id)]
     finally:
         body.close()  # the file response holds the export open
+
+
+def _import(api, rows):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    out.seek(0)
+    return api.client.post("/api/v1/imports?wait=true", data={"object": "customer", "file": (out, "c.xlsx")},
+                           headers=api._headers(None), content_type="multipart/form-data")
+
+
+def test_an_import_does_not_look_names_up_by_a_hidden_title(world, admin):
+    rep, account_id, _ = world
+    r = _import(rep, [["Name", "Company"], ["Imported By Rep", HIDDEN_NAME]])
+    assert r.status_code == 200, r.json
+    linked = [c for c in admin.get("/records/customer?limit=200").json["items"] if c.get("account") == account_id]
+    assert [c["name"] for c in linked] == ["Visible Customer"]  # the rep's row was not linked by the hidden name
+    assert str(account_id) not in json.dumps(rep.get(f"/imports/{r.json['id']}/outcomes").json)
+    r = _import(admin, [["Name", "Company"], ["Imported By Admin", HIDDEN_NAME]])
+    assert r.status_code == 200 and r.json["created"] == 1, r.json
+    linked = [c for c in admin.get("/records/customer?limit=200").json["items"] if c.get("account") == account_id]
+    assert sorted(c["name"] for c in linked) == ["Imported By Admin", "Visible Customer"]

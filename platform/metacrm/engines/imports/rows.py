@@ -159,8 +159,9 @@ class RowMapper:
                           problems: dict[int, list[Problem]], who: Principal | None = None) -> None:
         """Replace relation titles by record ids (in place); unknown titles become row problems.
 
-        Names are looked up only among records the importer `who` may read (None: everything), so
-        an import is no oracle for records outside their scope.
+        Names are looked up only among records the importer `who` may read (None: everything), and
+        not at all when the target's title field is hidden from them, so an import is no oracle for
+        records outside their scope nor for hidden titles.
         """
         for name, f in self.obj.fields.items():
             if not f.type.is_relation or f.target == USER_TARGET:
@@ -169,7 +170,8 @@ class RowMapper:
             title = target.title_field
             wanted = {row[name] for row in rows if row is not None and isinstance(row.get(name), str)}
             missing = [t for t in wanted if (target.name, t) not in self._names]
-            readable = who is None or who.permission(target.name).read
+            # a title field hidden from the importer is no lookup key either (an oracle of its values)
+            readable = who is None or (who.permission(target.name).read and title not in who.permission(target.name).hidden)
             if missing and title and readable:
                 table = snap.tables[target.name]
                 scope = None if who is None else who.row_filter(target.name, table)
