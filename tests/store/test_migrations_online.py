@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from metacrm.errors import ServiceUnavailable
+from metacrm.errors import DestructiveChange, ServiceUnavailable
 from metacrm.meta.objects import ObjectDef
 from metacrm.store import ddl, online
 from metacrm.store.columns import live_table
@@ -170,7 +170,10 @@ def test_a_required_check_is_validated_after_the_commit_and_stragglers_are_fille
     doc = with_fields(["score"], score={"x-field": "integer", "default": 0})
     plan = apply_docs(services, ("object", doc), force=True)
     (require,) = [a for a in plan.tables["lead"] if a.op == "require"]
-    assert require.value == ("ck_obj_lead_score_required", 0) and "after the commit" in require.description
+    assert require.value == ("ck_obj_lead_score_required", 0, False) and "after the commit" in require.description
+    # the empty value is filled after the commit, in batches, not by one UPDATE under the apply's locks
+    assert [a.op for a in plan.tables["lead"]] == ["backfill_batched", "require"]
+    assert sorted(r["score"] for r in services.records.list("lead")) == [0, 3]
     assert not plan.warnings and _validated(services, "ck_obj_lead_score_required") is True
     # a writer still holding the previous definition left an empty value before the NOT VALID check
     # existed: the fill after the commit gives it the default, then the check validates
@@ -210,3 +213,23 @@ def test_fill_in_batches_commits_each_batch(services, apply_docs):
     assert online.fill_in_batches(services.engine, table, "score", 5, batch=3, progress=seen.append) == 7
     assert seen == [3, 6, 7]
     assert {r["score"] for r in services.records.list("lead")} == {5}
+
+
+
+def test_a_check_left_unvalidated_is_planned_again(services, apply_docs):
+    if services.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    doc = with_fields(["score"], score={"x-field": "integer", "default": 0})
+    apply_docs(services, ("object", doc))
+    with services.engine.begin() as conn:  # an apply that died between its commit and the validation
+        conn.execute(text("ALTER TABLE obj_lead DROP CONSTRAINT ck_obj_lead_score_required"))
+        conn.execute(text("INSERT INTO obj_lead (name, created_at, updated_at, version) VALUES ('x', now(), now(), 1)"))
+        conn.execute(text("ALTER TABLE obj_lead ADD CONSTRAINT ck_obj_lead_score_required "
+                          "CHECK (deleted_at IS NOT NULL OR score IS NOT NULL) NOT VALID"))
+    with pytest.raises(DestructiveChange):  # one record lacks the value: force fills it with the default
+        apply_docs(services, ("object", doc))
+    plan = apply_docs(services, ("object", doc), force=True)
+    assert [(a.op, a.value[2] if a.op == "require" else a.value) for a in plan.tables["lead"]] == [
+        ("backfill_batched", 0), ("require", True)]
+    assert _validated(services, "ck_obj_lead_score_required") is True
+    assert not apply_docs(services, ("object", doc)).changed

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy import types as sqltypes
 
 from ..meta.sqltypes import ExactDecimal, UTCDateTime
@@ -49,6 +49,7 @@ class LiveTable:
     indexes: dict[str, tuple[str, ...]]  # name -> columns (unique constraints included)
     foreign_keys: dict[str, tuple[str | None, str]]  # column -> (constraint name, referred table)
     checks: frozenset[str] = frozenset()  # names of check constraints
+    unvalidated: frozenset[str] = frozenset()  # PostgreSQL: checks added NOT VALID and not validated yet
 
 
 def shape_of(type_: sqltypes.TypeEngine[Any]) -> ColumnShape:
@@ -90,4 +91,9 @@ def live_table(conn: Connection, table: str) -> LiveTable | None:
     fks = {fk["constrained_columns"][0]: (fk.get("name"), fk["referred_table"])
            for fk in insp.get_foreign_keys(table) if len(fk["constrained_columns"]) == 1}
     checks = frozenset(c["name"] for c in insp.get_check_constraints(table) if c.get("name"))
-    return LiveTable(columns, indexes, fks, checks)
+    unvalidated: frozenset[str] = frozenset()
+    if conn.dialect.name == "postgresql":
+        unvalidated = frozenset(conn.execute(text(
+            "SELECT conname FROM pg_constraint WHERE contype = 'c' AND NOT convalidated "
+            "AND conrelid = CAST(:t AS regclass)"), {"t": conn.dialect.identifier_preparer.quote(table)}).scalars())
+    return LiveTable(columns, indexes, fks, checks, unvalidated)

@@ -29,7 +29,7 @@ from ..meta.usage import removal_problems
 from . import system
 from .db import reading
 from .migrate import TableAction, apply_actions, plan_object
-from .online import CONCURRENTLY, build_concurrently, validate_check
+from .online import CONCURRENTLY, build_concurrently, fill_in_batches, validate_check
 from .statistics import refresh_statistics
 from .tables import build_tables
 
@@ -213,8 +213,10 @@ class MetadataService:
             if online:
                 plan.warnings += build_concurrently(self.engine, tables[name], online)
             for a in actions:
-                if a.op == "require":
-                    plan.warnings += validate_check(self.engine, tables[name], a.target, *a.value)
+                if a.op == "backfill_batched":
+                    fill_in_batches(self.engine, tables[name], a.target, a.value)
+                elif a.op == "require":
+                    plan.warnings += validate_check(self.engine, tables[name], a.target, *a.value[:2])
         refresh_statistics(self.engine)  # new tables and columns, tag links a changed rule rewrote
         return plan
 

@@ -109,7 +109,7 @@ class _Planner:
             # a column kept from an earlier, removed field of this name comes back: its empty
             # values get the default like a new column's
             if f.default is not MISSING and self.count(self.col(name).is_(None)):
-                self.backfill(name, f)
+                self.backfill(name, f, existing=True)
         elif f.type.name in ("select", "multiselect") and before.type.name in ("select", "multiselect"):
             self.options(name, f, before)
         elif before.type.name == f.type.name and f.type.name not in ("text", "decimal", "relation"):
@@ -118,7 +118,7 @@ class _Planner:
             if problem:
                 self.refuse(name, "narrowing_change", f"field '{name}': {problem}", True)
         was_required = before.required if before else False
-        if f.required and not was_required:
+        if f.required and (not was_required or required_check(self.table.name, at) in self.live.unvalidated):
             self.require(name, f)
         elif was_required and not f.required and required_check(self.table.name, at) in self.live.checks:
             self.actions.append(TableAction("unrequire", self.table.name, name, "drop the NOT NULL check",
@@ -132,7 +132,7 @@ class _Planner:
     def require(self, name: str, f: FieldDef) -> None:
         """A field becomes required: its empty values get the default (with force) and, on
         PostgreSQL, a check makes NULL impossible for every writer from then on."""
-        filled = any(a.op == "backfill" and a.target == name for a in self.actions)
+        filled = any(a.op in ("backfill", "backfill_batched") and a.target == name for a in self.actions)
         empty = 0 if filled else self.count(self.alive & self.col(name).is_(None))
         if empty:
             if f.default is MISSING:
@@ -143,13 +143,16 @@ class _Planner:
                 self.refuse(name, "required_has_empty", f"{empty} record(s) have no value for '{name}'; force "
                                                         f"fills them with the default {quote_value(f.default)}", True)
                 return
-            self.backfill(name, f)
+            self.backfill(name, f, existing=True)
         live_check = required_check(self.table.name, self.renamed.get(name, name))
-        if self.conn.dialect.name == "postgresql" and live_check not in self.live.checks:
+        if self.conn.dialect.name == "postgresql" and (live_check not in self.live.checks
+                                                       or live_check in self.live.unvalidated):
             fill = None if f.default is MISSING else self.stored_default(f)
-            self.actions.append(TableAction("require", self.table.name, name,
-                                            "NOT NULL check, added NOT VALID; validated after the commit "
-                                            "(no exclusive lock)", value=(required_check(self.table.name, name), fill)))
+            exists = live_check in self.live.checks
+            how = ("validate the NOT NULL check left unvalidated by an earlier apply" if exists else
+                   "NOT NULL check, added NOT VALID; validated after the commit (no exclusive lock)")
+            self.actions.append(TableAction("require", self.table.name, name, how,
+                                            value=(required_check(self.table.name, name), fill, exists)))
 
     def stored_default(self, f: FieldDef) -> Any:
         try:
@@ -177,7 +180,7 @@ class _Planner:
         if f.required:
             self.require(name, f)
 
-    def backfill(self, name: str, f: FieldDef) -> None:
+    def backfill(self, name: str, f: FieldDef, existing: bool = False) -> None:
         try:
             value = f.stored(f.default)
         except CoercionError as exc:
@@ -186,6 +189,11 @@ class _Planner:
         if f.type.is_relation and value is not None and not self.target_has(name, [value]):
             self.refuse(name, "relation_default_missing",
                         f"default of relation '{name}' is id {value}, which does not exist in {f.target}", False)
+            return
+        if existing and self.conn.dialect.name == "postgresql":  # no long row locks: store.online
+            self.actions.append(TableAction("backfill_batched", self.table.name, name,
+                                            f"fill empty values with {quote_value(f.default)} after the commit, "
+                                            f"5,000 rows per transaction", value=value))
             return
         self.actions.append(TableAction("backfill", self.table.name, name,
                                         f"fill empty values with {quote_value(f.default)}", value=value))
@@ -400,7 +408,7 @@ def _apply_one(conn: Connection, table: Table, action: TableAction, follow: Tabl
         for name in action.value or ():
             if conn.dialect.name == "postgresql":
                 ddl.add_required_check(conn, table, name, required_check(table.name, name), empty=True)
-    elif action.op == "require":  # validated after the commit (store.online.validate_check)
+    elif action.op == "require" and not action.value[2]:  # validated after the commit (store.online)
         ddl.add_required_check(conn, table, action.target, action.value[0], validate=False)
     elif action.op == "unrequire":
         ddl.drop_constraint(conn, table, action.value)
