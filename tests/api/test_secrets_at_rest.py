@@ -22,6 +22,7 @@ from metacrm.meta.packs import canonical_json, checksum
 from metacrm.meta.secret_box import PREFIX, SecretBox, revealed
 from metacrm.meta.secrets import MASK
 from metacrm.store import system
+from metacrm.web.admin import _pretty as admin_diff_lines  # the admin console's version diff
 
 SECRET = "wh-signing-secret-42"
 TOKEN = "Bearer at-rest-token-99"
@@ -217,6 +218,12 @@ def test_secrets_stored_in_clear_are_encrypted_by_the_migration(standard_pack, r
     bodies = raw_bodies(svc)
     # one secret, one envelope across the history: a history diff shows no change of secret
     assert len({json.loads(b)["steps"][0]["secret"] for b in bodies[:3]}) == 1
+    diff = "\n".join(admin_diff_lines(bodies[2], bodies[1]))
+    assert f'"secret": "{MASK}"' in diff and "changed" not in diff and PREFIX not in diff
+    other = json.loads(bodies[2])
+    other["steps"][0]["secret"] = svc.metadata.box.seal("a-new-secret-value")
+    diff = "\n".join(admin_diff_lines(canonical_json(other), bodies[2]))
+    assert f'"secret": "{MASK} (changed)"' in diff and "a-new-secret-value" not in diff and PREFIX not in diff
     assert plain_secret(svc) == SECRET
     assert "no secret is stored in clear" in run("metadata", "encrypt-secrets").output
 
