@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.schema import CreateColumn
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..errors import ServiceUnavailable
+from ..errors import DestructiveChange, Problem, ServiceUnavailable
 
 LOCK_TIMEOUT_MS = 2000
 LOCK_RETRIES = 5
@@ -107,7 +107,7 @@ def _sqlite_retarget(conn: Connection, table: str, name: str, target: str) -> No
     _rewrite_sqlite_table(conn, table, patterns, quote(conn, target), f"the one foreign key of {table}.{name}")
 
 
-_SQLITE_TYPE = r"[A-Za-z]+(?:\s*\(\s*\d+\s*(?:,\s*\d+\s*)?\))?"
+_SQLITE_TYPE = r"(?:VARCHAR|NVARCHAR|CHAR|TEXT|CLOB|NUMERIC|DECIMAL)(?:\s*\(\s*\d+\s*(?:,\s*\d+\s*)?\))?"
 
 
 def sqlite_same_affinity(conn: Connection, table: Table, name: str) -> None:
@@ -129,7 +129,8 @@ def _rewrite_sqlite_table(conn: Connection, table: str, patterns: tuple[str, ...
         new_sql, n = re.subn(pattern, lambda m: m.group(1) + replacement, new_sql, flags=re.IGNORECASE)
         done += n
     if done != 1:
-        raise RuntimeError(f"cannot find {what} in the table's definition")
+        raise DestructiveChange(f"cannot find {what} in the table's definition; nothing was changed",
+                                [Problem(f"table {table}", "apply_failed", f"{what} not found once in its CREATE TABLE")])
     version = int(conn.exec_driver_sql("PRAGMA schema_version").scalar_one())
     conn.exec_driver_sql("PRAGMA writable_schema = ON")
     conn.exec_driver_sql("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", (new_sql, table))
