@@ -65,6 +65,11 @@ class FieldDef:
         return self.schema.get("default", MISSING)
 
     @property
+    def nullable(self) -> bool:
+        """Whether input may set the field to null: neither required nor defaulted."""
+        return not self.required and "default" not in self.schema
+
+    @property
     def options(self) -> list[Any]:
         return options_of(self.schema)
 
@@ -142,10 +147,12 @@ class ObjectDef:
     def record_schema(self, partial: bool = False) -> dict[str, Any]:
         """The JSON Schema one record's input must satisfy.
 
-        Optional fields accept null (clearing them); required ones never do. A partial schema
-        (for updates) requires nothing but still refuses nulls in required fields.
+        Optional fields accept null (clearing them); required ones never do, nor do fields with a
+        default (an explicit null on create or update is a 422, not a silent wipe: generated
+        clients send every nullable field). A partial schema (for updates) requires nothing but
+        refuses nulls in the same fields. `owner_id` stays nullable: null is an unowned record.
         """
-        properties = {name: f.value_schema(nullable=not f.required) for name, f in self.fields.items()}
+        properties = {name: f.value_schema(nullable=f.nullable) for name, f in self.fields.items()}
         properties["owner_id"] = {"type": ["integer", "null"], "minimum": 1}
         schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
         if not partial:
