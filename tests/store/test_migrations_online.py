@@ -2,6 +2,7 @@
 queues everyone behind the migration (PostgreSQL lock_timeout with retries)."""
 
 import copy
+import json
 import threading
 import time
 
@@ -213,6 +214,11 @@ def test_fill_in_batches_commits_each_batch(services, apply_docs):
     assert online.fill_in_batches(services.engine, table, "score", 5, batch=3, progress=seen.append) == 7
     assert seen == [3, 6, 7]
     assert {r["score"] for r in services.records.list("lead")} == {5}
+    with services.engine.connect() as conn:  # the audit trail: one event per filled record
+        events = conn.execute(text("SELECT changes, context FROM sys_record_event WHERE kind = 'migration'")).all()
+    assert len(events) == 7
+    changes, context = (json.loads(v) if isinstance(v, str) else v for v in events[0])
+    assert changes == {"before": {"score": None}, "after": {"score": 5}} and context["migration"] == "backfill"
 
 
 

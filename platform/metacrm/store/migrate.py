@@ -190,7 +190,7 @@ class _Planner:
             self.refuse(name, "relation_default_missing",
                         f"default of relation '{name}' is id {value}, which does not exist in {f.target}", False)
             return
-        if existing and self.conn.dialect.name == "postgresql":  # no long row locks: store.online
+        if existing:  # no long row locks, an audit event per record: store.online
             self.actions.append(TableAction("backfill_batched", self.table.name, name,
                                             f"fill empty values with {quote_value(f.default)} after the commit, "
                                             f"5,000 rows per transaction", value=value))

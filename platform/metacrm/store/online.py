@@ -14,6 +14,7 @@ same way, with the database's reason.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, Index, Table, select, text, update
@@ -21,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import CreateIndex
 
 from ..errors import Problem
+from .events import RecordEvent, append_events
 
 CONCURRENTLY = "concurrently"
 ATTEMPTS = 2
@@ -78,18 +80,33 @@ def build_concurrently(engine: Engine, table: Table, names: Iterable[str],
 def fill_in_batches(engine: Engine, table: Table, name: str, value: Any, batch: int = BATCH,
                     progress: Callable[[int], None] | None = None) -> int:
     """Give `value` to the live records whose column `name` is empty, `batch` rows per transaction (each
-    commit releases its row locks, so writers wait at most one batch); returns the rows filled."""
+    commit releases its row locks, so writers wait at most one batch); each filled record gets a
+    `migration` event in its timeline (the audit trail; no workflow starts from it). A value a writer
+    sets meanwhile is never overwritten. Returns the rows filled."""
     col, ident = table.c[name], table.c.id
+    obj = table.name.removeprefix("obj_")
     done = 0
     while True:
         with engine.begin() as conn:
             ids = select(ident).where(col.is_(None), table.c.deleted_at.is_(None)).limit(batch).scalar_subquery()
-            n = conn.execute(update(table).where(ident.in_(ids)).values({name: value})).rowcount
-        if not n:
+            filled = conn.execute(update(table).where(ident.in_(ids), col.is_(None)).values({name: value})
+                                  .returning(ident)).scalars().all()
+            now = datetime.now(UTC)
+            append_events(conn, [RecordEvent(obj, int(rid), "migration", {"before": {name: None},
+                                                                           "after": {name: _jsonable(value)}},
+                                             None, now, {"migration": "backfill", "field": name})
+                                 for rid in filled])
+        if not filled:
             return done
-        done += n
+        done += len(filled)
         if progress:
             progress(done)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool, list, dict)):
+        return value
+    return value.isoformat() if isinstance(value, (date, datetime)) else str(value)
 
 
 def validate_check(engine: Engine, table: Table, name: str, check: str, fill: Any) -> list[Problem]:
