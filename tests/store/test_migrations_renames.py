@@ -129,3 +129,16 @@ def test_select_becomes_multiselect_keeping_every_value(services, apply_docs):
     # an option the multiselect no longer offers hides values: refused unless forced
     with pytest.raises(DestructiveChange):
         apply_docs(services, ("object", doc(city={"x-field": "multiselect", "items": {"enum": ["bj"]}})))
+
+
+def test_select_to_multiselect_with_renamed_options(services, apply_docs):
+    apply_docs(services, ("object", LEAD))
+    ids = fill(services)
+    multi = doc(city={"x-field": "multiselect", "items": {"enum": ["shanghai", "bj", "gz"]},
+                      "x-option-renames": {"sh": "shanghai"}})
+    plan = services.metadata.plan([("object", "lead", multi)])
+    assert [a.op for a in plan.tables["lead"]] == ["alter_type", "rename_options"] and not plan.problems
+    apply_docs(services, ("object", multi))
+    got = {r["id"]: r["city"] for r in services.records.list("lead")}
+    assert got == {ids[0]: ["shanghai"], ids[1]: ["bj"], ids[2]: ["shanghai"], ids[3]: None}
+    assert not services.metadata.plan([("object", "lead", multi)]).changed

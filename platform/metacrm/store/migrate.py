@@ -208,13 +208,14 @@ class _Planner:
     def options(self, name: str, f: FieldDef, before: FieldDef) -> None:
         """Renamed options rewrite the stored values; removed ones hide them (force)."""
         renames = {a: b for a, b in f.option_renames.items() if a not in f.options}
-        multi = before.type.name == "multiselect"
-        if renames and f.type.name == before.type.name:
-            stored = count_renamed(self.conn, self.table.name, self.renamed.get(name, name), sorted(renames), multi)
+        if renames:  # counted as stored now; rewritten after a select -> multiselect conversion if any
+            stored = count_renamed(self.conn, self.table.name, self.renamed.get(name, name), sorted(renames),
+                                   before.type.name == "multiselect")
             if stored:
                 pairs = ", ".join(f"{quote_value(a)} -> {quote_value(b)}" for a, b in sorted(renames.items()))
                 self.actions.append(TableAction("rename_options", self.table.name, name,
-                                                f"rewrite {stored} stored value(s): {pairs}", value=(renames, multi)))
+                                                f"rewrite {stored} stored value(s): {pairs}",
+                                                value=(renames, f.type.name == "multiselect")))
         removed = set(before.options) - set(f.options) - set(renames)
         if removed:
             self.refuse(name, "narrowing_change",
