@@ -55,13 +55,36 @@ TOKEN = {"type": "object", "required": ["id", "name"], "properties": {
 OBJECT_SUMMARY = {"type": "object", "required": ["name", "label"], "properties": {
     "name": {"type": "string"}, "label": {"type": "object"}, "plural_label": {"type": "object"},
     "title_field": {"type": ["string", "null"]}}}
+STRINGS = {"type": "array", "items": {"type": "string"}}
+FIELD_PROBLEM = {"type": "object", "required": ["field", "code", "message"], "properties": {
+    "field": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}}}
 PLAN = {"type": "object", "required": ["changed", "changes", "problems"], "properties": {
-    "changed": {"type": "boolean"}, "changes": {"type": "array"}, "problems": {"type": "array"}}}
+    "changed": {"type": "boolean"},
+    "changes": {"type": "array", "items": {"type": "object", "required": ["kind", "name", "action"], "properties": {
+        "kind": {"type": "string"}, "name": {"type": "string"}, "action": {"type": "string"},
+        "diff": STRINGS, "table": STRINGS}}},
+    "problems": {"type": "array", "items": FIELD_PROBLEM}, "warnings": {"type": "array", "items": FIELD_PROBLEM}}}
 VERSION = {"type": "object", "required": ["kind", "name", "version"], "properties": {
     "kind": {"type": "string"}, "name": {"type": "string"}, "version": {"type": "integer"},
     "checksum": {"type": "string"}, "action": {"type": "string"}, "created_at": {"type": "string"},
     "created_by": {"type": ["integer", "null"]}, "note": {"type": ["string", "null"]}, "body": {"type": "object"}}}
-ITEMS = {"type": "object", "required": ["items"], "properties": {"items": {"type": "array"}}}
+def items_of(item: dict[str, Any]) -> dict[str, Any]:
+    """A response {items: [item, ...]}."""
+    return {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": item}}}
+
+
+DEFINITION = {"type": "object", "required": ["kind", "name", "version", "body"], "properties": {
+    "kind": {"type": "string"}, "name": {"type": "string"}, "version": {"type": "integer"},
+    "body": {"type": "object"}, "secrets": STRINGS, "updated_at": {"type": "string"},
+    "updated_by": {"type": ["integer", "null"]}}}
+USER_PICK = {"type": "object", "required": ["id", "username"], "properties": {
+    "id": {"type": "integer"}, "username": {"type": "string"}, "display_name": {"type": ["string", "null"]}}}
+FIELD = {"type": "object", "required": ["name", "type", "label", "required"], "properties": {
+    "name": {"type": "string"}, "type": {"type": "string"}, "label": {"type": "object"},
+    "required": {"type": "boolean"}, "unique": {"type": "boolean"},
+    "options": {"type": "array", "items": {"type": ["string", "integer", "number", "boolean"]}},
+    "option_labels": {"type": "object"}, "target": {"type": ["string", "null"]}, "readonly": {"type": "boolean"},
+    "widget": {"type": ["string", "null"]}, "operators": STRINGS, "help": {"type": "object"}}}
 ANY_OBJECT = {"type": "object"}
 AUDIT_PARAMS = [
     {"name": "object", "in": "query", "schema": {"type": "string"}},
@@ -96,7 +119,7 @@ def fixed_paths() -> dict[str, Any]:
                                    "permissions": {"type": "object", "additionalProperties": PERMISSION}}}),
             (401,))},
         "/auth/tokens": {
-            "get": operation("list_tokens", "auth", "My API tokens", ok("Tokens", ITEMS), (401,)),
+            "get": operation("list_tokens", "auth", "My API tokens", ok("Tokens", items_of(TOKEN)), (401,)),
             "post": operation("create_token", "auth", "Create an API token (shown once)", ok("Created", TOKEN),
                         (400, 401, 403, 415, 422), {"type": "object", "required": ["name"], "properties": {
                             "name": {"type": "string", "minLength": 1, "maxLength": 100}}}, status="201")},
@@ -110,14 +133,15 @@ def fixed_paths() -> dict[str, Any]:
             "get_object", "objects", "An object's schema, fields and forms", ok("Object", {
                 **OBJECT_SUMMARY, "required": ["name", "schema", "fields", "forms"],
                 "properties": {**OBJECT_SUMMARY["properties"], "schema": ANY_OBJECT,
-                               "fields": {"type": "array"}, "forms": {"type": "array"},
+                               "fields": {"type": "array", "items": FIELD},
+                               "forms": {"type": "array", "items": {"type": "object"}},
                                "default_form": {"type": ["string", "null"]},
                                "permissions": {"type": "object", "required": ["read", "create", "update", "delete"],
                                                "properties": {v: {"type": "boolean"} for v in
                                                               ("read", "create", "update", "delete")}}}}),
             (401, 403, 404), params=[_path("object")])},
         "/segments": {"get": operation("list_segments", "segments", "Segments over objects I may read",
-                                 ok("Segments", ITEMS), (401,))},
+                                 ok("Segments", items_of({"type": "object"})), (401,))},
         "/segments/{name}/count": {"get": operation(
             "segment_count", "segments", "How many records I may see are in the segment",
             ok("Count", {"type": "object", "required": ["count"], "properties": {
@@ -140,7 +164,7 @@ def fixed_paths() -> dict[str, Any]:
                                                               "name": {"type": "string"},
                                                               "body": ANY_OBJECT}}}}})},
         "/definitions/{kind}": {"get": operation("list_definitions", "definitions", "Definitions of one kind",
-                                           ok("Definitions", ITEMS), (401, 404), params=[kind])},
+                                           ok("Definitions", items_of(DEFINITION)), (401, 404), params=[kind])},
         "/definitions/{kind}/{name}": {
             "get": operation("get_definition", "definitions", "One definition", ok("Definition", ANY_OBJECT),
                        (401, 404), params=[kind, name]),
@@ -148,13 +172,13 @@ def fixed_paths() -> dict[str, Any]:
                        ok("Applied plan", PLAN), (400, 401, 403, 404, 409, 415, 422), ANY_OBJECT,
                        params=[kind, name, {"name": "force", "in": "query", "schema": {"type": "boolean"}}])},
         "/definitions/{kind}/{name}/versions": {"get": operation(
-            "definition_versions", "definitions", "Version history", ok("Versions", ITEMS), (401, 404),
+            "definition_versions", "definitions", "Version history", ok("Versions", items_of(VERSION)), (401, 404),
             params=[kind, name])},
         "/definitions/{kind}/{name}/versions/{version}": {"get": operation(
             "definition_version", "definitions", "One version with its body", ok("Version", VERSION),
             (401, 404), params=[kind, name, {"name": "version", "in": "path", "required": True,
                                              "schema": {"type": "integer", "minimum": 1, "maximum": 10**9}}])},
-        "/users": {"get": operation("list_users", "users", "Active users (owner pickers)", ok("Users", ITEMS),
+        "/users": {"get": operation("list_users", "users", "Active users (owner pickers)", ok("Users", items_of(USER_PICK)),
                               (400, 401), params=[{"name": "q", "in": "query", "schema": {"type": "string"}},
                                                   {"name": "limit", "in": "query", "schema": {
                                                       "type": "integer", "minimum": 1, "maximum": 500}}])},

@@ -19,10 +19,16 @@ TIME = {"type": "string", "format": "date-time"}
 MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}
 MAYBE_ID = {"type": ["integer", "null"]}
 COUNT = {"type": "integer", "minimum": 0}
+CELL = {"type": ["string", "number", "boolean", "null"]}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAPPING = {"type": "object", "description": "{column header: field name} (null or '' leaves a column out)",
            "additionalProperties": {"type": ["string", "null"]}}
 CONSTANTS = {"type": "object", "description": "{field name: value} for every imported row"}
+NOTES = {"type": "array", "description": "things the import did that the user should know, e.g. time_dropped: "
+         "a date field fed with date-times keeps the date only", "items": {
+             "type": "object", "required": ["field", "code", "rows", "message"], "properties": {
+                 "field": {"type": "string"}, "header": {"type": "string"}, "code": {"enum": ["time_dropped"]},
+                 "rows": COUNT, "message": {"type": "string"}}}}
 COUNTERS = ("created", "failed", "skipped", "merged", "flagged", "already_imported")
 JOB = {"type": "object", "required": ["id", "object", "status", "total_rows", "rows_done", "percent"], "properties": {
     "id": ID, "object": {"type": "string"}, "filename": {"type": "string"}, "checksum": {"type": "string"},
@@ -35,17 +41,17 @@ JOB = {"type": "object", "required": ["id", "object", "status", "total_rows", "r
     "total_rows": COUNT, "rows_done": COUNT, "last_row": COUNT, **dict.fromkeys(COUNTERS, COUNT),
     "seconds": {"type": ["object", "null"]}, "error": {"type": ["string", "null"]}, "created_by": MAYBE_ID,
     "created_at": TIME, "started_at": MAYBE_TIME, "finished_at": MAYBE_TIME, "updated_at": TIME,
-    "rate": {"type": ["number", "null"], "description": "rows per second"},
+    "rate": {"type": ["number", "null"], "description": "rows per second"}, "notes": NOTES,
     "percent": {"type": "number", "minimum": 0, "maximum": 100}}}
 PREVIEW = {"type": "object", "required": ["headers", "rows", "total_rows", "suggested_mapping", "fields"],
            "properties": {
                "headers": {"type": "array", "items": {"type": "string"}},
-               "rows": {"type": "array", "items": {"type": "array"}}, "total_rows": COUNT,
+               "rows": {"type": "array", "items": {"type": "array", "items": CELL}}, "total_rows": COUNT,
                "encoding": {"type": ["string", "null"]}, "sheet": {"type": ["string", "null"]},
                "suggested_mapping": {"type": "object", "additionalProperties": {"type": "string"}},
                "header_row": {"type": "integer", "minimum": 1, "description": "the header's row number (title "
                               "rows above it are skipped); send header_row to choose another"},
-               "header_guessed": {"type": "boolean"},
+               "header_guessed": {"type": "boolean"}, "notes": NOTES,
                "mapping_details": {"type": "array", "items": {
                    "type": "object", "required": ["header", "field", "match", "confirm"], "properties": {
                        "header": {"type": "string"}, "field": {"type": "string"},
@@ -96,7 +102,7 @@ MERGE = {"type": "object", "required": ["id", "object", "survivor_id", "merged_i
     "id": ID, "object": {"type": "string"}, "survivor_id": ID, "merged_ids": {"type": "array", "items": ID},
     "before": {"type": "object"}, "after": {"type": "object"},
     "repointed": {"type": "array", "description": "[object, id, field, old value] of each related record moved",
-                  "items": {"type": "array"}},
+                  "items": {"type": "array", "items": {"type": ["string", "integer", "null"]}}},
     "tags_added": {"type": ["array", "null"], "items": {"type": "string"}}, "source": {"type": "string"},
     "note": {"type": ["string", "null"]}, "actor_id": MAYBE_ID, "created_at": TIME, "undone_at": MAYBE_TIME,
     "undone_by": MAYBE_ID}}

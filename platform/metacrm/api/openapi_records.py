@@ -169,7 +169,8 @@ def object_paths(obj: ObjectDef, perm: Permission) -> dict[str, Any]:
                     "skip_invalid": {"type": "boolean"}}})},
             "responses": {"201": ok("Created", {"type": "object", "required": ["created", "ids", "errors"],
                                                 "properties": {"created": {"type": "integer"},
-                                                               "ids": {"type": "array"},
+                                                               "ids": {"type": "array", "items": {
+                                                                   "type": ["integer", "null"]}},
                                                                "errors": {"type": "object"}}}),
                           **problems(400, 401, 403, 409, 415, 422)}}}
     if perm.update:

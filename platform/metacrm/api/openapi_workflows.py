@@ -94,15 +94,18 @@ def workflow_paths() -> dict[str, Any]:
     }
 
 
+DRAFT_PROBLEM = {"type": "object", "properties": {"node": {"type": "string"}, "code": {"type": "string"},
+                                                 "message": {"type": "string"}, "pointer": {"type": "string"}}}
+
+
 def builder_paths() -> dict[str, Any]:
     """api/workflow_builder.py: the palette, drafts, validation, publishing, archive, enable/disable."""
     definition = {"type": "object", "required": ["definition"], "properties": {"definition": ANY_OBJECT}}
     draft = {"type": "object", "required": ["name", "definition", "draft"], "properties": {
         "name": {"type": "string"}, "definition": ANY_OBJECT, "draft": {"type": "boolean"},
-        "published_version": {"type": ["integer", "null"]}, "problems": {"type": "array"}}}
-    problems = {"type": "object", "required": ["problems"], "properties": {"problems": {"type": "array", "items": {
-        "type": "object", "properties": {"node": {"type": "string"}, "code": {"type": "string"},
-                                         "message": {"type": "string"}, "pointer": {"type": "string"}}}}}}
+        "published_version": {"type": ["integer", "null"]}, "problems": {"type": "array", "items": DRAFT_PROBLEM}}}
+    problems = {"type": "object", "required": ["problems"], "properties": {"problems": {"type": "array",
+                                                                                      "items": DRAFT_PROBLEM}}}
     return {
         "/workflow-steps": {"get": _op("list_workflow_steps", "Every node kind with its JSON schema (the palette; admins)",
                                        ok("Node kinds", {"type": "array", "items": ANY_OBJECT}), (401, 403))},
@@ -172,13 +175,15 @@ def run_control_paths() -> dict[str, Any]:
         "/runs/bulk": {"post": _op(
             "bulk_runs", "Retry, cancel or close every run matching a filter (admins)",
             ok("Outcome", {"type": "object", "properties": {"action": {"type": "string"}, "matched": {"type": "integer"},
-                                                            "done": {"type": "integer"}, "skipped": {"type": "array"}}}),
+                                                            "done": {"type": "integer"}, "skipped": {"type": "array", "items": {
+                "type": "object", "properties": {"id": {"type": "integer"}, "code": {"type": "string"},
+                                                 "message": {"type": "string"}}}}}}),
             (400, 401, 403, 415, 422),
             {"type": "object", "required": ["action"], "properties": {
                 "action": {"enum": ["retry", "cancel", "close"]}, "on": {"enum": ["pinned", "latest"]}, **filters}})},
         "/workflow-events": {"post": _op(
             "deliver_workflow_event", "Wake a record's runs waiting for an event (users who may update the record)",
-            ok("Woken runs", {"type": "object", "properties": {"event": {"type": "string"}, "woken": {"type": "array"}}}),
+            ok("Woken runs", {"type": "object", "properties": {"event": {"type": "string"}, "woken": {"type": "array", "items": {"type": "integer"}}}}),
             (400, 401, 403, 404, 415, 422),
             {"type": "object", "required": ["object", "record_id", "event"], "properties": {
                 "object": {"type": "string"}, "record_id": ID, "event": {"type": "string"}}})},
