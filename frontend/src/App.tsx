@@ -8,6 +8,7 @@ import { LoginPage } from "./pages/Login";
 import { AdminOnly } from "./pages/admin/AdminOnly";
 import { GlobalSearch } from "./components/GlobalSearch";
 import { NotificationBell } from "./components/NotificationBell";
+import { ProfileMenu } from "./components/ProfileMenu";
 import { SHELL_TEXT } from "./lib/shellText";
 
 // Every page is its own chunk (loaded when first opened): the entry holds the shell, login and
@@ -114,7 +115,7 @@ function Shell() {
         </nav>
         <div className="user">
           <LanguageSwitch />
-          <span className="muted user-name">{me.display_name || me.username}</span>
+          <ProfileMenu />
           <button type="button" className="link" onClick={() => { void logout().then(() => navigate("/")); }}>
             {t("nav.logout")}
           </button>

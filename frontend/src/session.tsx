@@ -3,6 +3,7 @@ import { createContext, useCallback, useContext, useEffect, useState, type React
 import { api, ApiError } from "./api/client";
 import type { Me, ObjectSummary } from "./api/types";
 import { normalizeLanguage, useI18n } from "./i18n";
+import { setUserTimeZone } from "./lib/format";
 
 interface SessionValue {
   me: Me | null;
@@ -10,6 +11,8 @@ interface SessionValue {
   loading: boolean;
   error: string | null;
   reload: () => Promise<void>;
+  /** After a profile change (PATCH /me): the new me, its zone applied to every time shown. */
+  replaceMe: (me: Me) => void;
   logout: () => Promise<void>;
 }
 
@@ -33,11 +36,13 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     }
     try {
       const who = await api.me();
+      setUserTimeZone(who.time_zone);  // before the first render that shows a time
       setMe(who);
       if (!localStorage.getItem("metacrm.lang") && who.language) setLang(normalizeLanguage(who.language));
       setObjects(await api.objects());
     } catch (e) {
       setMe(null);
+      setUserTimeZone(null);
       setObjects([]);
       if (!(e instanceof ApiError && (e.status === 401 || e.status === 403))) {
         setError(e instanceof Error ? e.message : String(e));
@@ -47,11 +52,17 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     }
   }, [setLang]);
 
+  const replaceMe = useCallback((next: Me) => {
+    setUserTimeZone(next.time_zone);
+    setMe((old) => (old ? { ...old, ...next, permissions: old.permissions, csrf_token: old.csrf_token } : next));
+  }, []);
+
   const logout = useCallback(async () => {
     try {
       await api.logout();
     } finally {
       setMe(null);
+      setUserTimeZone(null);
       setObjects([]);
     }
   }, []);
@@ -61,7 +72,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, [reload]);
 
   return (
-    <SessionContext.Provider value={{ me, objects, loading, error, reload, logout }}>{children}</SessionContext.Provider>
+    <SessionContext.Provider value={{ me, objects, loading, error, reload, replaceMe, logout }}>{children}</SessionContext.Provider>
   );
 }
 

@@ -112,6 +112,7 @@ export interface AdminUser {
   display_name: string;
   email: string | null;
   language: string;
+  time_zone?: string | null;
   active: boolean;
   is_admin: boolean;
   roles: string[];

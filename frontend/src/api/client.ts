@@ -174,6 +174,10 @@ export const api = {
     if (data.csrf_token) setCsrfToken(data.csrf_token);
     return data;
   },
+  /** Change my own language, time zone (null: the browser's) or display name. */
+  async updateMe(changes: { language?: string; time_zone?: string | null; display_name?: string }): Promise<Me> {
+    return (await call<Me>("PATCH", "/me", { body: changes })).data;
+  },
   async users(q = ""): Promise<UserSummary[]> {
     return listOf<UserSummary>((await call("GET", "/users", { query: { q, limit: 500 } })).data);
   },
@@ -214,6 +218,13 @@ export const api = {
   },
   async timeline(object: string, id: number): Promise<TimelineEvent[]> {
     return listOf<TimelineEvent>((await call("GET", `/records/${enc(object)}/${id}/timeline`)).data);
+  },
+  /** One page of a record's timeline, newest first (50 unless `limit`); `next_cursor` asks for the older ones. */
+  async timelinePage(object: string, id: number, cursor?: string | null, limit?: number): Promise<Page<TimelineEvent>> {
+    const { data } = await call<Page<TimelineEvent>>("GET", `/records/${enc(object)}/${id}/timeline`, {
+      query: { cursor: cursor ?? undefined, limit },
+    });
+    return { items: data.items ?? [], next_cursor: data.next_cursor ?? null };
   },
   async recordTags(object: string, id: number): Promise<string[]> {
     const { data } = await call<{ tags: string[] }>("GET", `/records/${enc(object)}/${id}/tags`);

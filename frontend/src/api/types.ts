@@ -21,6 +21,10 @@ export interface Me {
   username: string;
   display_name: string;
   language: string;
+  /** The user's IANA zone; null: the browser's (server texts: default_time_zone). */
+  time_zone?: string | null;
+  /** The installation's zone (METACRM_TIMEZONE): server texts for users without a zone of their own. */
+  default_time_zone?: string;
   is_admin: boolean;
   roles: string[];
   csrf_token: string;

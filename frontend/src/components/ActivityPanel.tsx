@@ -4,6 +4,7 @@ import { useState } from "react";
 import { api } from "../api/client";
 import type { ObjectDetail, RecordData } from "../api/types";
 import { useI18n } from "../i18n";
+import { tomorrowAt, userTimeZone } from "../lib/format";
 import { chooseForm, cleanValues } from "../lib/formSchema";
 
 import { RecordForm } from "./RecordForm";
@@ -17,13 +18,12 @@ export function activityLink(activity: ObjectDetail, object: string): string | n
 }
 
 /** What the form starts with: the kind, the link to this record, and a time (now for what happened,
- * tomorrow 09:00 local for a task, its reminder an hour before). */
-export function activityDefaults(kind: ActivityKind, link: string, id: number, now: Date = new Date()): Record<string, unknown> {
+ * tomorrow 09:00 on the user's clock for a task, its reminder an hour before). */
+export function activityDefaults(kind: ActivityKind, link: string, id: number, now: Date = new Date(),
+  timeZone: string = userTimeZone()): Record<string, unknown> {
   const out: Record<string, unknown> = { type: kind, [link]: id };
   if (kind === "task") {
-    const due = new Date(now);
-    due.setDate(due.getDate() + 1);
-    due.setHours(9, 0, 0, 0);
+    const due = tomorrowAt(9, now, timeZone);
     out.due_at = due.toISOString();
     out.remind_at = new Date(due.getTime() - 3600_000).toISOString();
     out.done = false;

@@ -12,6 +12,7 @@ import { ApiError } from "../api/client";
 import { fetchTitles, lookup, type LookupItem } from "../api/recordTools";
 import type { FormDoc, ObjectDetail, ProblemItem, RecordData } from "../api/types";
 import { useI18n, type MessageKey, type Translate } from "../i18n";
+import { fromLocalInput, toLocalInput, userTimeZone } from "../lib/format";
 import { buildForm, errorField, formDataOf, problemsToErrors, sectionOf, type SectionLayout } from "../lib/formSchema";
 import { useUsers } from "./common";
 
@@ -35,6 +36,23 @@ function PhoneWidget(props: WidgetProps) {
       aria-describedby={rawErrors && rawErrors.length ? `${id}__error` : undefined}
       onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value)}
       onBlur={(e) => onBlur(id, e.target.value)} onFocus={(e) => onFocus(id, e.target.value)} />
+  );
+}
+
+/** A date and time read and written on the user's clock (their zone, not the browser's); stored as an instant. */
+function DateTimeWidget(props: WidgetProps) {
+  const { id, value, required, disabled, readonly, onChange, onBlur, onFocus, rawErrors } = props;
+  const zone = userTimeZone();
+  return (
+    <span className="datetime-widget">
+      <input id={id} name={id} type="datetime-local" className="form-control" value={toLocalInput(value as string | undefined, zone)}
+        required={required} disabled={disabled} readOnly={readonly} data-zone={zone}
+        aria-invalid={rawErrors && rawErrors.length ? true : undefined}
+        aria-describedby={rawErrors && rawErrors.length ? `${id}__error` : undefined}
+        onChange={(e) => onChange(e.target.value === "" ? undefined : fromLocalInput(e.target.value, zone))}
+        onBlur={(e) => onBlur(id, e.target.value)} onFocus={(e) => onFocus(id, e.target.value)} />
+      <span className="muted small"> {zone.replace(/_/g, " ")}</span>
+    </span>
   );
 }
 
@@ -269,7 +287,7 @@ export function RecordForm({ detail, form, initial, submitLabel, onSubmit, foote
         uiSchema={built.uiSchema}
         formData={data}
         validator={validator}
-        widgets={{ PhoneWidget, RelationWidget }}
+        widgets={{ PhoneWidget, RelationWidget, DateTimeWidget }}
         templates={{ ObjectFieldTemplate: template }}
         extraErrors={extraErrors as ErrorSchema | undefined}
         showErrorList={false}

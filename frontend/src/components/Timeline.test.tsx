@@ -1,4 +1,5 @@
-import { fireEvent, render, screen } from "@testing-library/react";
+import { act, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { useState } from "react";
 import { describe, expect, it, vi } from "vitest";
 import { I18nProvider } from "../i18n";
 import { Router } from "../lib/router";
@@ -57,5 +58,30 @@ describe("Timeline", () => {
     fireEvent.click(screen.getByRole("button", { name: "Activities" }));
     expect(screen.getByText("Called about the quote")).toBeTruthy();
     expect(heads()).toEqual(["activity activity-call"]);
+  });
+
+  it("shows more past the first page: older entries appear below, none out of order", async () => {
+    const page = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({
+      id: from - i, kind: "update", at: new Date(Date.UTC(2026, 11, 3, 12) - (60 - from + i) * 60_000).toISOString(),
+      changes: { before: { city: "shanghai" }, after: { city: "beijing" } } }));
+    const first = page(60, 50);  // ids 60..11, newest first
+    const rest = page(10, 10);  // ids 10..1, older
+    const call = { id: 99, type: "call", subject: "Old call", due_at: rest[5]!.at, owner_id: 3 };  // older than the first page
+    function Paged() {
+      const [events, setEvents] = useState(first);
+      const [cursor, setCursor] = useState<string | null>("11");
+      return <Timeline events={events} activities={[call]} fields={fields} activityDetail={null} titles={titles}
+        eventsCursor={cursor} onMore={async () => { setEvents([...first, ...rest]); setCursor(null); }} />;
+    }
+    const { container } = render(<I18nProvider initial="en"><Router><Paged /></Router></I18nProvider>);
+    const items = () => container.querySelectorAll(".timeline > li").length;
+    expect(items()).toBe(50);
+    expect(screen.queryByText("Old call")).toBeNull();  // older than what is loaded: held back, not shown out of order
+    await act(async () => { fireEvent.click(screen.getByRole("button", { name: "Show more" })); });
+    await waitFor(() => expect(items()).toBe(61));
+    expect(screen.getByText("Old call")).toBeTruthy();
+    expect(screen.queryByRole("button", { name: "Show more" })).toBeNull();
+    const times = [...container.querySelectorAll(".timeline > li time")].map((t) => Date.parse(t.getAttribute("datetime")!));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
   });
 });

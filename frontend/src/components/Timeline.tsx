@@ -6,9 +6,9 @@ import type { FieldInfo, Label, ObjectDetail, RecordData, TimelineEvent } from "
 import { useI18n } from "../i18n";
 import { formatDateTime, formatRelative, formatValue, type FormatOptions } from "../lib/format";
 import { Link } from "../lib/router";
-import { changedNames, mergeTimeline, type TimelineKind } from "../lib/timeline";
+import { changedNames, pagedTimeline, type TimelineKind } from "../lib/timeline";
 import { type Titles, titleIn } from "../lib/titles";
-import { useTagInfo } from "./common";
+import { ErrorMessage, useTagInfo } from "./common";
 
 export function When({ at }: { at: string }) {
   const { lang } = useI18n();
@@ -28,13 +28,21 @@ interface Props {
   fields: Map<string, FieldInfo>;
   activityDetail: ObjectDetail | null;
   titles: Titles;
+  /** Cursors of the next pages (null or absent: everything is loaded). */
+  eventsCursor?: string | null;
+  activitiesCursor?: string | null;
+  /** Load the next pages ("show more"). */
+  onMore?: () => Promise<void>;
 }
 
-export function Timeline({ events, activities, fields, activityDetail, titles }: Props) {
+export function Timeline({ events, activities, fields, activityDetail, titles, eventsCursor = null, activitiesCursor = null,
+  onMore }: Props) {
   const { t, label, lang, tx } = useI18n();
   const tagInfo = useTagInfo();
   const [kind, setKind] = useState<TimelineKind>("all");
   const [segments, setSegments] = useState<Record<string, Label | undefined>>({});
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [moreError, setMoreError] = useState<unknown>(null);
   const hasSegments = events.some((e) => "segment" in (e.changes?.after ?? {}) || "segment" in (e.changes?.before ?? {}));
   useEffect(() => {
     if (!hasSegments) return;
@@ -42,7 +50,19 @@ export function Timeline({ events, activities, fields, activityDetail, titles }:
     api.segments().then((all) => { if (live) setSegments(Object.fromEntries(all.map((s) => [s.name, s.label]))); }, () => undefined);
     return () => { live = false; };
   }, [hasSegments]);
-  const entries = mergeTimeline(events, activities, kind);
+  const { entries, more } = pagedTimeline({ items: events, cursor: eventsCursor }, { items: activities, cursor: activitiesCursor }, kind);
+  async function showMore() {
+    if (!onMore) return;
+    setLoadingMore(true);
+    setMoreError(null);
+    try {
+      await onMore();
+    } catch (e) {
+      setMoreError(e);
+    } finally {
+      setLoadingMore(false);
+    }
+  }
   const opts: FormatOptions = { lang, title: (target, id) => titleIn(titles, target, id) };
   const aFields = new Map((activityDetail?.fields ?? []).map((f) => [f.name, f]));
   const tagLabel = (v: unknown) => label(tagInfo[String(v)]?.label as Label | undefined, String(v));
@@ -117,6 +137,12 @@ export function Timeline({ events, activities, fields, activityDetail, titles }:
           );
         })}
       </ol>
+      <ErrorMessage error={moreError} />
+      {more && onMore && (
+        <button type="button" className="timeline-more" disabled={loadingMore} onClick={() => void showMore()}>
+          {t("timeline.more")}
+        </button>
+      )}
     </>
   );
 }

@@ -28,6 +28,13 @@ describe("record page parts", () => {
     expect(task.done).toBe(false);
   });
 
+  it("means 09:00 on the user's clock by 'due tomorrow 09:00', whatever the browser's zone", () => {
+    const now = new Date("2026-12-03T20:30:00Z");
+    expect(activityDefaults("task", "lead", 7, now, "Asia/Shanghai").due_at).toBe("2026-12-05T01:00:00.000Z");
+    expect(activityDefaults("task", "lead", 7, now, "Europe/London").due_at).toBe("2026-12-04T09:00:00.000Z");
+    expect(activityDefaults("task", "lead", 7, now, "Europe/London").remind_at).toBe("2026-12-04T08:00:00.000Z");
+  });
+
   it("suggests tags by label in the user's language, those starting with the text first, not ones the record has", () => {
     const items = [
       { name: "vip", label: { en: "VIP", zh: "重要客户" } },

@@ -640,4 +640,12 @@ export const en = {
   "assign.r_capacity_reached": "capacity reached",
   "assign.r_not_a_working_day": "not a working day",
   "assign.r_out_of_office": "out of office",
+  "profile.menu": "My profile",
+  "profile.time_zone": "Time zone",
+  "profile.zone_auto": "This browser's ({zone})",
+  "profile.zone_now": "Now there: {time}",
+  "profile.saved": "Saved",
+  "usr.time_zone": "Time zone",
+  "usr.zone_default": "Installation default",
+  "timeline.more": "Show more",
 };

@@ -642,4 +642,12 @@ export const zh: Record<keyof typeof en, string> = {
   "assign.r_capacity_reached": "已达分配上限",
   "assign.r_not_a_working_day": "非工作日",
   "assign.r_out_of_office": "休假中",
+  "profile.menu": "我的资料",
+  "profile.time_zone": "时区",
+  "profile.zone_auto": "跟随浏览器（{zone}）",
+  "profile.zone_now": "当地现在：{time}",
+  "profile.saved": "已保存",
+  "usr.time_zone": "时区",
+  "usr.zone_default": "系统默认",
+  "timeline.more": "显示更多",
 };

@@ -1,6 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import type { FieldInfo } from "../api/types";
-import { formatDate, formatDateTime, formatDecimal, formatMoney, formatPhone, formatRelative, formatValue, telHref } from "./format";
+import {
+  browserTimeZone, formatDate, formatDateTime, formatDecimal, formatMoney, formatPhone, formatRelative, formatValue,
+  fromLocalInput, setUserTimeZone, telHref, toLocalInput, tomorrowAt, userTimeZone, zonedInstant,
+} from "./format";
 
 const label = (l: unknown, f = "") => (l && typeof l === "object" ? (l as Record<string, string>).en : (l as string) || f);
 const field = (type: string, extra: Partial<FieldInfo> = {}): FieldInfo => ({ name: "x", type, label: "X", ...extra });
@@ -59,5 +62,41 @@ describe("format", () => {
   it("shows option labels, never keys", () => {
     const f = field("select", { option_labels: { won: { en: "Won", zh: "赢单" } } });
     expect(formatValue(f, "won", label)).toBe("Won");
+  });
+});
+
+describe("the user's time zone", () => {
+  afterEach(() => setUserTimeZone(null));
+  const iso = "2026-12-03T06:06:00Z";
+
+  it("formats every time in the user's zone once it is set, the browser's before", () => {
+    expect(userTimeZone()).toBe(browserTimeZone());
+    setUserTimeZone("Asia/Shanghai");
+    expect(formatDateTime(iso, "en")).toBe("Dec 3, 2026, 2:06 PM");
+    expect(formatValue(field("datetime"), iso, label, { lang: "zh" })).toBe(formatDateTime(iso, "zh", "Asia/Shanghai"));
+    setUserTimeZone("America/New_York");
+    expect(formatDateTime(iso, "en")).toBe("Dec 3, 2026, 1:06 AM");
+    expect(formatValue(field("datetime"), iso, label, { lang: "en" })).toBe("Dec 3, 2026, 1:06 AM");
+    setUserTimeZone("Not/AZone");  // unknown: the browser's
+    expect(userTimeZone()).toBe(browserTimeZone());
+  });
+
+  it("puts 'tomorrow 09:00' at 09:00 on the user's clock", () => {
+    const now = new Date("2026-12-03T20:30:00Z");  // already Dec 4 in Shanghai, still Dec 3 in New York
+    expect(tomorrowAt(9, now, "Asia/Shanghai").toISOString()).toBe("2026-12-05T01:00:00.000Z");
+    expect(tomorrowAt(9, now, "America/New_York").toISOString()).toBe("2026-12-04T14:00:00.000Z");
+    setUserTimeZone("America/New_York");
+    expect(toLocalInput(tomorrowAt(9, now).toISOString())).toBe("2026-12-04T09:00");
+  });
+
+  it("reads and writes datetime inputs on the zone's clock, across a DST change", () => {
+    expect(toLocalInput(iso, "Asia/Shanghai")).toBe("2026-12-03T14:06");
+    expect(toLocalInput(iso, "America/New_York")).toBe("2026-12-03T01:06");
+    expect(fromLocalInput("2026-12-03T14:06", "Asia/Shanghai")).toBe("2026-12-03T06:06:00.000Z");
+    expect(fromLocalInput("2026-12-03T01:06", "America/New_York")).toBe("2026-12-03T06:06:00.000Z");
+    expect(fromLocalInput("2026-07-01T09:00", "America/New_York")).toBe("2026-07-01T13:00:00.000Z");  // EDT
+    expect(zonedInstant(2026, 3, 8, 12, 0, "America/New_York").toISOString()).toBe("2026-03-08T16:00:00.000Z");
+    expect(fromLocalInput("", "UTC")).toBeUndefined();
+    expect(toLocalInput(null, "UTC")).toBe("");
   });
 });

@@ -20,11 +20,99 @@ export function localeOf(lang: string | undefined): string {
   return lang === "zh" ? "zh-CN" : "en-US";
 }
 
-/** 2026-12-03T06:06:18.961604Z -> "Dec 3, 2026, 2:06 PM" (in the zone), never the raw ISO text. */
+let userZone: string | undefined;
+
+/** This browser's IANA zone ("Asia/Shanghai"); UTC when the browser cannot tell. */
+export function browserTimeZone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  } catch {
+    return "UTC";
+  }
+}
+
+/** Whether Intl knows this zone (the server checks the same names against zoneinfo). */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The logged-in user's zone (from /me; session.tsx sets it): every time the app shows or enters is
+ * in it. None (null) or an unknown one: the browser's. */
+export function setUserTimeZone(zone: string | null | undefined): void {
+  userZone = zone && isTimeZone(zone) ? zone : undefined;
+}
+
+export function userTimeZone(): string {
+  return userZone ?? browserTimeZone();
+}
+
+/** The zones to choose from (Intl's list where the browser has one). */
+export function timeZoneNames(): string[] {
+  const intl = Intl as unknown as { supportedValuesOf?: (key: string) => string[] };
+  const names = intl.supportedValuesOf?.("timeZone") ?? [];
+  return names.includes("UTC") ? names : ["UTC", ...names];
+}
+
+/** 2026-12-03T06:06:18.961604Z -> "Dec 3, 2026, 2:06 PM" (in the zone: the user's unless given), never the raw ISO text. */
 export function formatDateTime(value: string, lang?: string, timeZone?: string): string {
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) return value;
-  return new Intl.DateTimeFormat(localeOf(lang), { dateStyle: "medium", timeStyle: "short", timeZone }).format(d);
+  return new Intl.DateTimeFormat(localeOf(lang), { dateStyle: "medium", timeStyle: "short", timeZone: timeZone ?? userTimeZone() })
+    .format(d);
+}
+
+interface WallTime { year: number; month: number; day: number; hour: number; minute: number; second: number }
+
+/** The wall-clock reading of an instant in a zone. */
+export function wallTime(instant: Date, timeZone: string = userTimeZone()): WallTime {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  }).formatToParts(instant);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  return { year: get("year"), month: get("month"), day: get("day"), hour: get("hour") % 24, minute: get("minute"), second: get("second") };
+}
+
+/** The instant at which the clock in `timeZone` reads this wall time (month 1-12; days and hours may
+ * overflow, as with Date.UTC). A wall time that a DST jump skips lands just after the jump. */
+export function zonedInstant(year: number, month: number, day: number, hour = 0, minute = 0, timeZone: string = userTimeZone()): Date {
+  const wanted = Date.UTC(year, month - 1, day, hour, minute);
+  const offsetAt = (ms: number) => {
+    const w = wallTime(new Date(ms), timeZone);
+    return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - Math.floor(ms / 1000) * 1000;
+  };
+  let guess = wanted - offsetAt(wanted);
+  guess = wanted - offsetAt(guess);  // a second pass settles guesses across a DST change
+  return new Date(guess);
+}
+
+/** Tomorrow at `hour`:00 on the clock of `timeZone` ("due tomorrow 09:00" means 09:00 where the user is). */
+export function tomorrowAt(hour: number, now: Date = new Date(), timeZone: string = userTimeZone()): Date {
+  const today = wallTime(now, timeZone);
+  return zonedInstant(today.year, today.month, today.day + 1, hour, 0, timeZone);
+}
+
+const pad = (n: number, width = 2) => String(n).padStart(width, "0");
+
+/** An instant as a datetime-local input's value ("2026-12-04T09:00") on the zone's clock. */
+export function toLocalInput(value: string | null | undefined, timeZone: string = userTimeZone()): string {
+  if (!value) return "";
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return "";
+  const w = wallTime(d, timeZone);
+  return `${pad(w.year, 4)}-${pad(w.month)}-${pad(w.day)}T${pad(w.hour)}:${pad(w.minute)}`;
+}
+
+/** A datetime-local input's value read on the zone's clock, as an ISO instant (undefined when empty or invalid). */
+export function fromLocalInput(text: string, timeZone: string = userTimeZone()): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(text);
+  if (!m) return undefined;
+  return zonedInstant(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), timeZone).toISOString();
 }
 
 /** A calendar date (no zone: 2026-12-25 is the 25th everywhere). */
@@ -33,6 +121,12 @@ export function formatDate(value: string, lang?: string): string {
   if (!m) return value;
   const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
   return new Intl.DateTimeFormat(localeOf(lang), { dateStyle: "medium", timeZone: "UTC" }).format(d);
+}
+
+/** A date ("2026-12-25") or an instant, whichever the value is; anything else as it is; "" for none. */
+export function formatWhen(value: string | null | undefined, lang?: string): string {
+  if (!value) return "";
+  return /^\d{4}-\d{2}-\d{2}$/.test(value) ? formatDate(value, lang) : formatDateTime(value, lang);
 }
 
 /** "3 hours ago" / "3小时前" relative to `now`. */

@@ -1,6 +1,7 @@
 // The visual rule builder's model and its mapping to and from the rule language JSON (the
 // shared contract). Pure functions: the builder component only renders and edits this model.
 import type { FieldInfo, Rule } from "../api/types";
+import { fromLocalInput } from "./format";
 
 export type ValueShape = "none" | "single" | "list" | "range" | "relative" | "weekdays";
 
@@ -134,9 +135,9 @@ export function castValue(field: FieldInfo | undefined, value: unknown): unknown
   const cast = (v: unknown): unknown => {
     if (numeric && typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return Number(v);
     if (field.type === "boolean" && typeof v === "string") return v === "true";
-    // datetime-local gives local wall time without a zone: send an instant the server can compare
+    // datetime-local gives a wall time without a zone (read on the user's clock): send an instant
     if (field.type === "datetime" && typeof v === "string" && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(v)) {
-      return new Date(v).toISOString();
+      return fromLocalInput(v) ?? v;
     }
     return v;
   };

@@ -60,3 +60,29 @@ export function timelineTitleIds(events: TimelineEvent[], activities: RecordData
   for (const a of activities) add("user", a.owner_id);
   return Object.fromEntries(Object.entries(out).map(([k, s]) => [k, [...s].sort((a, b) => a - b)]));
 }
+
+/** One paged source of the timeline: what is loaded, and the cursor of the next page (null: all loaded). */
+export interface Stream<T> {
+  items: T[];
+  cursor: string | null;
+}
+
+/** The merged entries to show while some pages are still unloaded: an entry older than the oldest
+ * loaded one of a source with more pages is held back (the unloaded page may hold newer ones), so
+ * "show more" only ever adds below. `more`: whether any shown source has another page. */
+export function pagedTimeline(events: Stream<TimelineEvent>, activities: Stream<RecordData>,
+  kind: TimelineKind = "all"): { entries: TimelineEntry[]; more: boolean } {
+  const entries = mergeTimeline(events.items, activities.items, kind);
+  const ms = (s: string) => { const n = Date.parse(s); return Number.isNaN(n) ? 0 : n; };
+  const open: number[] = [];
+  if (kind !== "activities" && events.cursor && events.items.length) {
+    open.push(Math.min(...events.items.map((e) => ms(eventTime(e)))));
+  }
+  if (kind !== "changes" && activities.cursor && activities.items.length) {
+    open.push(Math.min(...activities.items.map((a) => ms(activityTime(a)))));
+  }
+  const more = (kind !== "activities" && !!events.cursor) || (kind !== "changes" && !!activities.cursor);
+  if (!open.length) return { entries, more };
+  const boundary = Math.max(...open);
+  return { entries: entries.filter((e) => ms(e.at) >= boundary), more };
+}

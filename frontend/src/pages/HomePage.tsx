@@ -5,6 +5,7 @@ import { api } from "../api/client";
 import type { HomeTask } from "../api/types";
 import { ErrorMessage, Loading, PageHeader, useLoad } from "../components/common";
 import { useI18n } from "../i18n";
+import { formatDateTime, formatWhen } from "../lib/format";
 import { loadRecent } from "../lib/recent";
 import { Link } from "../lib/router";
 import { useSession } from "../session";
@@ -17,7 +18,7 @@ function TaskList({ tasks, empty }: { tasks: HomeTask[]; empty: string }) {
       {tasks.map((task) => (
         <li key={task.id}>
           <Link to={`/o/activity/${task.id}`}>{task.title}</Link>
-          {task.due_at && <span className="muted"> · {new Date(task.due_at).toLocaleString(lang === "zh" ? "zh-CN" : "en")}</span>}
+          {task.due_at && <span className="muted"> · {formatDateTime(task.due_at, lang)}</span>}
           {task.record && <> · <Link to={`/o/${task.record.object}/${task.record.id}`}>{task.record.title}</Link></>}
         </li>
       ))}
@@ -46,7 +47,7 @@ export function HomePage() {
                   <li key={l.id}>
                     <Link to={`/o/lead/${l.id}`}>{l.title}</Link>
                     {l.subtitle && <span className="muted"> · {l.subtitle}</span>}
-                    {l.due_at && <span className="muted"> · {l.due_at}</span>}
+                    {l.due_at && <span className="muted"> · {formatWhen(l.due_at, lang)}</span>}
                   </li>
                 ))}
               </ul>

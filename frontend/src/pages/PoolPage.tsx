@@ -7,7 +7,7 @@ import { type PoolInfo, type PoolQuota, poolsApi } from "../api/pools";
 import type { FieldInfo, ObjectDetail, RecordData } from "../api/types";
 import { ErrorMessage, Loading, PageHeader, useLoad } from "../components/common";
 import { useI18n } from "../i18n";
-import { formatValue } from "../lib/format";
+import { formatDateTime, formatValue } from "../lib/format";
 import { Link } from "../lib/router";
 import { useSession } from "../session";
 import { defaultColumns } from "./ListPage";
@@ -18,14 +18,14 @@ export function usage(used: number, limit: number | null): string {
 }
 
 /** The translated reason of a refused claim: which limit, and when the daily one resets. */
-export function refusal(error: unknown, t: ReturnType<typeof useI18n>["t"], quota: PoolQuota | null): string | null {
+export function refusal(error: unknown, t: ReturnType<typeof useI18n>["t"], quota: PoolQuota | null, lang?: string): string | null {
   if (!(error instanceof ApiError)) return null;
   if (error.code === "already_claimed") return t("pool.already_claimed");
   if (error.code === "limit_reached") {
     const which = error.problems[0]?.field;
     if (which === "hold_limit") return t("pool.hold_full", { n: quota?.hold_limit ?? "" });
     if (which === "daily_claim_cap") {
-      return t("pool.cap_reached", { n: quota?.daily_claim_cap ?? "", at: quota?.resets_at ? new Date(quota.resets_at).toLocaleString() : "" });
+      return t("pool.cap_reached", { n: quota?.daily_claim_cap ?? "", at: quota?.resets_at ? formatDateTime(quota.resets_at, lang) : "" });
     }
   }
   return null;
@@ -55,7 +55,7 @@ export function PoolPage({ name }: { name?: string }) {
 }
 
 function PoolBody({ pool }: { pool: PoolInfo }) {
-  const { t, label } = useI18n();
+  const { t, label, lang } = useI18n();
   const { me } = useSession();
   const detail = useLoad(() => api.object(pool.object), [pool.object]);
   const page = useLoad(() => poolsApi.records(pool.name), [pool.name]);
@@ -84,7 +84,7 @@ function PoolBody({ pool }: { pool: PoolInfo }) {
       setMessage(t("pool.claimed", { title: titleOf(record) }));
       page.reload(); mine.reload();
     } catch (e) {
-      const text = refusal(e, t, quota);
+      const text = refusal(e, t, quota, lang);
       if (text) setMessage(text); else setError(e);
       if (e instanceof ApiError && e.code === "already_claimed") page.reload();
     } finally { setBusy(null); }

@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { api } from "../api/client";
 import { conversionOf } from "../api/recordTools";
-import type { FieldInfo, ObjectDetail, RecordData } from "../api/types";
+import type { FieldInfo, ObjectDetail, RecordData, TimelineEvent } from "../api/types";
 import { ActivityPanel, activityLink } from "../components/ActivityPanel";
 import { ErrorMessage, Loading, PageHeader, TagChips, useLoad } from "../components/common";
 import { ConvertDialog } from "../components/ConvertDialog";
@@ -19,6 +19,15 @@ import { timelineTitleIds } from "../lib/timeline";
 import { mergeWanted, titleIn, useTitleMap, wantedTitles } from "../lib/titles";
 import { useSession } from "../session";
 
+interface Older {
+  events: TimelineEvent[];
+  activities: RecordData[];
+  /** undefined: no older page loaded yet (the first page's cursor applies) */
+  eventsCursor?: string | null;
+  activitiesCursor?: string | null;
+}
+const NO_OLDER: Older = { events: [], activities: [] };
+
 export function RecordPage({ object, id }: { object: string; id: number }) {
   const { t, label, lang } = useI18n();
   const { navigate } = useRouter();
@@ -31,17 +40,39 @@ export function RecordPage({ object, id }: { object: string; id: number }) {
     const [detail, current] = await Promise.all([api.object(object), api.getRecord(object, id)]);
     return { detail, current };
   }, [object, id]);
-  const timeline = useLoad(() => api.timeline(object, id), [object, id, loaded.data]);
+  const timeline = useLoad(() => api.timelinePage(object, id), [object, id, loaded.data]);
   const extras = useLoad(async () => {
     const canActivity = object !== "activity" && !!me?.permissions?.activity?.read;
     const activity = canActivity ? await api.object("activity").catch(() => null) : null;
     const link = activity ? activityLink(activity, object) : null;
-    const activities = activity && link
-      ? (await api.listRecords("activity", { filter: { field: link, op: "eq", value: id }, sort: "-id", limit: 50 })).items
-      : [];
+    const page = activity && link
+      ? await api.listRecords("activity", { filter: { field: link, op: "eq", value: id }, sort: "-id", limit: 50 })
+      : { items: [], next_cursor: null };
     const conversion = perm?.update ? await conversionOf(object).catch(() => null) : null;
-    return { activity, link, activities, conversion };
+    return { activity, link, activities: page.items, activitiesCursor: page.next_cursor, conversion };
   }, [object, id, loaded.data]);
+  // older pages loaded by "show more", on top of the first pages above (a reload starts over)
+  const [older, setOlder] = useState<Older>(NO_OLDER);
+  useEffect(() => setOlder(NO_OLDER), [timeline.data, extras.data]);
+  const events = useMemo(() => [...(timeline.data?.items ?? []), ...older.events], [timeline.data, older.events]);
+  const activities = useMemo(() => [...(extras.data?.activities ?? []), ...older.activities], [extras.data, older.activities]);
+  const eventsCursor = older.eventsCursor === undefined ? timeline.data?.next_cursor ?? null : older.eventsCursor;
+  const activitiesCursor = older.activitiesCursor === undefined ? extras.data?.activitiesCursor ?? null : older.activitiesCursor;
+  async function showMore() {
+    const link = extras.data?.link;
+    const [ev, act] = await Promise.all([
+      eventsCursor ? api.timelinePage(object, id, eventsCursor) : null,
+      activitiesCursor && link
+        ? api.listRecords("activity", { filter: { field: link, op: "eq", value: id }, sort: "-id", limit: 50, cursor: activitiesCursor })
+        : null,
+    ]);
+    setOlder((o) => ({
+      events: ev ? [...o.events, ...ev.items] : o.events,
+      eventsCursor: ev ? ev.next_cursor : eventsCursor,
+      activities: act ? [...o.activities, ...act.items] : o.activities,
+      activitiesCursor: act ? act.next_cursor : activitiesCursor,
+    }));
+  }
   useEffect(() => {
     if (!loaded.data || !me) return;
     const rec = loaded.data.current.record;
@@ -55,7 +86,7 @@ export function RecordPage({ object, id }: { object: string; id: number }) {
     .map((f) => [f.name, f.target!])), [detail]);
   const titles = useTitleMap(detail && record ? mergeWanted(
     wantedTitles(detail.fields, [record]),
-    timelineTitleIds(timeline.data ?? [], extras.data?.activities ?? [], targets),
+    timelineTitleIds(events, activities, targets),
   ) : {});
 
   if (loaded.error) return <ErrorMessage error={loaded.error} />;
@@ -150,8 +181,9 @@ export function RecordPage({ object, id }: { object: string; id: number }) {
           <section className="card" aria-labelledby="timeline-title">
             <h2 id="timeline-title">{t("record.timeline")}</h2>
             <ErrorMessage error={timeline.error} />
-            <Timeline events={timeline.data ?? []} activities={extras.data?.activities ?? []} fields={byName}
-              activityDetail={extras.data?.activity ?? null} titles={titles} />
+            <Timeline events={events} activities={activities} fields={byName}
+              activityDetail={extras.data?.activity ?? null} titles={titles}
+              eventsCursor={eventsCursor} activitiesCursor={activitiesCursor} onMore={showMore} />
           </section>
           <section className="card muted small">
             {owner && <p>{t("record.owner")}: {owner}</p>}

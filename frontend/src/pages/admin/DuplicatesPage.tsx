@@ -7,7 +7,7 @@ import { api } from "../../api/client";
 import type { FieldInfo, ObjectDetail, RecordData } from "../../api/types";
 import { ErrorMessage, Loading, PageHeader, displayValue, useLoad } from "../../components/common";
 import { useI18n } from "../../i18n";
-import { formatValue } from "../../lib/format";
+import { formatDateTime, formatValue } from "../../lib/format";
 import { AdminOnly, AdminNav } from "./AdminOnly";
 import { defaultKeep, differingFields } from "./logic";
 
@@ -18,7 +18,7 @@ export function DuplicatesPage() {
 }
 
 function DuplicatesBody() {
-  const { t, label } = useI18n();
+  const { t, label, lang } = useI18n();
   const { data: objects } = useLoad(() => api.objects(), []);
   const [object, setObject] = useState("lead");
   const [tick, setTick] = useState(0);
@@ -74,7 +74,7 @@ function DuplicatesBody() {
         <ul className="plain">
           {history.data!.map((m) => (
             <li key={m.id} className="row">
-              <span>{t("dup.merge_line", { survivor: m.survivor_id, merged: m.merged_ids.join(", "), when: m.created_at ? new Date(m.created_at).toLocaleString() : "" })}</span>
+              <span>{t("dup.merge_line", { survivor: m.survivor_id, merged: m.merged_ids.join(", "), when: m.created_at ? formatDateTime(m.created_at, lang) : "" })}</span>
               {m.undone_at ? <span className="muted">{t("dup.was_undone")}</span>
                 : <button type="button" onClick={() => void undo(m.id)}>{t("dup.undo")}</button>}
             </li>

@@ -6,6 +6,7 @@ import { adminApi, type ImportJob, type ImportOptions, type ImportPreview } from
 import { api } from "../../api/client";
 import { ErrorMessage, Loading, PageHeader, displayValue, useLoad } from "../../components/common";
 import { useI18n } from "../../i18n";
+import { formatDateTime } from "../../lib/format";
 import { AdminOnly, AdminNav } from "./AdminOnly";
 import { IGNORE, KEEP, doubleMapped, initialDecisions, isFinished, mappingOf, missingRequired, rowCells, secondsLeft } from "./logic";
 
@@ -280,7 +281,7 @@ function JobView({ id, onAgain }: { id: number; onAgain: () => void }) {
 }
 
 function History() {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const list = useLoad(() => adminApi.imports(), []);
   if (!list.data?.length) return null;
   return (
@@ -291,7 +292,7 @@ function History() {
         <tbody>
           {list.data.map((j) => (
             <tr key={j.id}>
-              <td data-label={t("imp.when")}><a href={`/designer/import?job=${j.id}`}>{j.created_at ? new Date(j.created_at).toLocaleString() : `#${j.id}`}</a></td>
+              <td data-label={t("imp.when")}><a href={`/designer/import?job=${j.id}`}>{j.created_at ? formatDateTime(j.created_at, lang) : `#${j.id}`}</a></td>
               <td data-label={t("imp.file")}>{j.filename}</td>
               <td data-label={t("imp.object")}>{j.object}</td>
               <td data-label={t("imp.counts")}>{t("imp.counts_line", { c: j.created ?? 0, f: j.failed ?? 0, s: j.skipped ?? 0 })}</td>

@@ -3,6 +3,7 @@
 import { useState } from "react";
 import { adminApi, type AdminUser, type Role, type Team } from "../../api/admin";
 import { ErrorMessage, Loading, PageHeader, useLoad } from "../../components/common";
+import { ZoneSelect } from "../../components/ProfileMenu";
 import { useI18n } from "../../i18n";
 import { AdminOnly, AdminNav } from "./AdminOnly";
 
@@ -70,7 +71,7 @@ function UsersBody() {
       <h2>{t("usr.list")}</h2>
       <table className="records">
         <thead>
-          <tr><th>{t("usr.username")}</th><th>{t("usr.roles")}</th><th>{t("usr.teams")}</th><th>{t("usr.status")}</th><th>{t("admin.actions")}</th></tr>
+          <tr><th>{t("usr.username")}</th><th>{t("usr.roles")}</th><th>{t("usr.teams")}</th><th>{t("usr.time_zone")}</th><th>{t("usr.status")}</th><th>{t("admin.actions")}</th></tr>
         </thead>
         <tbody>
           {users.data.map((u: AdminUser) => (
@@ -81,6 +82,10 @@ function UsersBody() {
               </td>
               <td data-label={t("usr.teams")}>
                 <Checks legend={t("usr.teams")} names={teamNames} chosen={u.teams} onChange={(v) => void run(() => adminApi.updateUser(u.id, { teams: v }))} />
+              </td>
+              <td data-label={t("usr.time_zone")}>
+                <ZoneSelect id={`zone-${u.id}`} value={u.time_zone} automatic={t("usr.zone_default")}
+                  onChange={(z) => void run(() => adminApi.updateUser(u.id, { time_zone: z }))} />
               </td>
               <td data-label={t("usr.status")}>{u.active ? t("usr.active") : t("usr.inactive")}</td>
               <td data-label={t("admin.actions")} className="row">
@@ -107,12 +112,13 @@ function NewUser({ roles, teams, onCreate }: {
   const [displayName, setDisplayName] = useState("");
   const [password, setPassword] = useState("");
   const [language, setLanguage] = useState("zh");
+  const [zone, setZone] = useState<string | null>(null);
   const [chosen, setChosen] = useState<string[]>([]);
   const [chosenTeams, setChosenTeams] = useState<string[]>([]);
   return (
     <form className="card" aria-label={t("usr.new")} onSubmit={(e) => {
       e.preventDefault();
-      void onCreate({ username, display_name: displayName, password: password || undefined, language, roles: chosen, teams: chosenTeams })
+      void onCreate({ username, display_name: displayName, password: password || undefined, language, time_zone: zone, roles: chosen, teams: chosenTeams })
         .then((ok) => { if (ok) { setUsername(""); setDisplayName(""); setPassword(""); setChosen([]); setChosenTeams([]); } });
     }}>
       <h2>{t("usr.new")}</h2>
@@ -125,6 +131,9 @@ function NewUser({ roles, teams, onCreate }: {
           <select value={language} onChange={(e) => setLanguage(e.target.value)}>
             <option value="zh">{t("lang.zh")}</option><option value="en">{t("lang.en")}</option>
           </select>
+        </label>
+        <label>{t("usr.time_zone")}
+          <ZoneSelect id="new-user-zone" value={zone} onChange={setZone} automatic={t("usr.zone_default")} />
         </label>
       </div>
       <Checks legend={t("usr.roles")} names={roles} chosen={chosen} onChange={setChosen} />

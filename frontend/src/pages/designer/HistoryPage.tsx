@@ -5,10 +5,11 @@ import type { DefinitionVersion } from "../../api/types";
 import { ErrorMessage, Loading, PageHeader, useLoad } from "../../components/common";
 import { useI18n } from "../../i18n";
 import { diffLines, stableJson } from "../../lib/diff";
+import { formatWhen } from "../../lib/format";
 import { Link } from "../../lib/router";
 
 export function HistoryPage({ kind, name }: { kind: string; name: string }) {
-  const { t, tx } = useI18n();
+  const { t, tx, lang } = useI18n();
   const versions = useLoad(() => api.versions(kind, name), [kind, name]);
   const [left, setLeft] = useState<number | null>(null);
   const [right, setRight] = useState<number | null>(null);
@@ -60,7 +61,7 @@ export function HistoryPage({ kind, name }: { kind: string; name: string }) {
               <tr key={v.version}>
                 <td>{v.version}</td>
                 <td>{tx("action.", v.action ?? "")}</td>
-                <td>{v.created_at ?? ""}</td>
+                <td>{formatWhen(v.created_at, lang)}</td>
                 <td>{v.note ?? ""}</td>
                 <td className="row">
                   <label className="inline"><input type="radio" name="left" checked={left === v.version} onChange={() => setLeft(v.version)} />{t("history.from")}</label>

@@ -9,6 +9,7 @@ import { workflowsApi, type Run, type RunStep, type StepTypeInfo, type TestNodeR
 import { ErrorMessage, Loading, PageHeader, useLoad } from "../../components/common";
 import { FlowCanvas } from "../../components/flow/FlowCanvas";
 import { useI18n } from "../../i18n";
+import { formatWhen } from "../../lib/format";
 import { Link, useRouter } from "../../lib/router";
 import type { WorkflowDoc } from "../../lib/workflowGraph";
 import { statusText } from "./RunList";
@@ -39,7 +40,7 @@ function StepDetail({ step, index, sideEffects, onRerun, onTest }: {
   step: RunStep; index: number; sideEffects: boolean;
   onRerun: (node: string, confirmed: boolean) => Promise<void>; onTest: (node: string) => Promise<TestNodeResult>;
 }) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const node = nodeOf(step);
   const [asking, setAsking] = useState<string | null>(null);
   const [test, setTest] = useState<TestNodeResult | null>(null);
@@ -54,9 +55,9 @@ function StepDetail({ step, index, sideEffects, onRerun, onTest }: {
       </summary>
       <dl className="run-step-facts">
         <dt>{t("wf.attempts")}</dt><dd>{step.attempts ?? 0}</dd>
-        <dt>{t("wf.started")}</dt><dd>{step.started_at ?? "—"}</dd>
-        <dt>{t("wf.finished")}</dt><dd>{step.finished_at ?? "—"} {duration(step) && <span className="muted">({duration(step)})</span>}</dd>
-        {step.due_at && <><dt>{t("wf.due")}</dt><dd>{step.due_at}</dd></>}
+        <dt>{t("wf.started")}</dt><dd>{formatWhen(step.started_at, lang) || "—"}</dd>
+        <dt>{t("wf.finished")}</dt><dd>{formatWhen(step.finished_at, lang) || "—"} {duration(step) && <span className="muted">({duration(step)})</span>}</dd>
+        {step.due_at && <><dt>{t("wf.due")}</dt><dd>{formatWhen(step.due_at, lang)}</dd></>}
       </dl>
       <h5>{t("wf.input")}</h5><Json value={step.input} />
       <h5>{t("wf.output")}</h5><Json value={step.output} />

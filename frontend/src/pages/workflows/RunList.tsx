@@ -3,6 +3,7 @@ import { useState } from "react";
 import { workflowsApi, type Run } from "../../api/workflows";
 import { ErrorMessage, Loading, PageHeader, useLoad } from "../../components/common";
 import { useI18n, type Translate } from "../../i18n";
+import { formatDateTime } from "../../lib/format";
 import { Link, useRouter } from "../../lib/router";
 
 export const RUN_STATUSES = ["running", "waiting", "failed", "done", "cancelled"] as const;
@@ -14,7 +15,7 @@ export function statusText(t: Translate, status: string): string {
 const FILTERS = ["workflow", "status", "version", "record"] as const;
 
 export function RunList() {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const { search, navigate } = useRouter();
   const query = Object.fromEntries(FILTERS.map((k) => [k, search.get(k) ?? ""])) as Record<(typeof FILTERS)[number], string>;
   const key = FILTERS.map((k) => query[k]).join("|");
@@ -69,7 +70,7 @@ export function RunList() {
                 <td>{r.version ?? "—"}</td>
                 <td>{r.object && r.record_id ? <Link to={`/o/${r.object}/${r.record_id}`}>{r.record_id}</Link> : "—"}</td>
                 <td><span className={`chip run-${r.status}`}>{statusText(t, r.status)}</span></td>
-                <td>{r.created_at ? new Date(r.created_at).toLocaleString() : ""}</td>
+                <td>{r.created_at ? formatDateTime(r.created_at, lang) : ""}</td>
               </tr>
             ))}
           </tbody>
