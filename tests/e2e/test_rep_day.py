@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 REP, REP_PASSWORD = "zhang.wei", "rep-demo-1"
 TEXT = {  # the UI strings the tests look for, per language (i18n/en.ts, zh.ts; metadata labels)
@@ -93,8 +95,20 @@ def _log_activity(page: Any, lang: str, button: str, subject: str) -> None:
     page.locator(".timeline li.activity", has_text=subject).wait_for()
 
 
+def _choose_zone(page: Any, zone: str) -> None:
+    """The profile menu under the user's name: the zone every time is shown and entered in."""
+    assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") != zone  # else the test proves nothing
+    menu = page.locator("header .profile-menu > summary")
+    menu.click()
+    page.locator("#profile-zone").select_option(zone)
+    page.locator(".profile-panel [role=status]").wait_for()
+    assert page.request.get(f"{_base(page)}/api/v1/me").json()["time_zone"] == zone
+    menu.click()
+
+
 def test_rep_day_english_desktop(open_page: Any, screenshot: Any) -> None:
     page = _rep_page(open_page, "en")
+    _choose_zone(page, "Asia/Shanghai")
     lead = _edit_lead(page, "en", 0)
     # names, not ids: the channel shows its name and links to it; the rep may not delete leads
     channel = page.locator(".field[data-field=channel] dd a")
@@ -109,6 +123,11 @@ def test_rep_day_english_desktop(open_page: Any, screenshot: Any) -> None:
     _log_activity(page, "en", "New task", "Send the quote")
     task = _first(page, "activity", {"field": "subject", "op": "eq", "value": "Send the quote"})
     assert task["type"] == "task" and task["lead"] == lead["id"] and task["done"] is False and task["due_at"]
+    # "due tomorrow 09:00" is 09:00 on the rep's clock (Shanghai), and the timeline shows it so
+    due = datetime.fromisoformat(task["due_at"].replace("Z", "+00:00")).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert due.strftime("%H:%M") == "09:00"
+    shown = page.locator(".timeline li.activity", has_text="Send the quote").locator("time").get_attribute("title")
+    assert shown is not None and shown.endswith("9:00 AM") and str(due.day) in shown
     screenshot(page, "rep-lead-followup", readme=True)
 
     # convert the lead: the dialog says what it creates, then links to the new customer
