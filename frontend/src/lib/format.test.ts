@@ -33,8 +33,18 @@ describe("format", () => {
     expect(formatPhone("+8613812345678")).toBe("138 1234 5678");
     expect(formatPhone("+862161234567")).toBe("021 6123 4567");
     expect(formatPhone("+8657188776655")).toBe("0571 8877 6655");
-    expect(formatPhone("+14155550100")).toBe("+14155550100");
+    expect(formatPhone("0571-8877")).toBe("0571-8877");  // not E.164: as stored
     expect(telHref("+86 138-1234-5678")).toBe("tel:+8613812345678");
+  });
+
+  it("formats other countries' phones internationally, with their code", () => {
+    expect(formatPhone("+14155550100")).toBe("+1 415-555-0100");
+    expect(formatPhone("+442079460958")).toBe("+44 20 7946 0958");
+    expect(formatPhone("+85221234567")).toBe("+852 2123 4567");
+    expect(formatPhone("+81312345678")).toBe("+81 3 1234 5678");
+    expect(formatPhone("+6561234567")).toBe("+65 6123 4567");
+    expect(formatPhone("+74951234567")).toBe("+7 49 5123 4567");
+    expect(formatValue(field("phone"), "+886212345678", label)).toBe("+886 2 1234 5678");
   });
 
   it("groups amounts exactly, keeping the stored decimals", () => {

@@ -145,8 +145,26 @@ export function formatRelative(value: string, lang?: string, now: Date = new Dat
   return rtf.format(Math.trunc(amount), "year");
 }
 
-/** +8613812345678 -> "138 1234 5678"; +862161234567 -> "021 6123 4567"; other countries grouped
- * after their code; anything else as stored. */
+// ITU country codes by length: 1 and 7 are one digit, these two-digit ones, every other code three.
+const TWO_DIGIT_CODES = new Set(("20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 " +
+  "60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98").split(" "));
+
+/** A national number in blocks of four from the end, a shorter head first. */
+function blocks(n: string): string {
+  const out: string[] = [];
+  let rest = n;
+  while (rest.length > 4) {
+    out.unshift(rest.slice(-4));
+    rest = rest.slice(0, -4);
+  }
+  if (rest) out.unshift(rest);
+  return out.join(" ");
+}
+
+/** +8613812345678 -> "138 1234 5678"; +862161234567 -> "021 6123 4567" (national: the CRM's home
+ * country); other countries international with their code: +14155550100 -> "+1 415-555-0100"
+ * (North America), +442079460958 -> "+44 20 7946 0958", +85221234567 -> "+852 2123 4567";
+ * anything that is not E.164 as stored. */
 export function formatPhone(value: string): string {
   const cn = /^\+86(\d+)$/.exec(value);
   if (cn) {
@@ -156,7 +174,13 @@ export function formatPhone(value: string): string {
     const rest = n.slice(area);
     return `0${n.slice(0, area)} ${rest.length > 4 ? rest.slice(0, rest.length - 4) + " " + rest.slice(-4) : rest}`;
   }
-  return value;
+  const m = /^\+(\d{7,15})$/.exec(value);
+  if (!m) return value;
+  const digits = m[1];
+  const nanp = /^1(\d{3})(\d{3})(\d{4})$/.exec(digits);
+  if (nanp) return `+1 ${nanp[1]}-${nanp[2]}-${nanp[3]}`;
+  const size = digits[0] === "1" || digits[0] === "7" ? 1 : TWO_DIGIT_CODES.has(digits.slice(0, 2)) ? 2 : 3;
+  return `+${digits.slice(0, size)} ${blocks(digits.slice(size))}`;
 }
 
 /** The digits a tel: link dials. */
