@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from metacrm.engines.tags import record_tags
+from metacrm.flows import publish
 from metacrm.flows.debugger import split_stats
 from metacrm.flows.events import deliver
 from metacrm.flows.runner import run_due
@@ -63,6 +64,11 @@ def test_form_follow_up_waits_for_morning_sends_with_consent_and_tags_silence(cr
 
 
 def test_ab_split_is_sticky_and_counts_conversions_per_arm(crm):
+    crm.records.create("lead", {"name": "Before", "email": "b@example.com", "consent_marketing": True})
+    _drain(crm)
+    with crm.engine.connect() as conn:  # shipped disabled: it e-mails real leads sample texts
+        assert conn.execute(select(runs.c.id).where(runs.c.workflow == "welcome_ab_test")).first() is None
+    publish.set_enabled(crm, "welcome_ab_test", True)
     leads = [crm.records.create("lead", {"name": f"L{i}", "email": f"l{i}@example.com", "consent_marketing": True})
              for i in range(40)]
     _drain(crm)
