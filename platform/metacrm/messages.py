@@ -215,6 +215,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                        "日期可能是日在前或月在前：请在导入选项中选择"),
     "digits_lost": ("The spreadsheet already lost digits of this number: format the column as text",
                     "表格已丢失此数字的位数：请将该列设为文本格式"),
+    "time_dropped": ("A date field keeps the date only: the time of day in these cells was dropped",
+                     "日期字段只保存日期：这些单元格中的时间已被舍去"),
     "rate_limited": ("Too many attempts: try again later", "尝试次数过多：请稍后再试"),
     "too_many_requests": ("Too many requests: try again later", "请求过多：请稍后再试"),
     "unknown_timezone": ("Unknown time zone", "未知的时区"),

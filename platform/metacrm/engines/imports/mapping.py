@@ -118,12 +118,18 @@ def suggest(headers: Sequence[str], obj: ObjectDef) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     used: set[str] = set()
     placed: set[str] = set()
+    # a bare "Name" beside a column that is surely the person's (Odoo's crm.lead: name is the deal's
+    # title, contact_name the person's) is not taken: it stays a column of its own, shown unmapped
+    bare = {_key(person)} if person and any(
+        candidates.get(_key(h)) == (person, "synonym") for h in headers) else set()
     for header in headers:
         if is_error_column(header):
             continue
         key = _key(header)
         found = candidates.get(key)
         part = name_part(header)
+        if key in bare:
+            continue
         if found and is_secondary(found[0], header):
             continue  # a landline column named like the field ("Phone") stands behind a mobile column
         if found and found[0] not in used:

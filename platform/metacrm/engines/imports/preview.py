@@ -15,7 +15,7 @@ from ...store.services import Services
 from ..normalize import clean_text, is_blank
 from .mapping import header_score, is_error_column, keep_field, suggest, unmapped_columns, value_lookup
 from .readers import DEFAULT_LIMITS, Limits, Sheet, open_sheet
-from .rows import display, json_cell
+from .rows import display, has_time, json_cell, time_dropped_notes
 from .safety import in_child
 
 MAX_DISTINCT = 200
@@ -77,9 +77,20 @@ def preview(services: Services, path: Path, filename: str, object_name: str, enc
             "suggested_mapping": mapping, "mapping_details": details, "unmapped_columns": unmapped,
             "keep_field": keep, "error_columns": [h for h in sheet.headers if is_error_column(h)],
             "missing_required": missing_required(obj, mapping, {}),
+            "notes": time_dropped_notes(_with_time(obj, mapping, counts, index), {f: h for h, f in reversed(mapping.items())}),
             "unmapped_values": unmapped_values(obj, mapping, counts, index, value_map or {}),
             "fields": [{"name": n, "type": f.type.name, "label": dict(f.label), "required": f.required,
                         "options": list(f.options)} for n, f in obj.fields.items()]}
+
+
+def _with_time(obj: ObjectDef, mapping: Mapping[str, str], counts: Sequence[Mapping[str, int]],
+               index: Mapping[str, int]) -> dict[str, int]:
+    """Per date field, the rows whose (first) column holds a time of day, which the field drops."""
+    out: dict[str, int] = {}
+    for header, name in mapping.items():
+        if name not in out and obj.fields[name].type.name == "date":
+            out[name] = sum(n for text, n in counts[index[header]].items() if has_time(text))
+    return out
 
 
 def unmapped_values(obj: ObjectDef, mapping: Mapping[str, str], counts: Sequence[Mapping[str, int]],

@@ -35,6 +35,35 @@ def json_cell(value: Any) -> Any:
     return value
 
 
+_CLOCK = re.compile(r"(?<![0-9])([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
+
+
+def has_time(cell: Any) -> bool:
+    """Whether a cell read into a date field carries a time of day other than midnight (which the
+    date field drops: the import says so instead of dropping it silently)."""
+    if isinstance(cell, datetime):
+        return cell.time() != time()
+    if isinstance(cell, float) and not isinstance(cell, bool):
+        return not cell.is_integer()  # a spreadsheet serial date with a fraction of a day
+    if isinstance(cell, str):
+        found = _CLOCK.search(cell)
+        return bool(found) and any(int(g or 0) for g in found.groups())
+    return False
+
+
+def time_dropped_notes(counts: Mapping[str, int], headers: Mapping[str, str],
+                       earlier: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+    """The import's notes for date fields fed with date-times, {field, header, code, rows, message},
+    adding `counts` to the `earlier` notes (of the job's previous batches)."""
+    counts = dict(counts)
+    for note in earlier:
+        if note.get("code") == "time_dropped":
+            counts[note["field"]] = counts.get(note["field"], 0) + int(note["rows"])
+    return [{"field": name, "header": headers.get(name, name), "code": "time_dropped", "rows": n,
+             "message": f"{n} value(s) of '{headers.get(name, name)}' had a time of day; the date field "
+                        f"'{name}' keeps the date only"} for name, n in sorted(counts.items()) if n]
+
+
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -84,6 +113,8 @@ class RowMapper:
     _names: dict[tuple[str, str], int | None] = field(default_factory=dict)
     _constants: dict[str, Any] = field(default_factory=dict)
     constant_problems: list[Problem] = field(default_factory=list)
+    time_dropped: dict[str, int] = field(default_factory=dict)
+    """Per date field, the rows whose cell had a time of day (dropped): reported as a note."""
 
     def __post_init__(self) -> None:
         from .mapping import is_secondary, value_lookup
@@ -120,6 +151,8 @@ class RowMapper:
                     value = normalize_cell(f, cells[i], self.tz, self._options.get(name), self.day_first)
                     if value is not None:
                         values.append((header, value))
+                        if kind == "date" and has_time(cells[i]):
+                            self.time_dropped[name] = self.time_dropped.get(name, 0) + 1
                 if not values:
                     continue
                 if kind == "phone":

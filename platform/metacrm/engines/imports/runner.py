@@ -45,7 +45,7 @@ from .mapping import (
 )
 from .preview import check_required
 from .readers import DEFAULT_LIMITS, Limits, Sheet, file_kind, open_upload
-from .rows import RowMapper, json_cell
+from .rows import RowMapper, json_cell, time_dropped_notes
 from .tables import import_batches, import_errors, import_jobs, import_outcomes
 
 BATCH_SIZE = 1000
@@ -65,6 +65,7 @@ def job_dict(row: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: _iso(v) for k, v in row.items() if k != "file_path"}
     stats = row.get("seconds") or {}
     out["rate"] = stats.get("rate")
+    out["notes"] = (row.get("options") or {}).get("notes") or []
     out["percent"] = round(100 * row["rows_done"] / row["total_rows"], 1) if row["total_rows"] else 100.0
     return out
 
@@ -368,6 +369,11 @@ def _advance(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[Any]]]
                   last_row=max([current["last_row"], *(n for n, _ in batch)]),
                   seconds={"elapsed": round(elapsed, 3),
                            "rate": round((done - run.done_before) / elapsed, 1) if elapsed > 0 else None})
+    if run.mapper.time_dropped:  # dates given with a time of day: the import says the time was dropped
+        headers = {f: h for h, f in reversed(list(run.mapper.mapping.items())) if f}
+        notes = time_dropped_notes(run.mapper.time_dropped, headers, current["options"].get("notes") or ())
+        values["options"] = {**current["options"], "notes": notes}
+        run.mapper.time_dropped.clear()
     for first, last in written:  # a forced re-import writes rows the ledger already had
         conn.execute(delete(import_batches).where(import_batches.c.object == run.job["object"],
                                                   import_batches.c.checksum == run.job["checksum"],
