@@ -1,5 +1,5 @@
-"""Coming from SuiteCRM and Odoo (issue 23): exports in their published formats, built here with
-our own rows, imported into the standard lead through the HTTP API with no mapping file.
+"""Coming from SuiteCRM, Odoo and HubSpot (all properties; issue 23): exports in their published
+formats, built here with our own rows, imported into the standard lead through the HTTP API with no mapping file.
 
 SuiteCRM writes the field labels of the module (colons stripped) as headers, quotes every value,
 puts a BOM first and dates in the user's format (m/d/Y H:i by default). Odoo's export dialog
@@ -181,3 +181,45 @@ def test_preview_notes_dates_with_a_time_of_day(admin):
     job = _import(admin, out.getvalue(), "x.xlsx")
     assert job["created"] == 3 and [n["rows"] for n in job["notes"]] == [1]
     assert _leads(admin)["甲"]["next_follow_up"] == "2023-11-20"
+
+
+HUBSPOT_ALL = [  # HubSpot "all properties" contacts export: the usual columns among ~190 others
+    "Record ID", "First Name", "Last Name", "Email", "Phone Number", "Mobile Phone Number", "Company Name",
+    "Job Title", "Lead Status", "Lifecycle Stage", "Contact owner", "Create Date", "Last Activity Date", "City",
+    "State/Region", "Country/Region", "Postal Code", "Street Address", "Website URL", "Industry",
+    "Annual Revenue", "Number of Employees", "Original Source", "Original Source Drill-Down 1",
+    "Original Source Drill-Down 2", "Became a Lead Date", "Became a Subscriber Date", "Marketing contact status",
+    "Email Domain", "Fax Number", "Number of Sales Activities", "Number of times contacted", "Last Contacted",
+    "Next Activity Date", "Recent Sales Email Replied Date", "Time Zone", "Preferred language",
+    "Associated Company ID", "Associated Company", "IP Country", "IP City", "Message",
+    *(f"Custom property {i}" for i in range(1, 149)),
+]
+
+
+def test_hubspot_all_properties_export(admin):
+    values = {"Record ID": "101", "First Name": "Grace", "Last Name": "Hopper", "Email": "grace@example.com",
+              "Phone Number": "+1 617 555 0100", "Mobile Phone Number": "+1 617 555 0111",
+              "Company Name": "Compilers Inc", "Job Title": "Engineer", "Lead Status": "Attempted to Contact",
+              "Create Date": "2023-11-08 09:05", "City": "Boston", "Original Source": "Organic Search",
+              "Next Activity Date": "2023-11-20 10:00", "Custom property 7": "blue"}
+    content = "\n".join(",".join(row) for row in [HUBSPOT_ALL, [values.get(h, "") for h in HUBSPOT_ALL]]).encode()
+    assert len(HUBSPOT_ALL) == 190
+    preview = _post(admin, "/imports/preview", content, "all-contacts.csv").json
+    mapping = preview["suggested_mapping"]
+    assert {h: mapping.get(h) for h in ("First Name", "Last Name", "Mobile Phone Number", "Phone Number",
+                                        "Lead Status", "Company Name", "Job Title", "Create Date",
+                                        "Original Source", "Next Activity Date")} == {
+        "First Name": "name", "Last Name": "name", "Mobile Phone Number": "phone", "Phone Number": "phone",
+        "Lead Status": "status", "Company Name": "company", "Job Title": "job_title", "Create Date": "captured_at",
+        "Original Source": "source_detail", "Next Activity Date": "next_follow_up"}
+    assert preview["unmapped_values"] == [{"header": "City", "field": "city", "values": [{"value": "Boston", "count": 1}]}]
+    assert [(n["field"], n["rows"]) for n in preview["notes"]] == [("next_follow_up", 1)]
+
+    job = _import(admin, content, "all-contacts.csv", value_map='{"city": {"Boston": "other"}}')
+    assert (job["created"], job["failed"]) == (1, 0), _errors(admin, job)
+    assert [(n["field"], n["header"], n["rows"]) for n in job["notes"]] == [("next_follow_up", "Next Activity Date", 1)]
+    grace = _leads(admin)["Grace Hopper"]
+    assert grace["phone"] == "+16175550111" and grace["status"] == "contacted" and grace["city"] == "other"
+    assert grace["next_follow_up"] == "2023-11-20" and grace["source_detail"] == "Organic Search"
+    assert "Phone Number: +1 617 555 0100" in grace["notes"] and "Custom property 7: blue" in grace["notes"]
+    assert "Custom property 8" not in grace["notes"]  # empty cells add nothing
