@@ -69,7 +69,7 @@ MATRIX: dict[str, str] = {
     "GET /views": USER, "POST /views": USER, "DELETE /views/{view_id}": SCOPED, "PUT /views/{view_id}": SCOPED,
     "GET /workflows": ADMIN, "POST /workflows/{name}/start": SCOPED,
     "POST /hooks/workflows/{name}": PUBLIC, "POST /workflow-events": SCOPED,
-    "GET /workflow-steps": ADMIN, "GET /workflows/{name}/draft": ADMIN, "PUT /workflows/{name}/draft": ADMIN,
+    "GET /workflow-steps": ADMIN, "GET /workflow-triggers": ADMIN, "GET /workflows/{name}/draft": ADMIN, "PUT /workflows/{name}/draft": ADMIN,
     "POST /workflows/{name}/hook-secret": ADMIN, "POST /workflows/{name}/archive": ADMIN,
     "POST /workflows/{name}/disable": ADMIN, "POST /workflows/{name}/enable": ADMIN,
     "POST /workflows/{name}/publish": ADMIN, "POST /workflows/{name}/test-node": ADMIN,

@@ -60,6 +60,19 @@ def test_palette_lists_every_node_kind_with_its_schema(api):
     assert rep.call("GET", "/workflow-steps").status_code == 403
 
 
+def test_trigger_node_has_its_types_and_schema(api):
+    from jsonschema import Draft202012Validator
+
+    admin, rep = api
+    node = admin.call("GET", "/workflow-triggers").get_json()
+    assert node["node"] == "trigger" and {"record_created", "schedule", "webhook"} <= set(node["types"])
+    check = Draft202012Validator(node["schema"])
+    assert check.is_valid({"type": "schedule", "cron": "0 2 * * *", "rule": {"field": "score", "op": "gt", "value": 5}})
+    assert not check.is_valid({"type": "record_created", "cron": "0 2 * * *"})  # cron belongs to schedules
+    assert set(node["enrollment"]["properties"]["reenroll"]["enum"]) == {"never", "after_end", "always"}
+    assert rep.call("GET", "/workflow-triggers").status_code == 403
+
+
 def test_draft_is_saved_with_problems_and_apart_from_the_published_version(api, standard_pack):
     admin, _ = api
     broken = json.loads(json.dumps(FLOW))
@@ -174,10 +187,17 @@ LOOP = {
 
 
 def _drain(svc):
+    """Run due steps here until none is left, also waiting for the in-process executor's thread
+    (it may hold a step this loop cannot claim)."""
+    from metacrm.flows.executor import wait_idle
     from metacrm.flows.runner import run_due
 
-    while run_due(svc):
-        pass
+    while True:
+        while run_due(svc):
+            pass
+        assert wait_idle(svc, 20)
+        if not run_due(svc):
+            return
 
 
 def test_debugger_shows_evaluation_iterations_and_reruns(api, standard_pack):

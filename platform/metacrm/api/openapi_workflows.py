@@ -109,6 +109,12 @@ def builder_paths() -> dict[str, Any]:
     return {
         "/workflow-steps": {"get": _op("list_workflow_steps", "Every node kind with its JSON schema (the palette; admins)",
                                        ok("Node kinds", {"type": "array", "items": ANY_OBJECT}), (401, 403))},
+        "/workflow-triggers": {"get": _op(
+            "workflow_trigger_node", "The trigger node: its types and JSON schema, enrollment and goal (admins)",
+            ok("Trigger node", {"type": "object", "required": ["node", "types", "schema"], "properties": {
+                "node": {"type": "string"}, "kind": {"type": "string"}, "types": {"type": "array"},
+                "schema": ANY_OBJECT, "enrollment": ANY_OBJECT, "goal": ANY_OBJECT, "exit": {"type": "string"}}}),
+            (401, 403))},
         "/workflows/{name}/draft": {
             "get": _op("get_workflow_draft", "The draft, or the published definition when there is none (admins)",
                        ok("Draft", draft), (401, 403, 404), params=[NAME]),

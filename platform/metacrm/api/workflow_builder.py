@@ -46,6 +46,22 @@ def workflow_steps() -> Any:
     return jsonify(items)
 
 
+@bp.get("/workflow-triggers")
+def workflow_triggers() -> Any:
+    """The graph's trigger node: its types and JSON schema (`trigger` of the workflow meta-schema,
+    references bundled), and the enrollment options that go with it. Its one exit is the workflow's
+    `start` (default the first step); problems of the trigger are reported on node `trigger`."""
+    principal().require_admin()
+    from ..meta.kinds import meta_schema
+
+    schema = meta_schema("workflow")
+    trigger = schema["$defs"]["trigger"]
+    return jsonify({"node": "trigger", "kind": "trigger", "types": trigger["properties"]["type"]["enum"],
+                    "schema": {**trigger, "$defs": schema["$defs"]},
+                    "enrollment": schema["properties"]["enrollment"], "goal": schema["properties"]["goal"],
+                    "exit": "start"})
+
+
 @bp.get("/workflows/<name>/draft")
 def get_draft(name: str) -> Any:
     principal().require_admin()
