@@ -51,8 +51,15 @@ def api(standard_pack):
 
 
 def _drain(svc, now=None):
-    while run_due(svc, now=now):
-        pass
+    """Run due steps until none is left, waiting for the in-process executor's thread as well."""
+    from metacrm.flows.executor import wait_idle
+
+    while True:
+        while run_due(svc, now=now):
+            pass
+        assert wait_idle(svc, 20)
+        if not run_due(svc, now=now):
+            return
 
 
 def test_event_wakes_the_wait_and_the_timeout_takes_the_other_branch(api, standard_pack):
