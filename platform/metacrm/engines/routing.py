@@ -32,7 +32,7 @@ from sqlalchemy import Connection, func, select
 from ..auth.tables import team_members, teams
 from ..errors import Conflict, DefinitionError, NotFound, Problem
 from ..meta.kinds import DefinitionSet, Kind, register_kind
-from ..rules import EvalContext, matcher, validate_rule
+from ..rules import EvalContext, matcher, rule_reads, validate_rule
 from ..store import limits
 from ..store.definitions import Plan, Snapshot
 from ..store.events import RecordEvent
@@ -188,6 +188,16 @@ class _People:
             out += [u for u in self._teams[team] if u not in out]
         return out
 
+    def preload(self, doc: Mapping[str, Any]) -> None:
+        """Every username the definition names, in one query (a bulk create serves several groups)."""
+        names: set[str] = set()
+        for entry in doc["entries"]:
+            for spec in [entry, entry.get("fallback") or {}, *entry.get("territories", ())]:
+                names.update(spec.get("users", ()))
+            names.update(entry.get("weights", {}))
+            names.update(o["user"] for o in (entry.get("availability") or {}).get("out_of_office", ()))
+        self.ids({"users": sorted(names)})
+
     def id_of(self, name: str) -> int | None:
         if name not in self._names:
             self.ids({"users": [name]})
@@ -218,14 +228,18 @@ class _Context:
     take: bool
     people: _People
     matchers: dict[int, Any] = field(default_factory=dict)
+    cursors: dict[str, range] = field(default_factory=dict)
+    """Cursor turns taken ahead for every group of a bulk create, in one statement."""
+    _eval: EvalContext | None = None
 
     def holds(self, rule: Any, row: Mapping[str, Any]) -> bool:
-        """The rule on one record, with its matcher built once per call (bulk creates test many rows)."""
+        """The rule on one record, with its matcher and context built once per call (bulk creates test many rows)."""
         fn = self.matchers.get(id(rule))
         if fn is None:
             fn = self.matchers[id(rule)] = matcher(rule, self.doc["object"], self.snap)
-        return bool(fn(row, EvalContext(self.doc["object"], self.now, ZoneInfo(self.tz), self.conn,
-                                        self.snap.tables)))
+        if self._eval is None:
+            self._eval = EvalContext(self.doc["object"], self.now, ZoneInfo(self.tz), self.conn, self.snap.tables)
+        return bool(fn(row, self._eval))
 
     @property
     def today(self) -> date:
@@ -234,6 +248,9 @@ class _Context:
 
 def _cursor(ctx: _Context, key: str, n: int) -> range:
     """n turns of a cursor: taken (moved in the transaction) or, for explain, only looked at."""
+    taken = ctx.cursors.pop(key, None)
+    if taken is not None and len(taken) == n:
+        return taken
     if ctx.take:
         return limits.next_positions(ctx.conn, key, n)
     row = limits.counter(ctx.conn, key)
@@ -255,12 +272,13 @@ def _capacity_keys(ctx: _Context, entry: Mapping[str, Any], uid: int) -> list[li
 def _room(ctx: _Context, entry: Mapping[str, Any], uids: Sequence[int]) -> dict[int, int | None]:
     """How many more records each user may get today/this month (None: no capacity set)."""
     room: dict[int, int | None] = {u: None for u in uids}
-    for u in uids:
-        for move in _capacity_keys(ctx, entry, u):
-            row = limits.counter(ctx.conn, move.key, move.period_key)
-            left = int(move.cap or 0) - (int(row["used"]) + int(row["reserved"]) if row else 0)
-            current = room[u]
-            room[u] = left if current is None else min(current, left)
+    moves = [(u, move) for u in uids for move in _capacity_keys(ctx, entry, u)]
+    rows = limits.counters_of(ctx.conn, [(move.key, move.period_key) for _, move in moves])  # one read per entry
+    for u, move in moves:
+        row = rows.get((move.key, move.period_key))
+        left = int(move.cap or 0) - (int(row["used"]) + int(row["reserved"]) if row else 0)
+        current = room[u]
+        room[u] = left if current is None else min(current, left)
     return room
 
 
@@ -422,7 +440,12 @@ def decide(conn: Connection, snap: Snapshot, doc: Mapping[str, Any], rows: Seque
                 continue
             d.territory = entry["territories"][t]["name"]
         groups.setdefault((e, t), []).append(i)
-    for (e, t), idxs in sorted(groups.items(), key=lambda kv: (kv[0][0], -1 if kv[0][1] is None else kv[0][1])):
+    ordered = sorted(groups.items(), key=lambda kv: (kv[0][0], -1 if kv[0][1] is None else kv[0][1]))
+    if take:
+        ctx.people.preload(doc)
+        ctx.cursors = limits.next_positions_many(conn, {
+            _cursor_key(ctx, e, t): len(idxs) for (e, t), idxs in ordered if doc["entries"][e]["strategy"] != "by_field"})
+    for (e, t), idxs in ordered:
         _serve(ctx, e, t, idxs, rows, decisions, needs_fallback)
     if needs_fallback:
         _fallback(ctx, sorted(needs_fallback), decisions)
@@ -445,10 +468,31 @@ def on_create_rule(snap: Snapshot, object_name: str) -> dict[str, Any] | None:
     return None
 
 
-def shown_row(obj: Any, stored: Mapping[str, Any], record_id: int | None = None) -> dict[str, Any]:
-    row = obj.shown({n: stored.get(n) for n in obj.fields})
+def shown_row(obj: Any, stored: Mapping[str, Any], record_id: int | None = None,
+              names: Sequence[str] | None = None) -> dict[str, Any]:
+    """The record as rules read it; with `names`, only those fields (a bulk create shows each row once)."""
+    if names is None:
+        row = obj.shown({n: stored.get(n) for n in obj.fields})
+    else:
+        row = {n: obj.fields[n].shown(stored.get(n)) for n in names}
     row["id"], row["owner_id"] = record_id, stored.get("owner_id")
     return row
+
+
+def _read_fields(snap: Snapshot, doc: Mapping[str, Any], obj: Any) -> list[str] | None:
+    """The fields the definition's rules read, or None (all) when a rule reads tags or related records."""
+    out: set[str] = set()
+    for entry in doc["entries"]:
+        if entry.get("field"):
+            out.add(entry["field"])
+        for rule in [entry.get("when"), *(t.get("when") for t in entry.get("territories", ()))]:
+            if rule is None:
+                continue
+            reads = rule_reads(rule, doc["object"], snap)
+            if reads.tags or reads.related or reads.nested:
+                return None
+            out |= reads.fields
+    return sorted(n for n in out if n in obj.fields)
 
 
 def make_guard(tz: str = "UTC") -> Any:
@@ -462,8 +506,9 @@ def make_guard(tz: str = "UTC") -> Any:
             return {}
         todo = [stored for current, stored in pairs if current is None and stored.get("owner_id") is None]
         if todo:
-            for stored, d in zip(todo, decide(conn, snap, doc, [shown_row(obj, s) for s in todo], tz=tz),
-                                 strict=True):
+            names = _read_fields(snap, doc, obj)
+            shown = [shown_row(obj, s, names=names) for s in todo]
+            for stored, d in zip(todo, decide(conn, snap, doc, shown, tz=tz), strict=True):
                 if d.owner_id is not None:
                     stored["owner_id"] = d.owner_id
         return {}

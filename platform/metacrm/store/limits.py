@@ -29,8 +29,8 @@ on each other in a cycle and the hot row is held for the shortest time.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,6 +48,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -286,24 +287,47 @@ def take(conn: Connection, key: str, qty: int = 1, *, period_key: str = NO_PERIO
     return _keyed(conn, idempotency_key, {"op": "take", "key": key, "period": period_key, "qty": qty, "ref": ref}, run)
 
 
+def _move_used_many(conn: Connection, moves: Sequence[Move]) -> dict[tuple[str, str], int]:
+    """One statement for several counters (distinct keys, in lock order): add each qty to `used` where
+    there is room. Returns the new `used` of the counters that moved; a refused one is absent."""
+    stmt = _insert(conn).values([{"key": m.key, "period_key": m.period_key, "used": m.qty, "reserved": 0,
+                                  "cap": m.cap, "enabled": True} for m in moves])
+    c = counters.c
+    stmt = stmt.on_conflict_do_update(index_elements=["key", "period_key"], set_={"used": c.used + stmt.excluded.used},
+                                      where=_room(stmt.excluded.used)).returning(c.key, c.period_key, c.used)
+    return {(key, period): int(used) for key, period, used in conn.execute(stmt)}
+
+
+def _merged(moves: Iterable[Move]) -> list[Move]:
+    """Moves of one counter added up (one row may be moved once per statement), hottest last."""
+    by_counter: dict[tuple[str, str], Move] = {}
+    for m in moves:
+        _check_qty(m.qty)
+        seen = by_counter.get((m.key, m.period_key))
+        by_counter[(m.key, m.period_key)] = m if seen is None else replace(seen, qty=seen.qty + m.qty)
+    return sorted(by_counter.values(), key=lambda m: (m.hot, m.key, m.period_key))
+
+
 def take_many(conn: Connection, moves: Iterable[Move], ref: str | None = None) -> dict[tuple[str, str], int]:
     """Several counters in one transaction, all or none, locked in the fixed order (hottest last).
 
-    Runs in a savepoint: a refusal undoes the moves already made and raises LimitReached.
+    One conditional upsert moves them all (a bulk create's capacity turns cost one round trip, not
+    one per user); in a savepoint, so a refusal undoes the others and raises LimitReached.
     """
-    ordered = sorted(moves, key=lambda m: (m.hot, m.key, m.period_key))
-    out: dict[tuple[str, str], int] = {}
+    ordered = _merged(moves)
+    if not ordered:
+        return {}
     with conn.begin_nested():
         for m in ordered:
-            _check_qty(m.qty)
-            used = _move_used(conn, m.key, m.period_key, m.qty, m.cap, "used")
-            if used is None:
+            if m.cap is not None and m.qty > m.cap:
                 raise _refusal(conn, m)
-            out[(m.key, m.period_key)] = used
-        if ordered:
-            now = utcnow()
-            conn.execute(ledger.insert(), [{"key": m.key, "period_key": m.period_key, "kind": "consume",
-                                            "qty": m.qty, "ref": ref, "at": now} for m in ordered])
+        out = _move_used_many(conn, ordered)
+        for m in ordered:
+            if (m.key, m.period_key) not in out:
+                raise _refusal(conn, m)
+        now = utcnow()
+        conn.execute(ledger.insert(), [{"key": m.key, "period_key": m.period_key, "kind": "consume",
+                                        "qty": m.qty, "ref": ref, "at": now} for m in ordered])
     return out
 
 
@@ -312,12 +336,26 @@ def next_positions(conn: Connection, key: str, n: int = 1, ref: str | None = Non
 
     A bulk insert of n records takes n positions at once; a rolled-back caller gives them back.
     """
-    _check_qty(n)
-    used = _move_used(conn, key, NO_PERIOD, n, None, "used")
-    if used is None:  # a cursor someone switched off
-        raise _refusal(conn, Move(key, n))
-    _append(conn, "consume", key, NO_PERIOD, n, ref=ref, result={"positions": [used - n, used]})
-    return range(used - n, used)
+    return next_positions_many(conn, {key: n}, ref=ref)[key]
+
+
+def next_positions_many(conn: Connection, wanted: Mapping[str, int], ref: str | None = None) -> dict[str, range]:
+    """Positions of several uncapped cursors (key -> how many) in one statement, locked in key order."""
+    moves = _merged(Move(key, n) for key, n in wanted.items())
+    if not moves:
+        return {}
+    used = _move_used_many(conn, moves)
+    out: dict[str, range] = {}
+    for m in moves:
+        if (m.key, NO_PERIOD) not in used:  # a cursor someone switched off
+            raise _refusal(conn, m)
+        end = used[(m.key, NO_PERIOD)]
+        out[m.key] = range(end - m.qty, end)
+    now = utcnow()
+    conn.execute(ledger.insert(), [{"key": m.key, "period_key": NO_PERIOD, "kind": "consume", "qty": m.qty,
+                                    "ref": ref, "at": now, "result": {"positions": [out[m.key].start, out[m.key].stop]}}
+                                   for m in moves])
+    return out
 
 
 def reverse(conn: Connection, key: str, qty: int = 1, *, period_key: str = NO_PERIOD,
@@ -467,6 +505,17 @@ def counter(conn: Connection, key: str, period_key: str = NO_PERIOD) -> dict[str
     c = counters.c
     row = conn.execute(select(counters).where(c.key == key, c.period_key == period_key)).first()
     return None if row is None else dict(row._mapping)
+
+
+def counters_of(conn: Connection, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Many counters read at once, by (key, period_key); missing ones are absent."""
+    c = counters.c
+    wanted = sorted(set(pairs))
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for start in range(0, len(wanted), 500):
+        rows = conn.execute(select(counters).where(tuple_(c.key, c.period_key).in_(wanted[start:start + 500])))
+        out.update({(row.key, row.period_key): dict(row._mapping) for row in rows})
+    return out
 
 
 def usage(conn: Connection, keys: Sequence[str], period_key: str = NO_PERIOD) -> dict[str, int]:
