@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from ..errors import BadRequest, Problem
-from ..flows import bounces
+from ..flows import bounces, hooks
 from .context import principal, public, services
 from .jsonio import int_arg, json_body
 
@@ -54,7 +54,7 @@ def bounce_hook_secret() -> Any:
     principal().require_admin()
     channel = bounces.channel_of(json_body().get("channel"))
     return jsonify({"path": f"/api/v1/hooks/bounces/{channel}", "secret": bounces.hook_secret(services(), channel),
-                    "signature": "X-MetaCRM-Signature: sha256=HMAC(secret, '<X-MetaCRM-Timestamp>.<body>')"})
+                    "signature": hooks.SIGNATURE_HELP})
 
 
 @bp.post("/hooks/bounces/<channel>")

@@ -152,7 +152,7 @@ def hook_info(name: str) -> Any:
     """The inbound webhook's URL path and signing secret: an explicit admin action, never a read."""
     principal().require_admin()
     return jsonify({"path": f"/api/v1/hooks/workflows/{name}", "secret": hooks.hook_secret(services(), name),
-                    "signature": "X-MetaCRM-Signature: sha256=HMAC(secret, '<X-MetaCRM-Timestamp>.<body>')"})
+                    "signature": hooks.SIGNATURE_HELP})
 
 
 @bp.post("/hooks/workflows/<name>")

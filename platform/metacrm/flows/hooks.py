@@ -26,6 +26,10 @@ if TYPE_CHECKING:
 WINDOW_SECONDS = 300
 
 
+SIGNATURE_HELP = "X-MetaCRM-Signature: sha256=HMAC(secret, '<X-MetaCRM-Timestamp>.<body>')"
+"""How a caller signs an inbound hook (workflow or bounce callback): shown with its secret."""
+
+
 def hook_secret(services: Services, name: str) -> str:
     return hmac.new(services.settings.secret_key.encode(), f"workflow-hook:{name}".encode(), hashlib.sha256).hexdigest()
 
