@@ -59,7 +59,7 @@ lint: install
 
 # Two workers (the machine has 2 cores); one test file stays on one worker (shared module fixtures).
 test: lint frontend-test chromium
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --durations=30
 
 bench: install
 	$(PY) bench/records.py --n 20000

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import signal
 import threading
 import time
 import uuid
@@ -322,6 +323,7 @@ def run_worker(services: Services, *, burst: bool = False, queue_names: Sequence
         return SimpleWorker(queues, connection=connection, serializer=JSONSerializer,
                             log_job_description=False)
 
+    saved = _signal_handlers()
     try:
         if burst:
             for rounds in range(1, max_rounds + 1):
@@ -340,8 +342,23 @@ def run_worker(services: Services, *, burst: bool = False, queue_names: Sequence
             stop.set()
         return 0
     finally:
+        _restore_signal_handlers(saved)
         _worker_services = None
         connection.close()
+
+
+def _signal_handlers() -> dict[int, object]:
+    """The SIGINT/SIGTERM handlers now set: RQ's worker replaces them and never puts them back, so a
+    burst run inside a host process (a test runner, the CLI) would leave the host stopping through RQ."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore_signal_handlers(saved: dict[int, object]) -> None:
+    for sig, handler in saved.items():
+        if handler is not None:
+            signal.signal(sig, handler)  # type: ignore[arg-type]
 
 
 def _sweep_count(services: Services) -> int:
