@@ -55,7 +55,7 @@ def step_rows(conn: Connection, run_id: int, workflow: Workflow | None) -> list[
         elif loops:
             iteration = dict(list(loops.values())[-1])
         out.append({**data, "node": row.step, "kind": _kind(row.type),
-                    "input": {k: v for k, v in (node.doc if node else {}).items() if k not in ("id", "ui", "secret")},
+                    "input": masked({k: v for k, v in (node.doc if node else {}).items() if k not in ("id", "ui")}),
                     "evaluation": (output or {}).get("evaluation"), "iteration": iteration})
     return out
 
