@@ -33,3 +33,14 @@ def test_readme_walkthrough(run, tmp_path):
     run("imports", "save-template", "booth", "--object", "lead", "--mapping", '{"姓名": "name"}')
     assert '"booth"' in run("imports", "templates").output
     run("dedupe", "undo", "1", code=2)  # already undone: a clear error, not a traceback
+
+
+def test_import_says_when_a_time_of_day_was_dropped(run, tmp_path):
+    """A date field fed date-times keeps the date; the CLI says so per column (issue 23)."""
+    run("init")
+    run("metadata", "apply", "metadata")
+    src = tmp_path / "follow_ups.csv"
+    src.write_text("Name,Next follow-up\nWang Fang,2026-12-04 15:30\nLi Lei,2026-12-05\n", encoding="utf-8")
+    out = run("import", src, "--object", "lead").output
+    assert "2 created, 0 failed" in out
+    assert "note: 1 value(s) of 'Next follow-up' had a time of day; the date field 'next_follow_up' keeps the date only" in out

@@ -26,6 +26,15 @@ export interface CellError {
   message: string;
 }
 
+/** Something the import did that the user should know (e.g. time_dropped: a date field fed date-times). */
+export interface ImportNote {
+  field: string;
+  header: string;
+  code: string;
+  rows: number;
+  message: string;
+}
+
 export interface ImportPreview {
   headers: string[];
   rows: unknown[][] | Record<string, unknown>[];
@@ -43,6 +52,7 @@ export interface ImportPreview {
   fields: ImportField[];
   errors?: CellError[];
   cell_errors?: CellError[];
+  notes?: ImportNote[];
 }
 
 export interface ImportJob {
@@ -63,6 +73,7 @@ export interface ImportJob {
   created_by?: number;
   created_at?: string;
   error?: string | null;
+  options?: { notes?: ImportNote[] } & Record<string, unknown>;
 }
 
 export interface ImportTemplate {

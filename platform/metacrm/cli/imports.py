@@ -89,6 +89,8 @@ def import_command(file: Path, object_name: str, template: str | None, mapping: 
                        + ", ".join(options["unmapped"]), err=True)
         done = _run_with_bar(svc, job)
         click.echo(_summary(done))
+        for note in (done.get("options") or {}).get("notes") or ():  # e.g. a time of day dropped from dates
+            click.echo(f"note: {note['message']}", err=True)
         if errors_to is not None and done["failed"]:
             with errors_to.open("wb") as fh, reading(svc.engine) as conn:
                 write_error_file(conn, done["id"], fh, language)

@@ -2,7 +2,7 @@
 // as a background job with a progress bar (the job id is in the URL, so a reload keeps following it),
 // then download the error rows to fix and re-import. Recent imports are listed below.
 import { useEffect, useState } from "react";
-import { adminApi, type ImportJob, type ImportOptions, type ImportPreview } from "../../api/admin";
+import { adminApi, type ImportJob, type ImportNote, type ImportOptions, type ImportPreview } from "../../api/admin";
 import { api } from "../../api/client";
 import { ErrorMessage, Loading, PageHeader, displayValue, useLoad } from "../../components/common";
 import { useI18n } from "../../i18n";
@@ -123,6 +123,7 @@ function ImportBody() {
         <section aria-label={t("imp.preview")}>
           <h2>{t("imp.preview")}</h2>
           <p>{t("imp.summary", { rows: preview.total_rows, sheet: preview.sheet ?? "", row: preview.header_row ?? 1 })}</p>
+          <ImportNotes notes={preview.notes} />
           <label>{t("imp.header_row")}{" "}
             <input type="number" min={1} max={50} style={{ width: "5rem" }} value={headerRow ?? ""} aria-label={t("imp.header_row")}
               onChange={(e) => setHeaderRow(e.target.value ? Number(e.target.value) : null)} />
@@ -266,6 +267,7 @@ function JobView({ id, onAgain }: { id: number; onAgain: () => void }) {
           ))}
         </dl>
       )}
+      <ImportNotes notes={job.options?.notes} />
       {job.error && <p className="alert alert-error">{job.error}</p>}
       <div className="toolbar row">
         {done && (job.failed ?? 0) > 0 && (
@@ -277,6 +279,21 @@ function JobView({ id, onAgain }: { id: number; onAgain: () => void }) {
         {done && <button type="button" className="primary" onClick={onAgain}>{t("imp.again")}</button>}
       </div>
     </section>
+  );
+}
+
+/** What the import did that the user should know: a time of day dropped from dates, per column. */
+export function ImportNotes({ notes }: { notes?: ImportNote[] }) {
+  const { t } = useI18n();
+  if (!notes?.length) return null;
+  return (
+    <ul className="alert" data-testid="import-notes">
+      {notes.map((n) => (
+        <li key={`${n.code}:${n.field}`}>
+          {n.code === "time_dropped" ? t("imp.note_time_dropped", { rows: n.rows, header: n.header, field: n.field }) : n.message}
+        </li>
+      ))}
+    </ul>
   );
 }
 
