@@ -7,34 +7,23 @@ read-only field or gives a record to an owner outside their scope.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
-
-from sqlalchemy import ColumnElement
 
 from ..auth.permissions import Permission
 from ..auth.principal import Principal
+from ..engines.scope import RowFilter as RowFilter
+from ..engines.scope import hidden_in_rule as hidden_in_rule
+from ..engines.scope import row_filter as row_filter
 from ..errors import NotFound, PermissionDenied, Problem
 from ..meta.objects import ObjectDef
 from ..store.definitions import Snapshot
-
-RowFilter = Callable[[str], ColumnElement[bool] | None]
 
 
 def object_for(snap: Snapshot, who: Principal, name: str, verb: str = "read") -> tuple[ObjectDef, Permission]:
     """The object and the caller's permission on it; 404 if unknown, 403 if the verb is denied."""
     obj = snap.object(name)
     return obj, who.require(obj.name, verb)
-
-
-def row_filter(snap: Snapshot, who: Principal) -> RowFilter:
-    """`row_filter(object_name)` for the rule compiler: the caller's scope on any object."""
-
-    def scope(object_name: str) -> ColumnElement[bool] | None:
-        table = snap.tables.get(object_name)
-        return None if table is None else who.row_filter(object_name, table)
-
-    return scope
 
 
 def visible(record: Mapping[str, Any], perm: Permission) -> dict[str, Any]:
@@ -89,36 +78,3 @@ def int_owner(data: Any) -> Any:
         if isinstance(owner, float) and owner.is_integer() and abs(owner) < 2**63:
             return {**data, "owner_id": int(owner)}
     return data
-
-
-def hidden_in_rule(rule: Any, object_name: str, who: Principal) -> list[str]:
-    """Fields a rule reads that the caller may not see (filtering on them would leak values),
-    on this object and on the related objects its related-record conditions read."""
-    found: list[str] = []
-
-    def walk(node: Any, obj: str) -> None:
-        if not isinstance(node, dict):
-            return
-        related = node.get("related")
-        if isinstance(related, dict):
-            target = related.get("object")
-            if isinstance(target, str):
-                perm = who.permission(target)
-                if not perm.read:
-                    found.append(f"{target}")
-                for name in (node.get("field"), related.get("via")):
-                    if isinstance(name, str) and name in perm.hidden:
-                        found.append(f"{target}.{name}")
-                walk(node.get("where"), target)
-            return
-        name = node.get("field")
-        if isinstance(name, str) and name in who.permission(obj).hidden:
-            found.append(name if obj == object_name else f"{obj}.{name}")
-        for key in ("all", "any"):
-            if isinstance(node.get(key), list):
-                for child in node[key]:
-                    walk(child, obj)
-        walk(node.get("not"), obj)
-
-    walk(rule, object_name)
-    return found

@@ -21,12 +21,13 @@ from sqlalchemy import ColumnElement, Connection, Table, and_, case, false, func
 from ..auth.permissions import Permission
 from ..auth.principal import Principal
 from ..engines import tags as tag_engine
-from ..errors import BadRequest, Problem, ValidationError
+from ..engines.scope import base_where as base_where
+from ..engines.scope import compile_rule as compile_rule
+from ..errors import BadRequest, Problem
 from ..meta.objects import ObjectDef
-from ..rules import to_sql, validate_rule
 from ..store.definitions import Snapshot
 from ..store.records import RecordService
-from .access import hidden_in_rule, row_filter, visible
+from .access import visible
 from .jsonio import parse_json
 
 SYSTEM_SORTABLE = ("id", "created_at", "updated_at", "owner_id", "created_by", "version")
@@ -178,30 +179,6 @@ def _order_by(table: Table, sort: tuple[tuple[str, bool], ...]) -> list[Any]:
             out.append(case((col.is_(None), 1), else_=0))
         out.append(col.desc() if desc else col.asc())
     return out
-
-
-def compile_rule(rule: Any, obj: ObjectDef, snap: Snapshot, who: Principal, tz: str,
-                 where: str = "filter") -> ColumnElement[bool]:
-    """The rule as SQL over the object's table, validated, within the caller's scope everywhere."""
-    problems = validate_rule(rule, obj.name, snap)
-    if problems:
-        raise ValidationError(f"the {where} rule is invalid",
-                              [Problem(f"{where}{p.field if p.field.startswith('/') else '/' + p.field}",
-                                       p.code, p.message) for p in problems])
-    hidden = hidden_in_rule(rule, obj.name, who)
-    if hidden:
-        raise ValidationError(f"the {where} rule reads fields you may not see",
-                              [Problem(where, "forbidden_field", name) for name in hidden])
-    return to_sql(rule, obj.name, snap, tz=tz, row_filter=row_filter(snap, who))
-
-
-def base_where(obj: ObjectDef, table: Table, who: Principal, deleted: bool = False) -> list[ColumnElement[bool]]:
-    """The caller's scope over live rows (or, for the trash, soft-deleted ones)."""
-    where: list[ColumnElement[bool]] = [table.c.deleted_at.is_not(None) if deleted else table.c.deleted_at.is_(None)]
-    scope = who.row_filter(obj.name, table)
-    if scope is not None:
-        where.append(scope)
-    return where
 
 
 def run_list(conn: Connection, records: RecordService, snap: Snapshot, obj: ObjectDef, perm: Permission,
