@@ -48,7 +48,7 @@ def generated() -> tuple[dict[str, list[dict]], dict[str, list[int]]]:
 def test_pack_loads_and_covers_demo_objects(objects):
     load_pack([PACK], DefinitionSet())
     assert [name for name, _ in demo.DEMO_PLAN] == ["channel", "account", "customer", "lead", "opportunity",
-                                                    "activity"]
+                                                    "activity", "member", "sales_order"]
     assert set(objects) == {name for name, _ in demo.DEMO_PLAN}
 
 

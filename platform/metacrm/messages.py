@@ -267,6 +267,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "“***”代表已保存的密钥，但此处没有保存的密钥：请填写密钥"),
     "secret_unreadable": ("The stored secret cannot be read with the current secret key: send the secret again",
                           "当前密钥无法解密已保存的密钥：请重新填写"),
+    # member benefits, coupons and points (issue 20)
+    "benefit_disabled": ("This benefit is switched off", "该权益已关闭"),
+    "benefit_not_active": ("This benefit is outside its validity period", "该权益不在有效期内"),
+    "quota_exhausted": ("The quota is used up", "名额已用完"),
+    "member_limit_reached": ("The member reached the limit for this period", "该会员本周期的次数已用完"),
+    "not_eligible": ("The member does not meet the conditions of this benefit", "该会员不满足权益条件"),
+    "unknown_member": ("No such member", "会员不存在"),
+    "unknown_code": ("No such code for this benefit", "券码无效"),
+    "not_a_coupon": ("This benefit takes no codes", "该权益不使用券码"),
+    "window_order": ("The end must be after the start", "结束时间必须晚于开始时间"),
+    "unknown_timezone": ("Unknown time zone", "未知时区"),
+    "invalid_datetime": ("Not a valid date and time", "日期时间无效"),
+    "unknown_benefit": ("No such benefit", "权益不存在"),
+    "redemption_reserved": ("The redemption is still reserved", "该核销仍在预留中"),
+    "redemption_consumed": ("The redemption was already used", "该核销已使用"),
+    "redemption_released": ("The reservation was released", "该预留已释放"),
+    "redemption_expired": ("The reservation expired", "该预留已过期"),
+    "redemption_reversed": ("The redemption was already reversed", "该核销已冲销"),
+    "insufficient_points": ("Not enough points", "积分不足"),
+    "points_negative": ("The points balance is negative until it is repaid", "积分余额为负，补足前不能使用"),
 }
 
 

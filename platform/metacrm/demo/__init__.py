@@ -401,6 +401,36 @@ class _Builder:
             row["description"] = rng.choice(_LEAD_NOTES)
         return row
 
+    def member(self) -> Row:
+        """A loyalty member of a customer (the member programme: tiers, points, benefits)."""
+        rng = self.rng
+        number = f"M{rng.randrange(10**7):07d}"
+        while not self.claim("member:" + number):
+            number = f"M{rng.randrange(10**7):07d}"
+        joined = _work_time(rng, self.past_day(recent_bias=1.5))
+        row: Row = {**self.base(), "member_no": number, "joined_at": _iso_datetime(rng, joined),
+                    "tier": rng.choices(("silver", "gold", "platinum"), weights=(70, 24, 6))[0],
+                    "status": "active" if rng.random() < 0.97 else "frozen", "birth_month": rng.randint(1, 12)}
+        if (customer := self.pick("customer")) is not None:
+            row["customer"] = customer
+        return row
+
+    def sales_order(self) -> Row:
+        rng = self.rng
+        number = f"SO{rng.randrange(10**9):09d}"
+        while not self.claim("order:" + number):
+            number = f"SO{rng.randrange(10**9):09d}"
+        status = rng.choices(("paid", "pending", "refunded", "cancelled"), weights=(80, 8, 5, 7))[0]
+        row: Row = {**self.base(), "order_no": number, "status": status,
+                    "amount": _money(rng.lognormvariate(5.5, 0.9), 100)}
+        if status in ("paid", "refunded"):
+            row["paid_at"] = _iso_datetime(rng, _work_time(rng, self.past_day(recent_bias=1.3)))
+        if (member := self.pick("member")) is not None:
+            row["member"] = member
+        if (customer := self.pick("customer")) is not None:
+            row["customer"] = customer
+        return row
+
     def activity(self) -> Row:
         rng = self.rng
         kind = rng.choices(tuple(_ACTIVITY_SUBJECTS), weights=(30, 10, 15, 15, 15, 15))[0]
@@ -440,7 +470,8 @@ def generate_rows(object_name: str, count: int, ids: Mapping[str, Sequence[int]]
         return [builder.account(names) for _ in range(count)]
     make: Callable[[], Row] | None = {"customer": builder.customer, "lead": builder.lead,
                                       "opportunity": builder.opportunity,
-                                      "activity": builder.activity}.get(object_name)
+                                      "activity": builder.activity, "member": builder.member,
+                                      "sales_order": builder.sales_order}.get(object_name)
     if make is None:
         raise ValueError(f"no demo data for object {object_name!r}")
     return [make() for _ in range(count)]

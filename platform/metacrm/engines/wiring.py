@@ -22,9 +22,11 @@ from ..store.system import metadata as system_metadata
 # limits: the limits ledger's tables and its reservation sweeper; pipelines: the pipeline kind,
 # its stage guard (before_write) and stage history (listener); routing: the assignment kind, its
 # owner guard on create (before_write), its user check (apply hook) and load counters (listener);
-# lead_pool: the lead_pool kind and its hold table.
+# lead_pool: the lead_pool kind and its hold table; benefits: the benefit kind, its tables, its
+# counter sync (apply hook) and reservation sweep.
 from . import (  # noqa: F401
     assignment,
+    benefits,
     conversion,
     dedupe,
     export_jobs,
@@ -59,7 +61,8 @@ def engine_listeners(settings: Settings | None = None) -> list[Listener]:
 def engine_hooks(settings: Settings | None = None) -> list[ApplyHook]:
     """Called inside every metadata apply's transaction, in this order."""
     tz = settings.timezone if settings is not None else "UTC"
-    return [rule_members.make_hook(tz), routing.check_people, search.on_definitions_applied]
+    return [rule_members.make_hook(tz), routing.check_people, search.on_definitions_applied,
+            benefits.on_definitions_applied]
 
 
 def build_services(settings: Settings, engine: Engine | None = None) -> Services:

@@ -29,7 +29,7 @@ on each other in a cycle and the hot row is held for the shortest time.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -68,6 +68,9 @@ counters = Table(
     Column("reserved", BigInteger, nullable=False, default=0),
     Column("cap", BigInteger, nullable=True),  # NULL: no cap (cursors, load counters)
     Column("enabled", Boolean, nullable=False, default=True),
+    # a validity window (benefits): outside it nothing moves; NULL: open on that side
+    Column("valid_from", UTCDateTime(), nullable=True),
+    Column("valid_to", UTCDateTime(), nullable=True),
 )
 
 ledger = Table(
@@ -144,13 +147,22 @@ def utcnow() -> datetime:
 
 
 def period_key(period: str, now: datetime | None = None, tz: str = "UTC") -> tuple[str, datetime | None]:
-    """The key of the calendar period (day | month | lifetime) holding `now` in `tz`, and when it ends."""
+    """The key of the calendar period (day | week | month | year | lifetime) holding `now` in `tz`,
+    and when it ends. Weeks are ISO weeks (Monday to Sunday, key "2026-W49")."""
     now = now or utcnow()
     local = now.astimezone(ZoneInfo(tz))
     if period == "day":
         start = local.replace(hour=0, minute=0, second=0, microsecond=0)
         end = (start + timedelta(days=1, hours=2)).replace(hour=0)  # DST-safe next midnight
         return local.strftime("%Y-%m-%d"), end.astimezone(UTC)
+    if period == "week":
+        monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+        end = (monday + timedelta(days=7, hours=2)).replace(hour=0)
+        year, week, _ = local.isocalendar()
+        return f"{year}-W{week:02d}", end.astimezone(UTC)
+    if period == "year":
+        end = local.replace(year=local.year + 1, month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+        return local.strftime("%Y"), end.astimezone(UTC)
     if period == "month":
         start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         end = (start + timedelta(days=32)).replace(day=1)
@@ -164,9 +176,17 @@ def _insert(conn: Connection) -> Any:
     return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(counters)
 
 
+def _open(now: datetime | None = None) -> Any:
+    """The counter is switched on and `now` is inside its validity window (if it has one)."""
+    c = counters.c
+    now = now or utcnow()
+    return and_(c.enabled.is_(True), or_(c.valid_from.is_(None), c.valid_from <= now),
+                or_(c.valid_to.is_(None), c.valid_to > now))
+
+
 def _room(qty: Any) -> Any:
     c = counters.c
-    return and_(c.enabled.is_(True), or_(c.cap.is_(None), c.used + c.reserved + qty <= c.cap))
+    return and_(_open(), or_(c.cap.is_(None), c.used + c.reserved + qty <= c.cap))
 
 
 def _check_qty(qty: int) -> None:
@@ -175,11 +195,14 @@ def _check_qty(qty: int) -> None:
 
 
 def set_limit(conn: Connection, key: str, cap: int | None, period_key: str = NO_PERIOD,
-              enabled: bool = True) -> None:
-    """Create or reconfigure a counter (cap and switch); its used and reserved figures stay."""
-    stmt = _insert(conn).values(key=key, period_key=period_key, used=0, reserved=0, cap=cap, enabled=enabled)
-    conn.execute(stmt.on_conflict_do_update(index_elements=["key", "period_key"],
-                                            set_={"cap": cap, "enabled": enabled}))
+              enabled: bool = True, valid_from: datetime | None = None, valid_to: datetime | None = None) -> None:
+    """Create or reconfigure a counter (cap, switch, window); its used and reserved figures stay.
+
+    It is an update of the counter's row: a move in flight holds that row, so the switch commits
+    after it, and every move that starts after the switch's commit sees the new settings."""
+    values = {"cap": cap, "enabled": enabled, "valid_from": valid_from, "valid_to": valid_to}
+    stmt = _insert(conn).values(key=key, period_key=period_key, used=0, reserved=0, **values)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["key", "period_key"], set_=values))
 
 
 def _move_used(conn: Connection, key: str, period: str, qty: int, cap: int | None, column: str) -> int | None:
@@ -499,6 +522,139 @@ def sweep(conn: Connection, now: datetime | None = None, limit: int = 1000) -> i
     return len(rows)
 
 
+# --- several counters at once (benefits: member, code, budget and total counters) -------------
+
+def _move_many(conn: Connection, moves: Sequence[Move], column: str) -> dict[tuple[str, str], int]:
+    """`_move_used_many` for `used` or `reserved`: one conditional upsert over all the moves."""
+    stmt = _insert(conn).values([{"key": m.key, "period_key": m.period_key,
+                                  "used": m.qty if column == "used" else 0,
+                                  "reserved": m.qty if column == "reserved" else 0,
+                                  "cap": m.cap, "enabled": True} for m in moves])
+    c = counters.c
+    target = c[column]
+    stmt = stmt.on_conflict_do_update(index_elements=["key", "period_key"],
+                                      set_={column: target + stmt.excluded[column]},
+                                      where=_room(stmt.excluded[column])).returning(c.key, c.period_key, target)
+    return {(key, period): int(v) for key, period, v in conn.execute(stmt)}
+
+
+def _first_refused(conn: Connection, ordered: Sequence[Move], moved: Mapping[tuple[str, str], int]) -> None:
+    for m in ordered:
+        if (m.cap is not None and m.qty > m.cap) or (m.key, m.period_key) not in moved:
+            raise _refusal(conn, m)
+
+
+def reserve_many(conn: Connection, moves: Iterable[Move], *, ttl: float, ref: str | None = None
+                 ) -> tuple[list[int], datetime]:
+    """Hold several counters at once (all or none, lock order as `take_many`): one reservation per
+    counter, all expiring together; (reservation ids, expires_at). Refused: LimitReached."""
+    if not ttl > 0:
+        raise ValidationError("a reservation needs a positive TTL", [Problem("ttl", "invalid_ttl", str(ttl))])
+    ordered = _merged(moves)
+    if not ordered:
+        return [], utcnow()
+    with conn.begin_nested():
+        moved = _move_many(conn, ordered, "reserved")
+        _first_refused(conn, ordered, moved)
+        now = utcnow()
+        expires = now + timedelta(seconds=ttl)
+        r = reservations.c
+        ids = [int(conn.execute(reservations.insert().values(
+            key=m.key, period_key=m.period_key, qty=m.qty, status="held", expires_at=expires, ref=ref,
+            created_at=now).returning(r.id)).scalar_one()) for m in ordered]
+        conn.execute(ledger.insert(), [{"key": m.key, "period_key": m.period_key, "kind": "reserve", "qty": m.qty,
+                                        "ref": ref, "reservation_id": rid, "at": now}
+                                       for m, rid in zip(ordered, ids, strict=True)])
+    return ids, expires
+
+
+def consume_many(conn: Connection, reservation_ids: Sequence[int], *, ref: str | None = None,
+                 hot: Collection[str] = ()) -> None:
+    """Turn held reservations into use, all or none. Each counter moves only while it is switched on
+    and inside its window (checked in the statement that moves it); an expired or settled
+    reservation refuses with ReservationExpired / Conflict, a closed counter with LimitReached.
+    Counters move in `take_many`'s lock order: the `hot` keys last."""
+    now = utcnow()
+    with conn.begin_nested():
+        rows = []
+        for rid in sorted(reservation_ids):
+            row = _settle(conn, rid, "consumed", now)
+            if row is None:
+                raise _unsettled(conn, rid, "consumed")
+            rows.append((row, rid))
+        c = counters.c
+        for row, _ in sorted(rows, key=lambda x: (x[0].key in hot, x[0].key, x[0].period_key)):
+            moved = conn.execute(update(counters).where(c.key == row.key, c.period_key == row.period_key, _open(now))
+                                 .values(used=c.used + row.qty, reserved=c.reserved - row.qty)
+                                 .returning(c.used)).scalar()
+            if moved is None:
+                raise _refusal(conn, Move(row.key, int(row.qty), row.period_key))
+        conn.execute(ledger.insert(), [{"key": row.key, "period_key": row.period_key, "kind": "consume",
+                                        "qty": int(row.qty), "ref": ref, "reservation_id": rid, "at": now}
+                                       for row, rid in rows])
+
+
+def release_many(conn: Connection, reservation_ids: Sequence[int], *, ref: str | None = None) -> int:
+    """Give held reservations back; ones already released or expired are skipped. How many were held."""
+    r = reservations.c
+    now = utcnow()
+    rows = conn.execute(update(reservations).where(r.id.in_(list(reservation_ids)), r.status == "held")
+                        .values(status="released").returning(r.id, r.key, r.period_key, r.qty)).all()
+    _unreserve(conn, [(row.key, row.period_key, int(row.qty)) for row in rows])
+    if rows:
+        conn.execute(ledger.insert(), [{"key": row.key, "period_key": row.period_key, "kind": "release",
+                                        "qty": int(row.qty), "ref": ref, "reservation_id": int(row.id), "at": now}
+                                       for row in rows])
+    return len(rows)
+
+
+def reverse_many(conn: Connection, moves: Iterable[Move], *, ref: str | None = None) -> None:
+    """Give back what several moves consumed (a refund), all or none; never below zero."""
+    ordered = _merged(moves)
+    c = counters.c
+    now = utcnow()
+    with conn.begin_nested():
+        for m in ordered:
+            done = conn.execute(update(counters).where(c.key == m.key, c.period_key == m.period_key, c.used >= m.qty)
+                                .values(used=c.used - m.qty).returning(c.used)).scalar()
+            if done is None:
+                raise Conflict(f"{m.key}: cannot give back {m.qty}, less than that was taken",
+                               [Problem("qty", "over_reversal", f"{m.key} {m.period_key}".strip())])
+        conn.execute(ledger.insert(), [{"key": m.key, "period_key": m.period_key, "kind": "reverse", "qty": m.qty,
+                                        "ref": ref, "at": now} for m in ordered])
+
+
+def force(conn: Connection, key: str, qty: int, *, kind: str = "consume", period_key: str = NO_PERIOD,
+          ref: str | None = None, at: datetime | None = None) -> int:
+    """Move `used` up by qty whatever the cap (a claw-back, points lapsing): the new `used`.
+
+    `kind` is the ledger row's kind: consume (claw-back) or expire (a lapsed remainder, folded as
+    used since it has no reservation)."""
+    _check_qty(qty)
+    c = counters.c
+    stmt = _insert(conn).values(key=key, period_key=period_key, used=qty, reserved=0, cap=0, enabled=True)
+    used = conn.execute(stmt.on_conflict_do_update(index_elements=["key", "period_key"],
+                                                   set_={"used": c.used + qty}).returning(c.used)).scalar_one()
+    _append(conn, kind, key, period_key, qty, ref=ref, at=at)
+    return int(used)
+
+
+def lock_counter(conn: Connection, key: str, period_key: str = NO_PERIOD) -> None:
+    """Hold a counter's row until the transaction ends (born if missing): the lock a rolling window
+    is summed under, so two writers of one member never both see the same room."""
+    c = counters.c
+    stmt = _insert(conn).values(key=key, period_key=period_key, used=0, reserved=0, cap=None, enabled=True)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["key", "period_key"], set_={"used": c.used}))
+
+
+def window_sum(conn: Connection, key: str, first_period: str, last_period: str) -> int:
+    """Σ used + reserved of a key's period counters from first to last (day buckets "YYYY-MM-DD")."""
+    c = counters.c
+    total = conn.execute(select(func.coalesce(func.sum(c.used + c.reserved), 0)).where(
+        c.key == key, c.period_key >= first_period, c.period_key <= last_period)).scalar_one()
+    return int(total)
+
+
 # --- reading and checking ---------------------------------------------------------------------
 
 def counter(conn: Connection, key: str, period_key: str = NO_PERIOD) -> dict[str, Any] | None:
@@ -548,6 +704,8 @@ def fold(conn: Connection, prefix: str | None = None) -> dict[tuple[str, str], t
             used_reserved[0] -= qty
         elif kind == "reserve":
             used_reserved[1] += qty
+        elif kind == "expire" and not reserved_first:  # points left in a lot that lapsed
+            used_reserved[0] += qty
         elif kind in ("release", "expire"):
             used_reserved[1] -= qty
     return {k: (v[0], v[1]) for k, v in out.items()}
@@ -588,6 +746,7 @@ def held(conn: Connection, prefix: str | None = None) -> int:
     return int(conn.execute(query).scalar_one())
 
 
-__all__ = ["KINDS", "IdempotencyKeyReused", "LimitReached", "Move", "ReservationExpired", "consume", "counter",
-           "counters", "fold", "grant", "held", "ledger", "next_positions", "period_key", "release", "reservations",
-           "reserve", "reverse", "set_limit", "sweep", "take", "take_many", "usage", "verify"]
+__all__ = ["KINDS", "IdempotencyKeyReused", "LimitReached", "Move", "ReservationExpired", "consume", "consume_many",
+           "counter", "counters", "fold", "force", "grant", "held", "ledger", "lock_counter", "next_positions",
+           "period_key", "release", "release_many", "reservations", "reserve", "reserve_many", "reverse",
+           "reverse_many", "set_limit", "sweep", "take", "take_many", "usage", "verify", "window_sum"]
