@@ -51,17 +51,32 @@ def _csv_value(value: Any) -> Any:
     return escape_cell(str(value) if not isinstance(value, str) else value)
 
 
-def write_xlsx(out: IO[bytes], header: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "Sheet1") -> int:
-    """Stream rows into an .xlsx (write_only keeps memory flat); return the number of rows."""
+SHEET_ROWS = 1_048_575
+"""Data rows per sheet: Excel's 1,048,576 rows less the header; past it the rows go on a new sheet."""
+
+
+def write_xlsx(out: IO[bytes], header: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "Sheet1",
+               sheet_rows: int | None = None) -> int:
+    """Stream rows into an .xlsx (write_only keeps memory flat); return the number of rows.
+    Past `sheet_rows` data rows (default SHEET_ROWS) the rows continue on a new sheet, header repeated."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=re.sub(r"[\[\]:*?/\\]", "_", title)[:31] or "Sheet1")
-    sheet.append([_xlsx_value(h) for h in header])
-    count = 0
+    base = re.sub(r"[\[\]:*?/\\]", "_", title)[:31] or "Sheet1"
+    per_sheet = max(1, sheet_rows or SHEET_ROWS)
+    heading = [_xlsx_value(h) for h in header]
+    sheet = book.create_sheet(title=base)
+    sheet.append(heading)
+    count = in_sheet = 0
     for row in rows:
+        if in_sheet >= per_sheet:
+            suffix = f" ({count // per_sheet + 1})"
+            sheet = book.create_sheet(title=base[:31 - len(suffix)] + suffix)
+            sheet.append(heading)
+            in_sheet = 0
         sheet.append([_xlsx_value(v) for v in row])
         count += 1
+        in_sheet += 1
     book.save(out)
     return count
 

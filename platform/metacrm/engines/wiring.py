@@ -36,6 +36,7 @@ from . import (  # noqa: F401
     pipelines,
     plan_stats,
     reminders,
+    reports,
     routing,
     rule_members,
     search,
@@ -55,7 +56,7 @@ def engine_listeners(settings: Settings | None = None) -> list[Listener]:
     """Called inside every record write's transaction, in this order."""
     tz = settings.timezone if settings is not None else "UTC"
     return [rule_members.make_listener(tz), dedupe.on_create, pipelines.on_record_events, routing.on_record_events,
-            plan_stats.on_record_events, workflows.on_record_events]
+            plan_stats.on_record_events, workflows.on_record_events, reports.on_record_events]
 
 
 def engine_hooks(settings: Settings | None = None) -> list[ApplyHook]:
