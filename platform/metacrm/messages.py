@@ -287,6 +287,28 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "redemption_reversed": ("The redemption was already reversed", "该核销已冲销"),
     "insufficient_points": ("Not enough points", "积分不足"),
     "points_negative": ("The points balance is negative until it is repaid", "积分余额为负，补足前不能使用"),
+    # reports and dashboards (engines/reports.py, api/reports.py)
+    "aggregate_not_allowed": ("This aggregate does not fit the field's type", "该聚合方式不适用于此字段类型"),
+    "bins_need_number": ("Number bins need a number field", "数值分组需要数值字段"),
+    "bucket_needs_date": ("A date bucket needs a date or datetime field", "日期分组需要日期或日期时间字段"),
+    "integer_bins": ("Bins of a whole-number field need whole numbers", "整数字段的分组边界须为整数"),
+    "invalid_cell": ("This is not a value of that dimension", "该值不属于此维度"),
+    "limit_above_cap": ("The limit is above the maximum", "行数上限超过允许的最大值"),
+    "needs_date": ("This needs a date or datetime field", "此处需要日期或日期时间字段"),
+    "not_groupable": ("This field cannot be a dimension", "此字段不能作为维度"),
+    "not_shared": ("This report is not shared with your roles", "此报表未向您的角色共享"),
+    "not_stored": ("This field is computed when read and cannot be grouped", "此字段为读取时计算，不能用于分组"),
+    "one_grouping": ("Use one of date bucket, bins and top N", "日期分组、数值分组和前 N 项只能选一种"),
+    "ratio_of_ratio": ("A ratio divides two plain measures", "比率只能由两个普通度量相除"),
+    "too_many_bins": ("Too many bins for this data; widen them", "分组过多，请加大分组宽度"),
+    "too_many_dimensions": ("Too many dimensions", "维度过多"),
+    "too_many_measures": ("Too many measures", "度量过多"),
+    "unknown_dimension": ("Unknown dimension", "未知维度"),
+    "unknown_measure": ("Unknown measure", "未知度量"),
+    "unknown_parameter": ("Unknown parameter", "未知参数"),
+    "unknown_report": ("Unknown report", "未知报表"),
+    "unknown_team": ("Unknown team", "未知团队"),
+    "not_author": ("Only the report's author or an administrator may change it", "只有报表作者或管理员可以修改"),
 }
 
 

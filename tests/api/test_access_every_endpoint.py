@@ -86,6 +86,9 @@ MATRIX: dict[str, str] = {
     "PATCH /admin/users/{user_id}": ADMIN, "POST /admin/users/{user_id}/password": ADMIN,
     "PATCH /me": USER, "GET /docs": PUBLIC, "GET /conversions/{object}": USER,
     "POST /dedupe/candidates/{candidate_id}/merge-fields": SCOPED,
+    "GET /reports": USER, "POST /reports/preview": USER, "GET /reports/{name}": USER, "PUT /reports/{name}": USER,
+    "POST /reports/{name}/run": USER, "POST /reports/{name}/drill": USER, "GET /reports/{name}/export": USER,
+    "GET /dashboards": USER, "POST /dashboards/{name}/run": USER,
 }
 
 BODIES: dict[str, Any] = {
@@ -139,7 +142,8 @@ def url_for(path: str, key: str, world: dict[str, Any]) -> str:
     theirs = str(world["theirs"])
     names = {"/assignment/": "lead_routing", "/admin/roles/": "role_rep", "/hooks/workflows/": "wf_every", "/forms/": "lead_default", "/pipelines/": "new_business",
              "/pools/": "public_pool", "/segments/": "hot_leads_tier1", "/workflows/": "wf_every",
-             "/import-templates/": "tpl", "/definitions/": "wf_every"}
+             "/import-templates/": "tpl", "/definitions/": "wf_every", "/reports/": "leads_by_channel",
+             "/dashboards/": "sales_manager"}
     values = {"object": "lead", "id": theirs, "channel": "email", "address": "x@example.com", "record_id": theirs, "tag": "t_every", "kind": "workflow",
               "version": "1", "uid": "1"}
 

@@ -81,7 +81,7 @@ def drill_count_and_sum(svc, doc, cell, measure=None, who=None, params=None, fie
         rule = reports.drill_rule(conn, snap, doc, who, params, cell, measure)
         obj = snap.object("deal")
         table = snap.tables["deal"]
-        where = base_where(obj, table, who) + [compile_rule(rule, obj, snap, who, "UTC")]
+        where = [*base_where(obj, table, who), compile_rule(rule, obj, snap, who, "UTC")]
         count, total = conn.execute(select(func.count(), func.coalesce(func.sum(table.c[field]), 0))
                                     .where(*where)).one()
     return int(count), Decimal(str(total)).quantize(Decimal("0.01"))

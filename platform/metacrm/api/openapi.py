@@ -25,6 +25,7 @@ from .openapi_records import (
     operation,
     page_of,
 )
+from .openapi_reports import report_paths
 from .openapi_sales import sales_paths
 from .openapi_workflows import workflow_paths
 from .openapi_workspace import workspace_paths
@@ -191,7 +192,7 @@ def fixed_paths() -> dict[str, Any]:
 def build_openapi(snap: Snapshot, who: Principal) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Problem": PROBLEM}
     paths = {**fixed_paths(), **workflow_paths(), **data_factory_paths(snap, who), **workspace_paths(snap, who),
-             **sales_paths()}
+             **sales_paths(), **report_paths()}
     for obj in snap.objects.values():
         perm = who.permission(obj.name)
         if not perm.read:

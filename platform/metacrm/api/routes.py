@@ -25,6 +25,7 @@ from . import (
     pipelines,
     pools,
     records,
+    reports,
     segments,
     suppressions,
     users,
@@ -62,4 +63,5 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(suppressions.bp, url_prefix=API_PREFIX)  # suppression list, signed bounce reports
     app.register_blueprint(admin_users.bp, url_prefix=API_PREFIX)  # users, roles, teams for the web app
     app.register_blueprint(definition_delete.bp, url_prefix=API_PREFIX)  # DELETE /definitions/<kind>/<name>
+    app.register_blueprint(reports.bp, url_prefix=API_PREFIX)  # reports, drill-down, export, dashboards
     app.register_blueprint(benefits.bp, url_prefix=API_PREFIX)  # member benefits and coupons on the ledger

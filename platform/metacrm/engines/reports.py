@@ -624,6 +624,8 @@ def run_report(conn: Connection, snap: Snapshot, doc: Mapping[str, Any], who: Pr
     if use_cache and hit is not None and hit[1] == generation and now - hit[0] < CACHE_TTL:
         return {**hit[2], "cached": True}
     plan, rows, truncated = _execute(conn, snap, doc, who, params, tz, limit)
+    if not doc.get("sort") and not truncated:
+        rows = _option_order(doc, plan.obj, rows)
     result = {"report": doc.get("name"), "object": plan.obj.name, "chart": doc.get("chart") or {"type": "table"},
               "columns": columns_of(doc, plan.obj, language), "rows": rows,
               "labels": _labels(conn, snap, doc, plan, rows, who, language), "truncated": truncated,
@@ -635,6 +637,28 @@ def run_report(conn: Connection, snap: Snapshot, doc: Mapping[str, Any], who: Pr
             while len(_cache) > CACHE_SIZE:
                 _cache.popitem(last=False)
     return {**result, "cached": False}
+
+
+def _option_order(doc: Mapping[str, Any], obj: ObjectDef, rows: list[list[Any]]) -> list[list[Any]]:
+    """Without a sort, a select dimension follows its options' order (a funnel's stages), not the alphabet."""
+    dims = doc.get("dimensions") or []
+    orders = [{o: i for i, o in enumerate(obj.fields[d["field"]].options)} if d["field"] in obj.fields
+              and obj.fields[d["field"]].options and not d.get("top") else None for d in dims]
+    if not any(orders):
+        return rows
+
+    def key(row: list[Any]) -> tuple[Any, ...]:
+        out: list[Any] = []
+        for i, order in enumerate(orders):
+            v = row[i]
+            rank = (order.get(v, len(order)) if order is not None else 0) if v not in (None, OTHER) else 0
+            out += [v is None, v == OTHER, rank, "" if order is not None else (v if v not in (None, OTHER) else 0)]
+        return tuple(out)
+
+    try:
+        return sorted(rows, key=key)
+    except TypeError:
+        return rows
 
 
 def _limit(doc: Mapping[str, Any], limit: Any) -> int:
