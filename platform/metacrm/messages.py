@@ -309,6 +309,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_report": ("Unknown report", "未知报表"),
     "unknown_team": ("Unknown team", "未知团队"),
     "not_author": ("Only the report's author or an administrator may change it", "只有报表作者或管理员可以修改"),
+    # formula and roll-up fields (meta/formulas.py, store/computed.py, store/rollups.py)
+    "cycle": ("Computed fields read each other in a cycle", "计算字段之间存在循环引用"),
+    "not_row_local": ("A roll-up filter may read only the child record's own fields", "汇总筛选条件只能读取子记录自身的字段"),
+    "read_only_field": ("This field is computed and cannot be written", "该字段为计算字段，不能写入"),
+    "too_many_inputs": ("The formula reads too many fields", "公式读取的字段过多"),
+    "unknown_relation": ("Unknown relation", "未知关联"),
+    "volatile_stored": ("A formula that reads today or now cannot be stored", "读取当前日期或时间的公式不能存储"),
+    "invalid_formula": ("The formula is invalid", "公式无效"),
+    "unknown_function": ("Unknown formula function", "未知的公式函数"),
+    "invalid_number": ("The number is invalid", "数字无效"),
 }
 
 

@@ -28,7 +28,8 @@ DECLS: dict[str, dict[str, Any]] = {
     "relation": {"x-target": "probe_target"},
 }
 PROBE = {"$id": "probe", "type": "object", "properties": {
-    f"f_{name}": {"x-field": name, **DECLS.get(name, {})} for name in FIELD_TYPES}}
+    f"f_{name}": {"x-field": name, **DECLS.get(name, {})} for name in FIELD_TYPES
+    if not FIELD_TYPES[name].computed}}  # formulas and roll-ups take no input (tests/meta/test_formula_definitions.py)
 FIELDS = sorted(PROBE["properties"])
 
 EDGE_STRINGS = [

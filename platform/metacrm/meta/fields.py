@@ -368,6 +368,34 @@ def options_of(schema: Schema) -> list[Any]:
     return _options(schema)
 
 
+# --- computed fields (formula, rollup: meta/formulas.py) ----------------------------------------
+
+def _computed_column(schema: Schema) -> TypeEngine[Any]:
+    """The column of a formula or roll-up: that of its result type (text results are unbounded)."""
+    from .formulas import result_type
+
+    kind = result_type(schema)
+    if kind == "text":
+        return Text()
+    return FIELD_TYPES[kind].column(schema)
+
+
+def _dump_computed(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return _dump_decimal(value)
+    if isinstance(value, date):
+        return _dump_iso(value)
+    return value
+
+
+def _result_change(old: Schema, new: Schema) -> str | None:
+    from .formulas import result_type
+
+    if result_type(old) != result_type(new):
+        return f"result type changes from {result_type(old)} to {result_type(new)}"
+    return _decimal_change(old, new) if result_type(new) == "decimal" else None
+
+
 # --- the registry -------------------------------------------------------------------------------
 
 TEXT_OPS = ("eq", "ne", "in", "not_in", "contains", "starts_with", "is_empty", "is_not_empty")
@@ -377,6 +405,9 @@ DATE_OPS = ("eq", "ne", "lt", "lte", "gt", "gte", "between", "before", "after", 
 CHOICE_OPS = ("eq", "ne", "in", "not_in", "is_empty", "is_not_empty")
 MULTI_OPS = ("has_any", "has_all", "is_empty", "is_not_empty")
 EMPTY_OPS = ("is_empty", "is_not_empty")
+_COMPUTED_OPS = EMPTY_OPS
+"""What holds whatever the result type; the rules catalog gives a computed field all the operators
+of its result type (rules/catalog.py)."""
 
 
 @dataclass(frozen=True)
@@ -395,6 +426,8 @@ class FieldType:
     change_problem: Callable[[Schema, Schema], str | None] | None = None
     widens_to: frozenset[str] = field(default_factory=frozenset)
     is_relation: bool = False
+    computed: bool = False
+    """Written by the record service, never by input (formula, rollup): 422 read_only_field."""
 
     def json_schema(self, declared: Schema) -> dict[str, Any]:
         """The declaration completed with what the type implies (declared keywords win)."""
@@ -443,6 +476,12 @@ FIELD_TYPES: dict[str, FieldType] = {t.name: t for t in (
               is_relation=True),
     FieldType("json", ("object", "array"), {"type": ["object", "array"]}, lambda s: JSONType, _f(mf.Raw), EMPTY_OPS, "json",
               _json),
+    FieldType("formula", ("integer", "number", "string", "boolean"), {"readOnly": True}, _computed_column,
+              _f(mf.Raw, dump_only=True), _COMPUTED_OPS, "readonly", None, _dump_computed, _result_change,
+              computed=True),
+    FieldType("rollup", ("integer", "number", "string"), {"readOnly": True}, _computed_column,
+              _f(mf.Raw, dump_only=True), _COMPUTED_OPS, "readonly", None, _dump_computed, _result_change,
+              computed=True),
 )}
 
 _STRING_KEYWORDS = frozenset({"maxLength", "minLength", "pattern", "format"})
@@ -451,8 +490,8 @@ EXACT_KEYWORDS = frozenset({"multipleOf"})
 """Checked by the coercer in decimal arithmetic, never by the (binary float) JSON Schema validator."""
 _ARRAY_KEYWORDS = frozenset({"items", "minItems", "maxItems", "uniqueItems"})
 _OWN_KEYWORDS = {"enum": {"select"}, "x-option-labels": {"select", "multiselect"},
-                 "x-option-renames": {"select", "multiselect"}, "x-precision": {"decimal"},
-                 "x-scale": {"decimal"}, "x-region": {"phone"}, "x-target": {"relation"}}
+                 "x-option-renames": {"select", "multiselect"}, "x-precision": {"decimal", "formula", "rollup"},
+                 "x-scale": {"decimal", "formula", "rollup"}, "x-region": {"phone"}, "x-target": {"relation"}}
 
 
 def keyword_allowed(field_type: FieldType, keyword: str) -> bool:

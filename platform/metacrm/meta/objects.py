@@ -21,6 +21,7 @@ from .fields import (
     keyword_allowed,
     options_of,
 )
+from .formulas import check_computed, rule_validator
 from .jsonvalue import unstorable
 from .names import field_name_problem, identifier_problem, table_name
 
@@ -174,6 +175,11 @@ class ObjectDef:
         return out
 
     @cached_property
+    def computed(self) -> frozenset[str]:
+        """Formula and roll-up fields: written by the record service, never by input."""
+        return frozenset(n for n, f in self.fields.items() if f.type.computed)
+
+    @cached_property
     def defaults(self) -> tuple[tuple[str, Any], ...]:
         return tuple((n, f.default) for n, f in self.fields.items() if f.default is not MISSING)
 
@@ -284,6 +290,9 @@ def check_object(doc: Mapping[str, Any], defs: DefinitionSet) -> Iterator[Proble
     for i, name in enumerate(doc.get("required", ())):
         if name not in properties:
             yield Problem(f"/required/{i}", "unknown_field", f"'{name}' is not a property of this object")
+        elif FIELD_TYPES[properties[name]["x-field"]].computed:
+            yield Problem(f"/required/{i}", "read_only_field", f"'{name}' is computed: it cannot be required")
+    yield from check_computed(doc, lambda n: defs.get("object", n), rule_validator(defs))
     title = doc.get("x-title-field")
     if title is not None and title not in properties:
         yield Problem("/x-title-field", "unknown_field", f"'{title}' is not a property of this object")

@@ -35,6 +35,7 @@ from sqlalchemy import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import Problem, ValidationError
+from ..meta import formulas as _formulas
 from .analysis import Reads, RelatedRead, reads
 from .catalog import Catalog, catalog_of
 from .evaluate import EvalContext, Matcher, build
@@ -161,3 +162,19 @@ def matches(rule: Any, record: Mapping[str, Any], obj_name: str, snapshot: Any, 
     fn = matcher(rule, obj_name, snapshot)
     ctx = EvalContext(obj_name, resolve_now(now), zone(tz), conn, getattr(snapshot, "tables", None), row_filter)
     return fn(record, ctx)
+
+
+def _rollup_filter_problems(rule: Any, obj_name: str, source: Any) -> list[Problem]:
+    """A roll-up filter reads only the child's own fields and not the clock: anything else could
+    change without the child being written, and the stored roll-up would drift."""
+    problems = validate_rule(rule, obj_name, source)
+    if problems:
+        return problems
+    found = rule_reads(rule, obj_name, source)
+    if found.tags or found.related or getattr(found, "clock", False):
+        return [Problem("/", "not_row_local", "a roll-up filter reads only the child's own fields "
+                        "(no tags, related records or relative dates)")]
+    return []
+
+
+_formulas.set_rule_validator(_rollup_filter_problems)  # roll-up filters are rules over the child object

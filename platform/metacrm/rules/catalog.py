@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..meta.fields import FIELD_TYPES
+from ..meta.formulas import Clock, FormulaField, object_formulas, result_type
 from ..meta.kinds import KINDS, DefinitionSet
 from ..meta.objects import ObjectDef
 from .model import TEXT_TYPES, FieldInfo
@@ -32,6 +33,22 @@ def _normalizer(obj: ObjectDef, name: str) -> Callable[[Any], Any] | None:
     return None
 
 
+class _Volatile:
+    """A volatile formula as rules read it: SQL at query time, or a value from one record."""
+
+    def __init__(self, obj: ObjectDef, formula: FormulaField) -> None:
+        self.obj = obj
+        self.formula = formula
+
+    def sql(self, tbl: Any, now: Any, tz: Any) -> Any:
+        formulas = object_formulas(self.obj.doc["properties"])
+        return formulas.column_sql(self.formula.name, lambda n: tbl.c[n], Clock(now, tz))
+
+    def value(self, record: Mapping[str, Any], now: Any, tz: Any) -> Any:
+        formulas = object_formulas(self.obj.doc["properties"])
+        return formulas.compute_volatile(record, Clock(now, tz)).get(self.formula.name)
+
+
 _FIELD_CACHE: dict[int, tuple[ObjectDef, dict[str, FieldInfo]]] = {}
 
 
@@ -41,7 +58,14 @@ def fields_of(obj: ObjectDef) -> dict[str, FieldInfo]:
     if hit is not None and hit[0] is obj:
         return hit[1]
     out: dict[str, FieldInfo] = {}
+    volatile = object_formulas(obj.doc["properties"]).volatile
     for name, f in obj.fields.items():
+        if f.type.computed:  # a formula or roll-up reads like a field of its result type
+            tname = result_type(f.schema)
+            out[name] = FieldInfo(name, tname, kind_of(tname), FIELD_TYPES[tname].operators, (),
+                                  int(f.schema.get("x-scale", 2)), True,
+                                  compute=_Volatile(obj, volatile[name]) if name in volatile else None)
+            continue
         out[name] = FieldInfo(name, f.type.name, kind_of(f.type.name), f.type.operators, tuple(f.options),
                               int(f.schema.get("x-scale", 2)), True, _normalizer(obj, name))
     for name, type_name in SYSTEM_FIELD_TYPES.items():

@@ -71,6 +71,10 @@ _READERS: dict[str, Callable[[Any], Any]] = {"decimal": _as_decimal, "date": _as
 def _field_getter(info: FieldInfo) -> Getter:
     name = info.name
     reader = _READERS.get(info.kind)
+    compute = info.compute
+    if compute is not None:  # a volatile formula: computed from the record, with the context's `now`
+        read = reader or (lambda v: v)
+        return lambda rec, ctx: read(compute.value(rec, ctx.now, ctx.tz))
     if reader is None:
         return lambda rec, ctx: rec.get(name)
     return lambda rec, ctx: reader(rec.get(name))

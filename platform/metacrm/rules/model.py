@@ -28,6 +28,8 @@ class FieldInfo:
     scale: int = 2
     nullable: bool = True
     normalize: Callable[[Any], Any] | None = field(default=None, compare=False, hash=False)
+    compute: Any = field(default=None, compare=False, hash=False)
+    """A volatile formula (store-free): `.sql(table, now, tz)` and `.value(record, now, tz)`."""
 
     @property
     def textual(self) -> bool:

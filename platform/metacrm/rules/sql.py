@@ -78,6 +78,8 @@ class SqlCompiler:
 
     def operand(self, ref: FieldRef | AggRef, tbl: Any) -> tuple[Any, bool]:
         if isinstance(ref, FieldRef):
+            if ref.field.compute is not None:  # a volatile formula: computed here, with this `now`
+                return ref.field.compute.sql(tbl, self.now, self.tz), True
             return tbl.c[ref.field.name], ref.field.nullable
         return self.aggregate(ref, tbl.c.id).correlate(tbl).scalar_subquery(), ref.nullable
 

@@ -27,6 +27,7 @@ from ..meta.secret_box import SecretBox, SecretUnreadable, reveal, seal, secret_
 from ..meta.secrets import restore, value_at
 from ..meta.usage import removal_problems
 from . import system
+from .computed import refresh_after_apply
 from .db import reading
 from .migrate import TableAction, apply_actions, plan_object
 from .online import CONCURRENTLY, build_concurrently, fill_in_batches, validate_check
@@ -205,6 +206,7 @@ class MetadataService:
                     _write_version(conn, change, actor_id, note, History(author, force, ran))
             revision = _bump_revision(conn)
             snapshot = _snapshot(revision, merged)
+            refresh_after_apply(conn, plan.changes, snapshot)  # formulas and roll-ups of existing rows
             for hook in self.hooks:
                 hook(conn, plan, snapshot)
         self.registry.invalidate()

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Table, func, select, update
@@ -20,7 +20,9 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, NotFound, Problem, ValidationError
 from ..meta.fields import USER_TARGET, CoerceContext
+from ..meta.formulas import Clock
 from ..meta.objects import ObjectDef
+from . import computed, rollups
 from .bulk import insert_many, is_in
 from .db import reading
 from .definitions import Registry, Snapshot
@@ -71,6 +73,8 @@ class RecordService:
             self.ctx = replace(self.ctx, exact_digits=15)
         self.listeners = list(listeners)
         self.before_write: list[BeforeWrite] = []
+        self.tz: tzinfo = UTC
+        """The installation's zone: `today()` in volatile formulas (services.py sets it)."""
 
     # --- transactions ------------------------------------------------------------------------
 
@@ -106,6 +110,8 @@ class RecordService:
     # --- reading -----------------------------------------------------------------------------
 
     def to_dict(self, obj: ObjectDef, row: Mapping[str, Any]) -> dict[str, Any]:
+        if computed.formulas(obj).volatile:
+            row = computed.with_volatile(obj, row, None, self.tz)
         out: dict[str, Any] = {"id": row["id"], **obj.shown(row)}
         for name in SYSTEM_FIELDS[1:]:
             value = row[name]
@@ -151,9 +157,15 @@ class RecordService:
 
     # --- validation --------------------------------------------------------------------------
 
-    def _prepare(self, obj: ObjectDef, data: Any, partial: bool) -> tuple[dict[str, Any], list[Problem]]:
+    def _prepare(self, obj: ObjectDef, data: Any, partial: bool,
+                 current: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], list[Problem]]:
         if not isinstance(data, Mapping):
             return {}, [Problem("", "type", "a record is a JSON object")]
+        if obj.computed:
+            refused = computed.read_only_problems(obj, data, current)
+            data = {k: v for k, v in data.items() if k not in obj.computed}
+            stored, problems = obj.prepare(data, partial, self.ctx)
+            return stored, refused + problems
         return obj.prepare(data, partial, self.ctx)
 
     def _check_unique(self, conn: Connection, obj: ObjectDef, table: Table, rows: Sequence[Mapping[str, Any]],
@@ -273,15 +285,30 @@ class RecordService:
             good = [i for i in range(len(rows)) if i not in errors]
             names = list(obj.fields)
             values = []
+            initial = rollups.initial_values(snap, obj) if obj.computed else {}
+            clock = Clock(now, self.tz)
             for i in good:
                 row = prepared[i]
                 full = {n: row.get(n) for n in names}
                 full.update(owner_id=row.get("owner_id", actor_id), created_by=actor_id, created_at=now,
                             updated_at=now, version=1, deleted_at=None)
+                if obj.computed:
+                    full.update(initial)
+                    _, problems = computed.compute_stored(obj, full, clock, self.ctx)
+                    if problems:
+                        errors[i] = problems
+                        continue
                 values.append(full)
+            if errors and not skip_invalid:
+                raise ValidationError(
+                    f"{len(errors)} of {len(rows)} record(s) are invalid",
+                    [replace(p, field=f"/{i}/{p.field}") if len(rows) > 1 else p
+                     for i, ps in sorted(errors.items()) for p in ps])
+            good = [i for i in good if i not in errors]
             ids: list[int] = []
             if values:
                 ids = _insert_rows(c, table, values)
+                rollups.child_written(c, snap, obj, [(None, v) for v in values])
                 events = [RecordEvent(obj.name, rid, "create", _created_changes(obj, v), actor_id, now)
                           for rid, v in zip(ids, values, strict=True)]
                 append_events(c, events)
@@ -299,7 +326,7 @@ class RecordService:
             snap, obj, table = self._resolve(c, object_name)
             current = self._load(c, obj, table, record_id, include_deleted=False, for_update=True)
             _check_version(obj, record_id, current, expected_version)
-            stored, problems = self._prepare(obj, data, partial=True)
+            stored, problems = self._prepare(obj, data, partial=True, current=current)
             if not problems:
                 problems += self._check_unique(c, obj, table, [stored], exclude_id=record_id).get(0, [])
                 problems += self._check_references(c, snap, obj, [stored], reference_scope).get(0, [])
@@ -311,6 +338,12 @@ class RecordService:
             changed = {n: v for n, v in stored.items() if current[n] != v}
             if not changed:
                 return self.to_dict(obj, current)
+            if obj.computed:
+                merged = {**current, **changed}
+                values, problems = computed.compute_stored(obj, merged, Clock(_now(), self.tz), self.ctx)
+                if problems:
+                    raise ValidationError(f"the {obj.name} is invalid", problems)
+                changed.update({n: v for n, v in values.items() if current[n] != v})
             changes = {"before": {n: _shown(obj, n, current[n]) for n in changed},
                        "after": {n: _shown(obj, n, v) for n, v in changed.items()}}
             return self._write(c, snap, obj, table, current, {**changed}, "update", changes, actor_id)
@@ -362,10 +395,12 @@ class RecordService:
         if result.rowcount != 1:
             raise Conflict(f"{obj.name} {current['id']} was changed by someone else; reload it",
                            [Problem("version", "stale_version", "the record changed while saving")])
+        after = {**current, **values, "version": version + 1, "updated_at": now}
+        rollups.child_written(conn, snap, obj, [(current, after)])
         events = [RecordEvent(obj.name, current["id"], kind, changes, actor_id, now)]
         append_events(conn, events)
         self._notify(conn, snap, events)
-        return self.to_dict(obj, {**current, **values, "version": version + 1, "updated_at": now})
+        return self.to_dict(obj, after)
 
     def _notify(self, conn: Connection, snap: Snapshot, events: list[RecordEvent]) -> None:
         for listener in self.listeners:
