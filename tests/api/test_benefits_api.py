@@ -88,7 +88,7 @@ def test_redeem_refuse_reverse_and_switch(admin: Any, make_user: Any) -> None:
     r = _redeem(admin, "shipping", {"member": gold, "qty": 1}, "g4")
     assert r.status_code == 409 and r.get_json()["code"] == "benefit_disabled"
     page = admin.get(f"/members/{gold}/benefits").get_json()["items"]
-    assert [b for b in page if b["key"] == "shipping"][0]["enabled"] is False
+    assert next(b for b in page if b["key"] == "shipping")["enabled"] is False
 
     ledger = admin.get("/benefits/shipping/ledger").get_json()
     outcomes = [a["outcome"] for a in ledger["audit"]]

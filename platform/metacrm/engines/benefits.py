@@ -365,24 +365,26 @@ def redeem(conn: Connection, snap: Snapshot, req: Request, tz: str = "UTC",
             raise Refused("not_eligible", f"member {req.member} does not meet {path}", path)
     moves = _plan(conn, doc, req.member, req.qty, req.code, now, zone)
     ref = f"bf:{new_id}"
-    expires = None
-    ids: list[int] = []
-    try:
-        if req.mode == "consume":
-            limits.take_many(conn, moves, ref=ref)
-        else:
-            ids, expires = limits.reserve_many(conn, moves, ttl=float(doc.get("reservation_ttl", 900)), ref=ref)
-    except limits.LimitReached as err:
-        raise _explain(conn, doc, err, now) from None
     status = "consumed" if req.mode == "consume" else "reserved"
-    result = {"redemption_id": new_id, "benefit": doc["key"], "member": req.member, "qty": req.qty,
-              "status": status, "expires_at": iso(expires), **remaining(conn, doc, req.member, now, tz)}
-    conn.execute(update(redemptions).where(redemptions.c.id == new_id).values(
-        status=status, moves=[[m.key, m.period_key, m.qty, m.hot] for m in moves], reservation_ids=ids,
-        expires_at=expires, result=result, updated_at=now))
+    result: dict[str, Any] = {"redemption_id": new_id, "benefit": doc["key"], "member": req.member,
+                              "qty": req.qty, "status": status, "expires_at": None}
+    values = {"status": status, "moves": [[m.key, m.period_key, m.qty, m.hot] for m in moves], "updated_at": now}
+    # everything else first: the shared counters move last, so their rows are held only until commit
     conn.execute(audit.insert().values(benefit=doc["key"], member_id=req.member, action=req.mode, outcome="ok",
                                        redemption_id=new_id, idempotency_key=req.idempotency_key,
                                        actor_id=req.actor_id, at=now))
+    try:
+        if req.mode == "consume":
+            conn.execute(update(redemptions).where(redemptions.c.id == new_id).values(
+                **values, reservation_ids=[], result=result))
+            limits.take_many(conn, moves, ref=ref)
+        else:
+            ids, expires = limits.reserve_many(conn, moves, ttl=float(doc.get("reservation_ttl", 900)), ref=ref)
+            result["expires_at"] = iso(expires)
+            conn.execute(update(redemptions).where(redemptions.c.id == new_id).values(
+                **values, reservation_ids=ids, expires_at=expires, result=result))
+    except limits.LimitReached as err:
+        raise _explain(conn, doc, err, now) from None
     return result
 
 
