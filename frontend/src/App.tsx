@@ -10,6 +10,7 @@ import { GlobalSearch } from "./components/GlobalSearch";
 import { NotificationBell } from "./components/NotificationBell";
 import { ProfileMenu } from "./components/ProfileMenu";
 import { SHELL_TEXT } from "./lib/shellText";
+import { REPORT_TEXT } from "./pages/reports/reportText";
 
 // Every page is its own chunk (loaded when first opened): the entry holds the shell, login and
 // the shared libraries only. React Flow and elkjs load only with the workflow builder and debugger.
@@ -34,6 +35,9 @@ const WorkflowList = lazy(() => import("./pages/workflows/WorkflowList").then((m
 const RunList = lazy(() => import("./pages/workflows/RunList").then((m) => ({ default: m.RunList })));
 const WorkflowEditor = lazy(() => import("./pages/workflows/WorkflowEditor"));
 const RunDebugger = lazy(() => import("./pages/workflows/RunDebugger"));
+const ReportsPage = lazy(() => import("./pages/reports/ReportsPage").then((m) => ({ default: m.ReportsPage })));
+const ReportPage = lazy(() => import("./pages/reports/ReportPage").then((m) => ({ default: m.ReportPage })));
+const DashboardPage = lazy(() => import("./pages/reports/DashboardPage").then((m) => ({ default: m.DashboardPage })));
 
 export function App() {
   return (
@@ -106,6 +110,7 @@ function Shell() {
             </Link>
           ))}
           <Link to="/pools" className={path.startsWith("/pools") ? "active" : ""}>{t("nav.pool")}</Link>
+          <Link to="/reports" className={path.startsWith("/reports") || path.startsWith("/dashboards") ? "active" : ""}>{label(REPORT_TEXT.nav)}</Link>
           {me.is_admin && (
             <Link to="/designer" className={path.startsWith("/designer") ? "active" : ""}>{t("nav.designer")}</Link>
           )}
@@ -149,6 +154,9 @@ function Routes() {
   }
   if ((m = matchPath("/o/:object/:id", path))) return <RecordPage key={m.object + m.id} object={m.object} id={Number(m.id)} />;
   if (path === "/pools") return <PoolPage />;
+  if (path === "/reports") return <ReportsPage />;
+  if ((m = matchPath("/reports/:name", path))) return <ReportPage key={m.name} name={m.name} />;
+  if ((m = matchPath("/dashboards/:name", path))) return <DashboardPage key={m.name} name={m.name} />;
   if ((m = matchPath("/pools/:name", path))) return <PoolPage key={m.name} name={m.name} />;
   if (path.startsWith("/designer") && !me?.is_admin) return <AdminOnly>{null}</AdminOnly>;
   if (path === "/designer/import") return <ImportPage />;

@@ -61,8 +61,9 @@ function ListView({ detail }: { detail: ObjectDetail }) {
   const byName = useMemo(() => new Map(detail.fields.map((f) => [f.name, f])), [detail]);
   const [columns, setColumns] = useState<string[]>(() => defaultColumns(detail));
   const [sort, setSort] = useState(NEWEST_FIRST);
-  const [builder, setBuilder] = useState<GroupNode>(() => fromRule(null));
-  const [applied, setApplied] = useState<Rule | null>(null);
+  // ?filter=<rule JSON>: a report's drill-down opens the list on exactly the cell's records
+  const [builder, setBuilder] = useState<GroupNode>(() => fromRule(ruleFromUrl(search)));
+  const [applied, setApplied] = useState<Rule | null>(() => ruleFromUrl(search));
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const [count, setCount] = useState<number | null>(null);
@@ -321,6 +322,18 @@ function ListView({ detail }: { detail: ObjectDetail }) {
       </nav>
     </>
   );
+}
+
+/** The rule in the address (`?filter=`), as a report's drill-down sends it; null when absent or not JSON. */
+export function ruleFromUrl(search: URLSearchParams): Rule | null {
+  const raw = search.get("filter");
+  if (!raw) return null;
+  try {
+    const rule: unknown = JSON.parse(raw);
+    return rule && typeof rule === "object" && !Array.isArray(rule) ? (rule as Rule) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The list's filter with "owned by me" added when the owner filter says so. */
