@@ -573,7 +573,8 @@ def finish(value: Any, declared: str, scale: int) -> Any:
     if value is None:
         return None
     if declared == "decimal":
-        return Decimal(_num(value)).quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP, context=_WIDE)
+        out = Decimal(_num(value)).quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP, context=_WIDE)
+        return out.copy_abs() if out.is_zero() else out  # no -0.00: the databases store 0.00
     if declared == "integer":
         return int(value)
     return value
@@ -654,6 +655,8 @@ def to_sql(e: Expr, column: Callable[[str], Any], clock: Clock) -> Any:
             out = out.op("||", return_type=String())(part)
         return out
     if op == "coalesce":
+        if len(args) == 1:  # SQLite's coalesce takes two or more
+            return args[0]
         return func.coalesce(*args, type_=_SQL_TYPES.get(e.type, String()))
     if op == "if":
         return case((args[0], args[1]), else_=args[2])
