@@ -62,6 +62,7 @@ def _register() -> None:
         metadata,
         metadata_delete,
         records,
+        rollups,
         segments,
         tags,
         users,
@@ -69,7 +70,7 @@ def _register() -> None:
     )
 
     for module in (metadata, metadata_delete, records, demo, users, workflows, tags, segments, imports, dedupe,
-                   limits):
+                   limits, rollups):
         module.register(main)
 
 

@@ -1,0 +1,28 @@
+"""`metacrm rollup rebuild OBJECT.FIELD` and `metacrm rollup verify` (the nightly check)."""
+
+ACCOUNT = {"$id": "account", "type": "object", "properties": {
+    "name": {"x-field": "text"},
+    "deals": {"x-field": "rollup", "x-rollup": {"object": "deal", "via": "account", "agg": "count"}},
+    "score": {"x-field": "formula", "x-result": "integer", "x-formula": {"mul": [{"field": "deals"}, 10]}},
+}}
+DEAL = {"$id": "deal", "type": "object", "properties": {
+    "name": {"x-field": "text"}, "account": {"x-field": "relation", "x-target": "account"}}}
+
+
+def test_verify_finds_drift_and_rebuild_fixes_it(services, apply_docs, run):
+    apply_docs(services, ("object", ACCOUNT), ("object", DEAL))
+    acc = services.records.create("account", {"name": "a"})["id"]
+    for i in range(3):
+        services.records.create("deal", {"name": f"d{i}", "account": acc})
+    assert services.records.get("account", acc)["score"] == 30
+    table = services.registry.current().tables["account"]
+    with services.engine.begin() as conn:
+        conn.execute(table.update().values(deals=0, score=0))
+    out = run("rollup", "verify", "--no-fix", code=1).output
+    assert "account.deals #1: stored 0, recomputed 3" in out
+    out = run("rollup", "rebuild", "account.deals").output
+    assert "rebuilt 1 record(s)" in out
+    got = services.records.get("account", acc)
+    assert (got["deals"], got["score"]) == (3, 30)
+    assert "0 drifted" in run("rollup", "verify").output
+    run("rollup", "rebuild", "account.nope", code=2)
