@@ -157,3 +157,22 @@ def test_coupon_codes(admin: Any, shared: bool) -> None:
         assert third.status_code == 409 and third.get_json()["errors"][0]["field"] == "code"
     else:
         assert second.status_code == 409 and second.get_json()["code"] == "quota_exhausted"
+
+
+def test_points_api(admin: Any, make_user: Any) -> None:
+    m = _member(admin, "P1", tier="gold")
+    order = admin.post("/records/sales_order", {"order_no": "SO1", "member": m, "amount": "200.00", "status": "paid"})
+    assert order.status_code == 201
+    got = admin.get(f"/members/{m}/points").get_json()
+    assert got["balance"] == 300 and got["lots"][0]["remaining"] == 300
+    assert admin.post(f"/members/{m}/points/spend", {"qty": 10}).status_code == 422  # no Idempotency-Key
+    r = admin.send("POST", f"/members/{m}/points/spend", {"qty": 100}, headers={"Idempotency-Key": "p1"})
+    assert r.status_code == 201 and r.get_json()["balance"] == 200
+    again = admin.send("POST", f"/members/{m}/points/spend", {"qty": 100}, headers={"Idempotency-Key": "p1"})
+    assert again.get_json()["spend_id"] == r.get_json()["spend_id"]
+    r2 = admin.send("POST", f"/members/{m}/points/spend", {"qty": 500}, headers={"Idempotency-Key": "p2"})
+    assert r2.status_code == 409 and r2.get_json()["code"] == "insufficient_points"
+    back = admin.post(f"/members/{m}/points/spends/{r.get_json()['spend_id']}/refund")
+    assert back.status_code == 200 and back.get_json()["balance"] == 300
+    rep = make_user("rep2", grants=[("member", ("read", "update"), "own")])
+    assert rep.get(f"/members/{m}/points").status_code == 404

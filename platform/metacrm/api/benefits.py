@@ -17,7 +17,7 @@ from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import select
 
 from ..engines import benefits as engine
-from ..engines import coupons
+from ..engines import coupons, points
 from ..errors import Conflict, NotFound, Problem, ValidationError
 from ..store import limits
 from ..store.db import reading
@@ -40,6 +40,8 @@ CODES = {"type": "object", "required": ["count"], "additionalProperties": False,
     "count": {"type": "integer", "minimum": 1, "maximum": coupons.MAX_BATCH},
     "cap": {"type": "integer", "minimum": 1}, "campaign": {"type": "string", "maxLength": 64},
     "member": MEMBER_ID}}
+SPEND = {"type": "object", "required": ["qty"], "additionalProperties": False, "properties": {
+    "qty": {"type": "integer", "minimum": 1, "maximum": 10**12}, "ref": {"type": "string", "maxLength": 200}}}
 SWITCH = {"type": "object", "required": ["enabled"], "additionalProperties": False,
           "properties": {"enabled": {"type": "boolean"}}}
 
@@ -210,3 +212,49 @@ def ledger(key: str) -> Any:
 def _plain(row: Any) -> dict[str, Any]:
     return {k: (engine.iso(v) if hasattr(v, "astimezone") else v) for k, v in row.items()}
 
+
+
+def _readable_member(conn: Any, snap: Any, member_id: int) -> None:
+    who = principal()
+    obj, _ = object_for(snap, who, engine.MEMBER, "read")
+    table = snap.tables[obj.name]
+    row = conn.execute(select(table.c.owner_id).where(table.c.id == member_id, table.c.deleted_at.is_(None))).first()
+    if row is None or not who.sees_owner(obj.name, row.owner_id):
+        raise NotFound(f"member {member_id} does not exist", [Problem("id", "not_found", str(member_id))])
+
+
+@bp.get("/members/<rid:member_id>/points")
+def member_points(member_id: int) -> Any:
+    """Balance, open lots (earliest expiry first) and what expires within 30 days."""
+    svc = services()
+    with reading(svc.engine) as conn:
+        _readable_member(conn, snapshot(conn), member_id)
+        return jsonify(points.lots_of(conn, member_id))
+
+
+@bp.post("/members/<rid:member_id>/points/spend")
+def spend_points(member_id: int) -> Any:
+    """Spend points once per Idempotency-Key: 409 insufficient_points, or points_negative after a claw-back."""
+    svc = services()
+    body = checked(SPEND)
+    idem = _idempotency_key()
+    with svc.engine.begin() as conn:
+        snap = snapshot(conn)
+        _readable_member(conn, snap, member_id)
+        _member_in_scope(conn, snap, member_id)
+        return jsonify(points.spend(conn, member_id, body["qty"], idem, ref=body.get("ref"))), 201
+
+
+@bp.post("/members/<rid:member_id>/points/spends/<rid:spend_id>/refund")
+def refund_points(member_id: int, spend_id: int) -> Any:
+    """Give a spend back to its lots (a lot past expiry is re-credited and expired in the same step)."""
+    svc = services()
+    with svc.engine.begin() as conn:
+        snap = snapshot(conn)
+        _readable_member(conn, snap, member_id)
+        _member_in_scope(conn, snap, member_id)
+        owner = conn.execute(select(points.spends.c.member_id).where(points.spends.c.id == spend_id)).scalar()
+        if owner != member_id:
+            raise NotFound(f"no spend {spend_id} of member {member_id}", [Problem("spend_id", "not_found",
+                                                                                  str(spend_id))])
+        return jsonify(points.refund_spend(conn, spend_id))

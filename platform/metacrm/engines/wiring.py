@@ -23,7 +23,8 @@ from ..store.system import metadata as system_metadata
 # its stage guard (before_write) and stage history (listener); routing: the assignment kind, its
 # owner guard on create (before_write), its user check (apply hook) and load counters (listener);
 # lead_pool: the lead_pool kind and its hold table; benefits: the benefit kind, its tables, its
-# counter sync (apply hook) and reservation sweep.
+# counter sync (apply hook) and reservation sweep; points, tiers: points lots, the tier kind, the
+# order listener (paid orders earn, refunds claw back), the nightly tier pass and the expiry sweep.
 from . import (  # noqa: F401
     assignment,
     benefits,
@@ -35,6 +36,7 @@ from . import (  # noqa: F401
     limits,
     pipelines,
     plan_stats,
+    points,
     reminders,
     reports,
     routing,
@@ -43,6 +45,7 @@ from . import (  # noqa: F401
     segments,
     tag_steps,
     tags,
+    tiers,
     views,
 )
 
@@ -56,7 +59,8 @@ def engine_listeners(settings: Settings | None = None) -> list[Listener]:
     """Called inside every record write's transaction, in this order."""
     tz = settings.timezone if settings is not None else "UTC"
     return [rule_members.make_listener(tz), dedupe.on_create, pipelines.on_record_events, routing.on_record_events,
-            plan_stats.on_record_events, workflows.on_record_events, reports.on_record_events]
+            plan_stats.on_record_events, tiers.on_record_events, workflows.on_record_events,
+            reports.on_record_events]
 
 
 def engine_hooks(settings: Settings | None = None) -> list[ApplyHook]:
