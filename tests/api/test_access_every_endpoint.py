@@ -89,6 +89,13 @@ MATRIX: dict[str, str] = {
     "GET /reports": USER, "POST /reports/preview": USER, "GET /reports/{name}": USER, "PUT /reports/{name}": USER,
     "POST /reports/{name}/run": USER, "POST /reports/{name}/drill": USER, "GET /reports/{name}/export": USER,
     "GET /dashboards": USER, "POST /dashboards/{name}/run": USER,
+    "GET /benefits": USER, "POST /benefits/{key}/redemptions": USER,
+    "POST /benefits/{key}/redemptions/{redemption_id}/confirm": SCOPED,
+    "POST /benefits/{key}/redemptions/{redemption_id}/release": SCOPED,
+    "POST /benefits/{key}/redemptions/{redemption_id}/reverse": SCOPED,
+    "POST /benefits/{key}/codes": ADMIN, "PUT /benefits/{key}/enabled": ADMIN, "GET /benefits/{key}/ledger": ADMIN,
+    "GET /members/{member_id}/benefits": SCOPED, "GET /members/{member_id}/points": SCOPED,
+    "POST /members/{member_id}/points/spend": SCOPED, "POST /members/{member_id}/points/spends/{spend_id}/refund": SCOPED,
 }
 
 BODIES: dict[str, Any] = {
@@ -145,7 +152,7 @@ def url_for(path: str, key: str, world: dict[str, Any]) -> str:
              "/import-templates/": "tpl", "/definitions/": "wf_every", "/reports/": "leads_by_channel",
              "/dashboards/": "sales_manager"}
     values = {"object": "lead", "id": theirs, "channel": "email", "address": "x@example.com", "record_id": theirs, "tag": "t_every", "kind": "workflow",
-              "version": "1", "uid": "1"}
+              "version": "1", "uid": "1", "key": "free_shipping"}
 
     def fill(m: re.Match[str]) -> str:
         param = m.group(1)

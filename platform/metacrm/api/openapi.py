@@ -7,14 +7,16 @@ openapi-spec-validator (tests/api/test_openapi.py) and drives the schemathesis r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 
 from .. import __version__
 from ..auth.principal import Principal
 from ..store.definitions import Snapshot
-from .context import API_PREFIX, principal, snapshot
+from .context import API_PREFIX, admin_only_routes, principal, snapshot
+from .openapi_benefits import benefit_paths
 from .openapi_data_factory import data_factory_paths
 from .openapi_records import (
     EVENT,
@@ -189,16 +191,24 @@ def fixed_paths() -> dict[str, Any]:
     }
 
 
-def build_openapi(snap: Snapshot, who: Principal) -> dict[str, Any]:
+def build_openapi(snap: Snapshot, who: Principal, hidden: Iterable[tuple[str, str]] = ()) -> dict[str, Any]:
+    """The document `who` is served: objects they may read, without the (METHOD, path) operations in
+    `hidden` (the administrators' routes, for anyone else)."""
     schemas: dict[str, Any] = {"Problem": PROBLEM}
     paths = {**fixed_paths(), **workflow_paths(), **data_factory_paths(snap, who), **workspace_paths(snap, who),
-             **sales_paths(), **report_paths()}
+             **sales_paths(), **report_paths(), **benefit_paths()}
     for obj in snap.objects.values():
         perm = who.permission(obj.name)
         if not perm.read:
             continue
         schemas.update(object_components(obj, perm))
         paths.update(object_paths(obj, perm))
+    for method, path in hidden:
+        item = paths.get(path)
+        if item is not None:
+            item.pop(method.lower(), None)
+            if not any(k in item for k in ("get", "put", "post", "patch", "delete")):
+                del paths[path]
     return {
         "openapi": "3.1.0",
         "info": {"title": "MetaCRM API", "version": __version__,
@@ -216,4 +226,4 @@ def build_openapi(snap: Snapshot, who: Principal) -> dict[str, Any]:
 @bp.get("/openapi.json")
 def openapi_json() -> Any:
     who = principal()
-    return jsonify(build_openapi(snapshot(), who))
+    return jsonify(build_openapi(snapshot(), who, () if who.is_admin else admin_only_routes(current_app)))
