@@ -6,7 +6,7 @@ import * as echarts from "echarts/core";
 import { BarChart, FunnelChart, HeatmapChart, LineChart, MapChart, PieChart } from "echarts/charts";
 import { GridComponent, LegendComponent, TooltipComponent, VisualMapComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
-import ReactEChartsCore from "echarts-for-react/lib/core";
+import ReactEChartsCore from "echarts-for-react/esm/core";
 import { reportsApi, type ChartType, type Params, type ReportResult } from "../../api/reports";
 import { ErrorMessage } from "../../components/common";
 import { useI18n } from "../../i18n";
