@@ -200,7 +200,7 @@ def ledger(key: str) -> Any:
         engine.benefit(snapshot(conn), key)
         r, a = engine.redemptions.c, engine.audit.c
         rows = conn.execute(select(r.id, r.member_id, r.qty, r.status, r.code, r.ref_object, r.ref_id, r.campaign,
-                                   r.created_at, r.updated_at).where(r.benefit == key, r.status != "pending")
+                                   r.created_at, r.updated_at).where(r.benefit == key)
                             .order_by(r.id.desc()).limit(limit)).all()
         lines = conn.execute(select(a.id, a.member_id, a.action, a.outcome, a.redemption_id, a.actor_id, a.at)
                              .where(a.benefit == key).order_by(a.id.desc()).limit(limit)).all()

@@ -14,8 +14,10 @@ written by the definition's apply (the same transaction as the new version) and 
 statement that moves the counter, never read from a cached definition: a switch-off commits
 after every move holding the row and every later move sees it. A refused move raises and the
 caller's transaction rolls back; only the audit line (`benefit_audit`, its own transaction)
-stays. Each redemption is a `benefit_redemption` row keyed by the caller's Idempotency-Key:
-inserted first, so a concurrent replay waits for the first call and answers with its result.
+stays (successful redemptions are their own record; confirms, releases and reversals are
+audited too). Each redemption is a `benefit_redemption` row keyed by the caller's
+Idempotency-Key, inserted with its answer before any counter moves, so a concurrent replay waits
+for the first call and answers with its result.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ redemptions = Table(
     Column("qty", BigInteger, nullable=False),
     Column("code", String(32), nullable=True),
     Column("campaign", NAME, nullable=True),
-    Column("status", String(16), nullable=False),  # pending | reserved | consumed | released | expired | reversed
+    Column("status", String(16), nullable=False),  # reserved | consumed | released | expired | reversed
     Column("moves", JSONType, nullable=True),  # [[key, period_key, qty, hot], ...]
     Column("reservation_ids", JSONType, nullable=True),
     Column("expires_at", UTCDateTime(), nullable=True),
@@ -310,21 +312,21 @@ def _insert(conn: Connection) -> Any:
 
 
 def _claim_key(conn: Connection, idem: str, digest: str, values: dict[str, Any]) -> tuple[int | None, Any]:
-    """Insert the redemption's row keyed by the idempotency key; (new id, None) or (None, first result).
+    """Insert the redemption's row keyed by the idempotency key; (new id, None) or (None, first answer).
 
     A concurrent first call with the same key makes this insert wait for its commit; then the key
-    is taken and its answer is ours."""
+    is taken and its answer is ours. The row carries the answer (without its id) from the start."""
     new_id = conn.execute(_insert(conn).values(idempotency_key=idem, payload=digest, **values)
                           .on_conflict_do_nothing(index_elements=["idempotency_key"])
                           .returning(redemptions.c.id)).scalar()
     if new_id is not None:
         return int(new_id), None
     r = redemptions.c
-    row = conn.execute(select(r.payload, r.result).where(r.idempotency_key == idem)).first()
+    row = conn.execute(select(r.id, r.payload, r.result).where(r.idempotency_key == idem)).first()
     if row is None or row.payload != digest:
         raise Refused("idempotency_key_reused", "this Idempotency-Key was used for another request",
                       "Idempotency-Key")
-    return None, dict(row.result or {})
+    return None, {"redemption_id": int(row.id), **(row.result or {})}
 
 
 def member_record(conn: Connection, snap: Snapshot, member_id: int) -> dict[str, Any]:
@@ -344,7 +346,9 @@ def redeem(conn: Connection, snap: Snapshot, req: Request, tz: str = "UTC",
            now: datetime | None = None) -> dict[str, Any]:
     """Reserve or consume `qty` of a benefit for a member, once per idempotency key.
 
-    Raises Refused (409) with the refusal's code, ValidationError (422) for a bad request."""
+    Raises Refused (409) with the refusal's code, ValidationError (422) for a bad request; the
+    caller's transaction must then roll back (the counters moved before the refused one stay
+    moved until it does)."""
     doc = benefit(snap, req.benefit)
     if not isinstance(req.qty, int) or isinstance(req.qty, bool) or not 0 < req.qty <= 10**9:
         raise ValidationError("qty is a whole number above 0", [Problem("qty", "invalid_qty", str(req.qty)[:32])])
@@ -353,44 +357,38 @@ def redeem(conn: Connection, snap: Snapshot, req: Request, tz: str = "UTC",
     now = now or limits.utcnow()
     zone = zone_of(doc, tz)
     record = member_record(conn, snap, req.member)
+    moves = _plan(conn, doc, req.member, req.qty, req.code, now, zone)
+    status = "consumed" if req.mode == "consume" else "reserved"
+    answer: dict[str, Any] = {"benefit": doc["key"], "member": req.member, "qty": req.qty, "status": status,
+                              "expires_at": None}
     new_id, replay = _claim_key(conn, req.idempotency_key, req.digest(), {
         "benefit": doc["key"], "member_id": req.member, "ref_object": req.ref_object, "ref_id": req.ref_id,
         "qty": req.qty, "code": norm_code(req.code or "") or None, "campaign": doc.get("campaign"),
-        "status": "pending", "actor_id": req.actor_id, "created_at": now, "updated_at": now})
+        "status": status, "moves": [[m.key, m.period_key, m.qty, m.hot] for m in moves], "reservation_ids": [],
+        "result": answer, "actor_id": req.actor_id, "created_at": now, "updated_at": now})
     if new_id is None:
         return replay
     if "eligibility" in doc:
         path = failing_path(doc["eligibility"], record, snap, conn, now, zone)
         if path is not None:
             raise Refused("not_eligible", f"member {req.member} does not meet {path}", path)
-    moves = _plan(conn, doc, req.member, req.qty, req.code, now, zone)
     ref = f"bf:{new_id}"
-    status = "consumed" if req.mode == "consume" else "reserved"
-    result: dict[str, Any] = {"redemption_id": new_id, "benefit": doc["key"], "member": req.member,
-                              "qty": req.qty, "status": status, "expires_at": None}
-    values = {"status": status, "moves": [[m.key, m.period_key, m.qty, m.hot] for m in moves], "updated_at": now}
-    # everything else first: the shared counters move last, so their rows are held only until commit
-    conn.execute(audit.insert().values(benefit=doc["key"], member_id=req.member, action=req.mode, outcome="ok",
-                                       redemption_id=new_id, idempotency_key=req.idempotency_key,
-                                       actor_id=req.actor_id, at=now))
-    try:
+    try:  # the shared counters move last, so their rows are held only until commit
         if req.mode == "consume":
-            conn.execute(update(redemptions).where(redemptions.c.id == new_id).values(
-                **values, reservation_ids=[], result=result))
-            limits.take_many(conn, moves, ref=ref)
+            limits.take_many(conn, moves, ref=ref, savepoint=False)
         else:
             ids, expires = limits.reserve_many(conn, moves, ttl=float(doc.get("reservation_ttl", 900)), ref=ref)
-            result["expires_at"] = iso(expires)
+            answer["expires_at"] = iso(expires)
             conn.execute(update(redemptions).where(redemptions.c.id == new_id).values(
-                **values, reservation_ids=ids, expires_at=expires, result=result))
+                reservation_ids=ids, expires_at=expires, result=answer))
     except limits.LimitReached as err:
         raise _explain(conn, doc, err, now) from None
-    return result
+    return {"redemption_id": new_id, **answer}
 
 
 def _redemption(conn: Connection, key: str, redemption_id: int, lock: bool = True) -> Any:
     r = redemptions.c
-    query = select(redemptions).where(r.id == redemption_id, r.benefit == key, r.status != "pending")
+    query = select(redemptions).where(r.id == redemption_id, r.benefit == key)
     if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update()
     row = conn.execute(query).first()

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -331,16 +332,19 @@ def _merged(moves: Iterable[Move]) -> list[Move]:
     return sorted(by_counter.values(), key=lambda m: (m.hot, m.key, m.period_key))
 
 
-def take_many(conn: Connection, moves: Iterable[Move], ref: str | None = None) -> dict[tuple[str, str], int]:
+def take_many(conn: Connection, moves: Iterable[Move], ref: str | None = None, *,
+              savepoint: bool = True) -> dict[tuple[str, str], int]:
     """Several counters in one transaction, all or none, locked in the fixed order (hottest last).
 
     One conditional upsert moves them all (a bulk create's capacity turns cost one round trip, not
-    one per user); in a savepoint, so a refusal undoes the others and raises LimitReached.
+    one per user); in a savepoint, so a refusal undoes the others and raises LimitReached. A
+    caller whose whole transaction rolls back on LimitReached passes savepoint=False (two round
+    trips fewer while the hot rows are held).
     """
     ordered = _merged(moves)
     if not ordered:
         return {}
-    with conn.begin_nested():
+    with conn.begin_nested() if savepoint else nullcontext():
         for m in ordered:
             if m.cap is not None and m.qty > m.cap:
                 raise _refusal(conn, m)
