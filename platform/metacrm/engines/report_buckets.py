@@ -96,6 +96,17 @@ class DateBucket(ColumnElement[str]):
 @compiles(DateBucket)
 def _bucket_sqlite(element: DateBucket, compiler: Any, **kw: Any) -> str:
     column = compiler.process(element.column, **kw)
+    if element.tz in (None, "UTC") and element.unit != "week":
+        # a stored date ('YYYY-MM-DD') or UTC timestamp ('YYYY-MM-DD HH:MM:SS...') already reads as
+        # its UTC calendar day: plain text functions, no Python call per row
+        if element.unit == "day":
+            return f"substr({column}, 1, 10)"
+        if element.unit == "month":
+            return f"substr({column}, 1, 7)"
+        if element.unit == "year":
+            return f"substr({column}, 1, 4)"
+        return (f"(substr({column}, 1, 4) || '-Q' || "
+                f"((CAST(substr({column}, 6, 2) AS INTEGER) + 2) / 3))")
     unit = compiler.process(bindparam(None, element.unit, type_=String()), **kw)
     tz = compiler.process(bindparam(None, element.tz, type_=String()), **kw) if element.tz else "NULL"
     return f"metacrm_bucket({column}, {unit}, {tz})"

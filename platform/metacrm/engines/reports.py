@@ -395,7 +395,8 @@ def _plan(conn: Connection, snap: Snapshot, doc: Mapping[str, Any], who: Princip
                     f"/dimensions/{i}/bins", "too_many_bins", f"at most {MAX_BINS} bins; widen them")]) from None
             expr = bin_index(column, edges[name])
         else:
-            expr = case((column == "", null()), else_=column) if info.kind == "text" else column
+            # free text may hold "" (empty, as the rule language says); an option never does
+            expr = case((column == "", null()), else_=column) if info.kind == "text" and not info.options else column
         raw.append(expr.label(f"r{i}"))
     first = select(*raw, *inputs).select_from(table).where(*where).subquery("report_rows")
     by_name = {measure_name(m): j for j, m in enumerate(plain)}
