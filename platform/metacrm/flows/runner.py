@@ -1,9 +1,10 @@
 """Executing steps: claim, run, record the outcome, go on to the next step.
 
-One job (`workflows.run_steps`) takes a few step ids and runs each as far as it can go: a step
-that is due right away after the previous one runs in the same job, each step still committed on
-its own. Database steps run in one transaction with their claim and completion, so a crash rolls
-back the effect together with the claim; external steps (webhooks) commit their claim first (a
+One job (`workflows.run_steps`) takes a batch of step ids and runs each as far as it can go: a
+step that is due right away after the previous one runs in the same job. Database steps run in one
+transaction with their claim and completion, so a crash rolls back the effect together with the
+claim; the database steps that follow at once join that transaction, each in a savepoint (one
+commit for update -> branch -> notify, not three); external steps (webhooks) commit their claim first (a
 lease), then call out with their idempotency key, then commit the completion fenced by the
 attempt number. Failures retry with exponential backoff up to the step type's limit, then fail
 the run with the error kept.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_CHAIN = 50
+CHAIN = 20
+"""How many database steps of one run may share a transaction (MAX_CHAIN transactions per job)."""
 MAX_BACKOFF = 3600.0
 
 
@@ -110,14 +114,22 @@ def _is_claimable(row: Mapping[str, Any], now: datetime) -> bool:
 
 
 def execute_step(services: Services, step_id: int, now: datetime | None = None) -> int | None:
-    """Run one step if it is claimable; return the next step's id when it is due right away.
+    """Run one step if it is claimable, and the database steps after it; return the id of the
+    next step when it is due right away but must start a transaction of its own (external).
 
-    Database steps: claim, effect and completion in one transaction. External steps: the claim
-    (with a lease) commits here, the effect and the completion follow in `_finish_external`.
+    Database steps: claim, effect and completion in one transaction, and the following database
+    steps of the same run that are due at once join that transaction (up to CHAIN), each in a
+    savepoint: a failing one rolls back alone, the steps before it commit, and its failed attempt is
+    recorded as before. So a run of update -> branch -> notify costs one transaction, not three.
+    The chain splits only where it must: at waits (the next step is not due yet), at external
+    steps (webhooks: their claim commits first, with a lease) and at retries. External steps: the
+    claim (with a lease) commits here, the effect and the completion follow in `_finish_external`.
     """
     now = now or utcnow()
     row: Mapping[str, Any] = {}
     kind: StepType | None = None
+    failed: tuple[Mapping[str, Any], BaseException, StepType | None] | None = None
+    seen: dict[str, Any] = {}  # the snapshot and record read by the chain's previous step (_context)
     try:
         with services.engine.begin() as conn:
             loaded = _load(conn, step_id, lock=True)
@@ -126,35 +138,34 @@ def execute_step(services: Services, step_id: int, now: datetime | None = None) 
             row, run = loaded
             if not _is_claimable(row, now):
                 return None
-            if run["status"] not in RunStatus.OPEN:
-                _cancel_step(conn, step_id, now)
-                return None
-            workflow = load_workflow(conn, run["workflow"], run["version"])
-            if row.get("wait_step"):  # an event wait: the event came, or its timeout (maybe another node)
-                row = at_wake(conn, run, workflow, row, now) if _is_event_wait(workflow, row) else row
-            step = workflow.step(row["step"])
-            if step is None:
-                raise StepFailed(f"step '{row['step']}' is not in {workflow.name} version {workflow.version}",
-                                 retry=False, code="unknown_step")
-            if row.get("wait_step") and _not_yet(services, conn, run, workflow, row, now):
-                return None
-            if workflow.doc.get("goal") is not None and _goal_reached(services, conn, run, workflow, row, now):
-                exit_runs_in(conn, [int(run["id"])], "goal_reached", now)
-                return None
-            kind = step_type(step.type)
-            external = kind.effect == "external"
-            if external:  # the claim (with a lease) commits before calling out
-                lease = now + timedelta(seconds=services.settings.job_lease_seconds)
-                if not _claim(conn, step_id, now, lease):
+            for chained in range(CHAIN):
+                prepared = _prepare(services, conn, row, run, now)
+                if prepared is None:
                     return None
-            else:  # the row is locked: claim, effect and completion commit together (_complete)
-                ctx = _context(services, conn, run, workflow, row, row["attempts"] + 1, now)
-                conn.info[ORIGIN] = {"run_id": run["id"], "depth": run["depth"], "workflow": run["workflow"]}
-                try:
-                    result = kind.run(ctx, step.doc)
-                finally:
-                    conn.info.pop(ORIGIN, None)
-                return _complete(conn, run, row, workflow, step, result, now, fence=None)
+                row, workflow, step, kind = prepared
+                if kind.effect == "external":
+                    if chained:  # the chain so far commits; the caller claims this one with a lease
+                        return int(row["id"])
+                    lease = now + timedelta(seconds=services.settings.job_lease_seconds)
+                    if not _claim(conn, step_id, now, lease):
+                        return None
+                    break
+                if chained == 0:  # a failure rolls back the whole transaction, claim included
+                    nxt = _run_db_step(services, conn, run, workflow, step, kind, row, now, seen)
+                else:
+                    savepoint = conn.begin_nested()
+                    try:
+                        nxt = _run_db_step(services, conn, run, workflow, step, kind, row, now, seen)
+                    except Exception as exc:  # this step alone rolls back; the ones before commit
+                        savepoint.rollback()
+                        failed = (row, exc, kind)
+                        break
+                    savepoint.commit()
+                if nxt is None or nxt.due:
+                    return None
+                row, run = nxt.row, nxt.run  # written by this transaction: nobody else sees it yet
+            else:  # a long chain: commit it and let the caller go on in a new transaction
+                return int(row["id"])
     except RecordGone:
         exit_runs(services, [int(row["run_id"])], "record_deleted", now)
         return None
@@ -164,14 +175,68 @@ def execute_step(services: Services, step_id: int, now: datetime | None = None) 
         _fail(services, row, exc, now, attempts=row["attempts"] + 1,
               retry=_retryable(exc) and kind is not None, kind=kind)
         return None
+    if failed is not None:
+        row, exc, kind = failed
+        if isinstance(exc, RecordGone):
+            exit_runs(services, [int(row["run_id"])], "record_deleted", now)
+        else:
+            _fail(services, row, exc, now, attempts=row["attempts"] + 1, retry=_retryable(exc), kind=kind)
+        return None
+    assert kind is not None
     return _finish_external(services, kind, run, workflow, step, row, now)
 
 
+def _prepare(services: Services, conn: Connection, row: Mapping[str, Any], run: Mapping[str, Any],
+             now: datetime) -> tuple[Mapping[str, Any], Workflow, Step, StepType] | None:
+    """The checks before a step runs (run still open, event or date wait woken, goal not reached);
+    None when the step must not run now (what was decided is written on `conn`). The row comes
+    back as the wake left it (an event wait's timeout may move it to another node)."""
+    if run["status"] not in RunStatus.OPEN:
+        _cancel_step(conn, int(row["id"]), now)
+        return None
+    workflow = load_workflow(conn, run["workflow"], run["version"])
+    if row.get("wait_step"):  # an event wait: the event came, or its timeout (maybe another node)
+        row = at_wake(conn, run, workflow, row, now) if _is_event_wait(workflow, row) else row
+    step = workflow.step(row["step"])
+    if step is None:
+        raise StepFailed(f"step '{row['step']}' is not in {workflow.name} version {workflow.version}",
+                         retry=False, code="unknown_step")
+    if row.get("wait_step") and _not_yet(services, conn, run, workflow, row, now):
+        return None
+    if workflow.doc.get("goal") is not None and _goal_reached(services, conn, run, workflow, row, now):
+        exit_runs_in(conn, [int(run["id"])], "goal_reached", now)
+        return None
+    return row, workflow, step, step_type(step.type)
+
+
+def _run_db_step(services: Services, conn: Connection, run: Mapping[str, Any], workflow: Workflow, step: Step,
+                 kind: StepType, row: Mapping[str, Any], now: datetime, seen: dict[str, Any]) -> Next | None:
+    """A database step's effect and completion on `conn` (the transaction is its claim).
+
+    `seen` carries the snapshot and the record from one step of a chain to the next: a step whose
+    effect is "none" (branch, end) leaves the record as it was, so the next one need not read it."""
+    ctx = _context(services, conn, run, workflow, row, row["attempts"] + 1, now, seen=seen)
+    conn.info[ORIGIN] = {"run_id": run["id"], "depth": run["depth"], "workflow": run["workflow"]}
+    try:
+        result = kind.run(ctx, step.doc)
+    finally:
+        conn.info.pop(ORIGIN, None)
+    if kind.effect != "none":
+        seen.pop("record", None)
+    return _advance(conn, run, row, workflow, step, result, now, fence=None)
+
+
 def _context(services: Services, conn: Connection, run: Mapping[str, Any], workflow: Workflow,
-             row: Mapping[str, Any], attempt: int, now: datetime, external: bool = False) -> StepContext:
-    snapshot = services.registry.current(conn)
+             row: Mapping[str, Any], attempt: int, now: datetime, external: bool = False,
+             seen: dict[str, Any] | None = None) -> StepContext:
+    if seen is not None and "snapshot" in seen:  # the same transaction: the same definitions
+        snapshot = seen["snapshot"]
+    else:
+        snapshot = services.registry.current(conn)
     record = None
-    if run["record_id"] is not None:
+    if seen is not None and "record" in seen:
+        record = seen["record"]
+    elif run["record_id"] is not None:
         obj = snapshot.object(run["object"])
         table = snapshot.tables[obj.name]
         found = conn.execute(select(table).where(table.c.id == run["record_id"])).first()
@@ -179,6 +244,8 @@ def _context(services: Services, conn: Connection, run: Mapping[str, Any], workf
         if found is None or (found.deleted_at is not None and not deleted_trigger):
             raise RecordGone(f"{run['object']} {run['record_id']} was deleted", retry=False, code="record_gone")
         record = record_dict(obj, found._mapping)
+    if seen is not None:
+        seen.update(snapshot=snapshot, record=record)
     return StepContext(services, None if external else conn, run, workflow, snapshot, record,
                        step_key(run["id"], row["step"], row["seq"]), attempt, now,
                        ZoneInfo(services.settings.timezone), row["step"])
@@ -261,9 +328,25 @@ def _error(exc: BaseException) -> dict[str, Any]:
     return {"code": "internal", "message": f"{type(exc).__name__}: {exc}"}
 
 
+@dataclass(frozen=True)
+class Next:
+    """The step a completion wrote, with its run as the completion left it (no need to read them back)."""
+
+    row: dict[str, Any]
+    run: dict[str, Any]
+    due: bool  # waiting for a later time: not to run now
+
+
 def _complete(conn: Connection, run: Mapping[str, Any], row: Mapping[str, Any], workflow: Workflow, step: Step,
               result: StepResult, now: datetime, fence: int | None) -> int | None:
     """Mark the step done, write the next step (or finish the run); return the next id if due now."""
+    nxt = _advance(conn, run, row, workflow, step, result, now, fence)
+    return None if nxt is None or nxt.due else int(nxt.row["id"])
+
+
+def _advance(conn: Connection, run: Mapping[str, Any], row: Mapping[str, Any], workflow: Workflow, step: Step,
+             result: StepResult, now: datetime, fence: int | None) -> Next | None:
+    """Mark the step done, write the next step (or finish the run); return what was written."""
     where = [steps.c.id == row["id"]]
     if fence is not None:
         where += [steps.c.status == StepStatus.RUNNING, steps.c.attempts == fence]
@@ -295,13 +378,15 @@ def _complete(conn: Connection, run: Mapping[str, Any], row: Mapping[str, Any], 
     seq = steps_done  # unique within the run (it only grows), the same for every attempt
     due = result.due_at or now
     waiting = due > now
-    new_id = conn.execute(steps.insert().values(
-        run_id=run["id"], step=next_id, type=nxt.type, seq=int(seq), status=StepStatus.READY, attempts=0,
-        due_at=due, enqueued_at=None if waiting else now, created_at=now,
-        wait_step=step.id if result.follows and waiting else None).returning(steps.c.id)).scalar_one()
+    new_row: dict[str, Any] = {
+        "run_id": run["id"], "step": next_id, "type": nxt.type, "seq": int(seq), "status": StepStatus.READY,
+        "attempts": 0, "due_at": due, "enqueued_at": None if waiting else now, "created_at": now,
+        "wait_step": step.id if result.follows and waiting else None}
+    new_row["id"] = int(conn.execute(steps.insert().values(**new_row).returning(steps.c.id)).scalar_one())
     run_values["status"] = RunStatus.WAITING if waiting else RunStatus.RUNNING
     conn.execute(update(runs).where(runs.c.id == run["id"]).values(**run_values))
-    return None if waiting else int(new_id)
+    full_row = {c.name: new_row.get(c.name) for c in steps.c}
+    return Next(full_row, {**run, **run_values}, waiting)
 
 
 def backoff(kind: StepType | None, attempts: int, doc: Mapping[str, Any] | None = None) -> float:
