@@ -20,6 +20,7 @@ from . import (
     exports,
     forms,
     imports,
+    links,
     objects,
     openapi,
     pipelines,
@@ -56,6 +57,7 @@ def register_api(app: Flask) -> None:
     for module in (pipelines, assignment, pools):  # sales: pipelines, kanban, funnel, forecast, assignment, pool
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)
     app.register_blueprint(workspace.bp, url_prefix=API_PREFIX)  # titles, lookup, search, home, tags, trash
+    app.register_blueprint(links.bp, url_prefix=API_PREFIX)  # many-to-many links from either side
     app.register_blueprint(views.bp, url_prefix=API_PREFIX)  # saved list views
     app.register_blueprint(export_jobs.bp, url_prefix=API_PREFIX)  # long exports as background jobs
     app.register_blueprint(workflow_builder.bp, url_prefix=API_PREFIX)  # drafts, validation, publishing

@@ -23,6 +23,7 @@ from .fields import (
 )
 from .formulas import check_computed, rule_validator
 from .jsonvalue import unstorable
+from .links import check_links
 from .names import field_name_problem, identifier_problem, table_name
 
 if TYPE_CHECKING:
@@ -293,6 +294,7 @@ def check_object(doc: Mapping[str, Any], defs: DefinitionSet) -> Iterator[Proble
         elif FIELD_TYPES[properties[name]["x-field"]].computed:
             yield Problem(f"/required/{i}", "read_only_field", f"'{name}' is computed: it cannot be required")
     yield from check_computed(doc, lambda n: defs.get("object", n), rule_validator(defs))
+    yield from check_links(doc, defs)
     title = doc.get("x-title-field")
     if title is not None and title not in properties:
         yield Problem("/x-title-field", "unknown_field", f"'{title}' is not a property of this object")

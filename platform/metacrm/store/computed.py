@@ -128,8 +128,9 @@ def refresh_after_apply(conn: Connection, changes: Any, snapshot: Any) -> None:
     their values for the existing rows (a populated table, SQLite included)."""
     from contextlib import nullcontext
 
-    from . import rollups
+    from . import links, rollups
 
+    links.ensure_tables(conn, snapshot)
     for change in changes:
         if change.kind != "object" or not change.changed or change.new is None:
             continue
