@@ -176,3 +176,29 @@ def test_points_api(admin: Any, make_user: Any) -> None:
     assert back.status_code == 200 and back.get_json()["balance"] == 300
     rep = make_user("rep2", grants=[("member", ("read", "update"), "own")])
     assert rep.get(f"/members/{m}/points").status_code == 404
+
+
+def test_new_member_gets_one_welcome_coupon(admin: Any, standard_pack: Any, apply_docs: Any) -> None:
+    """The welcome_member_coupon workflow: one personal code per member, however often it fires."""
+    import json
+    from pathlib import Path
+
+    from metacrm.flows.executor import drain
+
+    shipped = Path(__file__).resolve().parents[2] / "workflows" / "welcome_member_coupon.json"
+    apply_docs(standard_pack, ("workflow", json.loads(shipped.read_text(encoding="utf-8"))))
+    m = _member(admin, "NEW1")
+    drain(standard_pack)
+    with standard_pack.engine.connect() as conn:
+        rows = conn.execute(benefits.codes.select().where(benefits.codes.c.member_id == m)).all()
+    assert len(rows) == 1 and rows[0].benefit == "welcome_coupon"
+    r = admin.post("/workflows/welcome_member_coupon/start", {"record_id": m})
+    assert r.status_code in (200, 201, 202), r.get_json()
+    drain(standard_pack)
+    with standard_pack.engine.connect() as conn:
+        assert len(conn.execute(benefits.codes.select().where(benefits.codes.c.member_id == m)).all()) == 1
+    code = rows[0].code
+    assert _redeem(admin, "welcome_coupon", {"member": m, "qty": 1, "code": code}, "w1").status_code == 201
+    other = _member(admin, "NEW2")
+    r = _redeem(admin, "welcome_coupon", {"member": other, "qty": 1, "code": code}, "w2")
+    assert r.status_code == 422 and r.get_json()["errors"][0]["code"] == "unknown_code"  # a personal code

@@ -24,9 +24,11 @@ from ..store.system import metadata as system_metadata
 # owner guard on create (before_write), its user check (apply hook) and load counters (listener);
 # lead_pool: the lead_pool kind and its hold table; benefits: the benefit kind, its tables, its
 # counter sync (apply hook) and reservation sweep; points, tiers: points lots, the tier kind, the
-# order listener (paid orders earn, refunds claw back), the nightly tier pass and the expiry sweep.
+# order listener (paid orders earn, refunds claw back), the nightly tier pass and the expiry sweep;
+# benefit_steps: the issue_coupon workflow step.
 from . import (  # noqa: F401
     assignment,
+    benefit_steps,
     benefits,
     conversion,
     dedupe,
