@@ -69,6 +69,7 @@ def test_rolling_window_sums_day_buckets(program: Any) -> None:
                         day + timedelta(days=6))
     assert refused.value.code == "member_limit_reached"
     assert refused.value.resets_at == datetime(2026, 3, 17, tzinfo=UTC)  # the first bucket leaves the window
+    assert _try(program, "roll", m, "2", day + timedelta(days=6)) == "ok"  # a replay still gets its answer
     assert _try(program, "roll", m, "4", day + timedelta(days=7)) == "ok"  # day 0 left: 7 days are 4..10
     with program.engine.connect() as conn:
         assert limits.verify(conn, "bf:roll") == []

@@ -198,16 +198,10 @@ def zone_of(doc: Mapping[str, Any], tz: str) -> str:
     return str(doc.get("timezone") or tz)
 
 
-@dataclass(frozen=True)
-class Plan:
-    """The counters one redemption moves, in lock order, and what a refusal of each means."""
-
-    moves: list[limits.Move]
-    rolling: tuple[str, str, int, datetime] | None  # (lock key, bucket key, room left, resets_at)
-
-
 def _member_moves(conn: Connection, doc: Mapping[str, Any], member_id: int, qty: int, now: datetime,
-                  tz: str) -> tuple[list[limits.Move], Any]:
+                  tz: str) -> tuple[list[limits.Move], Refused | None]:
+    """The member's counter moves; for a rolling window, also its refusal when the window is full
+    (raised by the caller after the idempotency key is claimed, so a replay still gets its answer)."""
     pml = doc.get("per_member_limit")
     if not pml:
         return [], None
@@ -229,15 +223,15 @@ def _member_moves(conn: Connection, doc: Mapping[str, Any], member_id: int, qty:
         oldest = conn.execute(select(func.min(c.period_key)).where(
             c.key == bucket, c.period_key >= first, c.period_key <= today, (c.used + c.reserved) > 0)).scalar()
         start = datetime.fromisoformat(oldest or today).replace(tzinfo=ZoneInfo(tz))
-        raise Refused("member_limit_reached", f"{doc['key']}: at most {pml['count']} per {days} days",
-                      "per_member_limit", (start + timedelta(days=days)).astimezone(UTC))
+        return [], Refused("member_limit_reached", f"{doc['key']}: at most {pml['count']} per {days} days",
+                           "per_member_limit", (start + timedelta(days=days)).astimezone(UTC))
     return [limits.Move(bucket, qty, today)], None
 
 
 def _plan(conn: Connection, doc: Mapping[str, Any], member_id: int, qty: int, code: str | None, now: datetime,
-          tz: str) -> list[limits.Move]:
+          tz: str) -> tuple[list[limits.Move], Refused | None]:
     key = doc["key"]
-    moves, _ = _member_moves(conn, doc, member_id, qty, now, tz)
+    moves, refusal = _member_moves(conn, doc, member_id, qty, now, tz)
     if doc.get("requires_code"):
         if not code:
             raise ValidationError("this benefit is redeemed with a code", [Problem("code", "required", "")])
@@ -250,7 +244,7 @@ def _plan(conn: Connection, doc: Mapping[str, Any], member_id: int, qty: int, co
         moves.append(limits.Move(f"{total_key(key)}:budget", qty * int(doc["unit_cost"]), cap=doc.get("budget_cap"),
                                  hot=True, label="budget_cap"))
     moves.append(limits.Move(total_key(key), qty, cap=doc.get("total_quota"), hot=True, label="total_quota"))
-    return moves
+    return moves, refusal
 
 
 def _explain(conn: Connection, doc: Mapping[str, Any], err: limits.LimitReached, now: datetime) -> Refused:
@@ -357,7 +351,7 @@ def redeem(conn: Connection, snap: Snapshot, req: Request, tz: str = "UTC",
     now = now or limits.utcnow()
     zone = zone_of(doc, tz)
     record = member_record(conn, snap, req.member)
-    moves = _plan(conn, doc, req.member, req.qty, req.code, now, zone)
+    moves, refusal = _plan(conn, doc, req.member, req.qty, req.code, now, zone)
     status = "consumed" if req.mode == "consume" else "reserved"
     answer: dict[str, Any] = {"benefit": doc["key"], "member": req.member, "qty": req.qty, "status": status,
                               "expires_at": None}
@@ -372,6 +366,8 @@ def redeem(conn: Connection, snap: Snapshot, req: Request, tz: str = "UTC",
         path = failing_path(doc["eligibility"], record, snap, conn, now, zone)
         if path is not None:
             raise Refused("not_eligible", f"member {req.member} does not meet {path}", path)
+    if refusal is not None:
+        raise refusal
     ref = f"bf:{new_id}"
     try:  # the shared counters move last, so their rows are held only until commit
         if req.mode == "consume":
