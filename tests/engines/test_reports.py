@@ -203,3 +203,27 @@ def test_datetime_values_come_back_as_iso(svc):
     doc = report(dimensions=[{"field": "stage"}], measures=[{"agg": "max", "field": "closed_at"}])
     rows = dict(map(tuple, run(svc, doc)["rows"]))
     assert datetime.fromisoformat(rows["won"]) == datetime(2026, 3, 31, 16, 30, tzinfo=UTC)
+
+
+def test_region_province_level_labels_and_drill(services, apply_docs):
+    shop = {"$id": "shop", "type": "object", "required": ["name"], "properties": {
+        "name": {"x-field": "text"}, "region": {"x-field": "region"}}}
+    apply_docs(services, ("object", shop))
+    for region in ("440300", "440000", "广东省广州市", "110000", "Tokyo", None):
+        services.records.create("shop", {"name": "s", "region": region})
+    doc = {"name": "m", "label": {"en": "M"}, "object": "shop", "chart": {"type": "map"},
+           "dimensions": [{"field": "region", "level": "province"}], "measures": [{"agg": "count"}]}
+    with reading(services.engine) as conn:
+        snap = services.registry.current(conn)
+        reports.validate_report(doc, snap)
+        out = reports.run_report(conn, snap, doc, admin(), {}, use_cache=False, language="zh")
+        assert dict(map(tuple, out["rows"])) == {"440000": 3, "110000": 1, "Tokyo": 1, None: 1}
+        assert out["labels"]["region"]["440000"] == "广东"
+        for key, count in out["rows"]:
+            rule = reports.drill_rule(conn, snap, doc, admin(), {}, {"region": key}, "count")
+            obj, table = snap.object("shop"), snap.tables["shop"]
+            where = [*base_where(obj, table, admin()), compile_rule(rule, obj, snap, admin(), "UTC")]
+            assert conn.execute(select(func.count()).where(*where)).scalar_one() == count
+    with pytest.raises(ValidationError):
+        reports.validate_report({**doc, "dimensions": [{"field": "name", "level": "province"}]},
+                                services.registry.current())

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, String, bindparam, case, event, literal
+from sqlalchemy import ColumnElement, Connection, String, and_, bindparam, case, event, func, literal
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 
@@ -167,6 +167,24 @@ def bucket_rule(field: str, label: str, unit: str, tz: str | None) -> dict[str, 
         lo = datetime(first.year, first.month, first.day, tzinfo=zone).isoformat()
         hi = datetime(following.year, following.month, following.day, tzinfo=zone).isoformat()
     return {"all": [{"field": field, "op": "gte", "value": lo}, {"field": field, "op": "lt", "value": hi}]}
+
+
+# --- regions -------------------------------------------------------------------------------
+
+def province_of(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A region value's province code (GB/T 2260: a city 440300 is in 440000); free text stays itself."""
+    is_code = and_(func.length(column) == 6, column >= "100000", column <= "999999")
+    return case((is_code, func.substr(column, 1, 2).concat("0000")), else_=column)
+
+
+def province_codes(code: str) -> list[str]:
+    """The province and every city code under it, for the drill-down's `in` (free text: itself)."""
+    from ..meta.regions import _table, region_by_code  # the table has no public "cities of" yet
+
+    region = region_by_code(code)
+    if region is None or not region.is_province:
+        return [code]
+    return [code, *sorted(c for c, r in _table().by_code.items() if r.province == code and c != code)]
 
 
 # --- number bins ---------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from ..errors import NotFound, PermissionDenied, Problem, ValidationError
 from ..meta.fields import USER_TARGET
 from ..meta.kinds import DefinitionSet, Kind, register_kind
 from ..meta.objects import ObjectDef
+from ..meta.regions import region_by_code, region_label
 from ..rules import validate_rule
 from ..rules.catalog import fields_of
 from ..rules.model import FieldInfo
@@ -48,6 +49,8 @@ from .report_buckets import (
     bucket_rule,
     date_bucket,
     ensure_functions,
+    province_codes,
+    province_of,
 )
 from .scope import base_where, compile_rule, hidden_in_rule, row_filter
 from .sheets import write_csv, write_xlsx
@@ -131,6 +134,8 @@ def check_report(doc: Mapping[str, Any], defs: DefinitionSet | Snapshot) -> Iter
                                                 [*dim["bins"].get("edges", []), dim["bins"].get("width", 1),
                                                  dim["bins"].get("start", 0)]):
                 yield Problem(where + "/bins", "integer_bins", "bins of an integer field need whole numbers")
+        if dim.get("level") and info.type_name != "region":
+            yield Problem(where + "/level", "level_needs_region", f"'{info.name}' is not a region field")
         if sum(1 for k in ("bucket", "bins", "top") if dim.get(k) is not None) > 1:
             yield Problem(where, "one_grouping", "use one of bucket, bins and top")
     measures = doc["measures"]
@@ -394,6 +399,8 @@ def _plan(conn: Connection, snap: Snapshot, doc: Mapping[str, Any], who: Princip
                 raise ValidationError("too many bins for this data", [Problem(
                     f"/dimensions/{i}/bins", "too_many_bins", f"at most {MAX_BINS} bins; widen them")]) from None
             expr = bin_index(column, edges[name])
+        elif dim.get("level") == "province":
+            expr = province_of(column)
         else:
             # free text may hold "" (empty, as the rule language says); an option never does
             expr = case((column == "", null()), else_=column) if info.kind == "text" and not info.options else column
@@ -532,6 +539,12 @@ def _labels(conn: Connection, snap: Snapshot, doc: Mapping[str, Any], plan: _Pla
             for v in plain:
                 lo, hi = str(v)[1:-1].split(",")
                 labels[str(v)] = f"< {hi}" if lo == "" else (f"≥ {lo}" if hi == "" else f"{lo} – {hi}")
+        elif f is not None and f.type.name == "region":
+            for v in plain:
+                region = region_by_code(str(v))
+                # the province map matches short names (广东); elsewhere the official name in the reader's language
+                labels[str(v)] = (region.short if language.startswith("zh") or dim.get("level") else region.pinyin) \
+                    if region is not None and region.is_province else region_label(str(v), language)
         elif f is not None and f.options:
             option_labels = f.schema.get("x-option-labels") or {}
             labels.update({str(v): label_in(option_labels.get(v) or {}, language, str(v)) for v in plain})
@@ -708,6 +721,8 @@ def drill_rule(conn: Connection, snap: Snapshot, doc: Mapping[str, Any], who: Pr
                 parts.append(bucket_rule(field, str(value), dim["bucket"], zone if info.kind == "datetime" else None))
             elif name in plan.edges:
                 parts.append(_bin_rule_of(field, str(value), plan.edges[name]))
+            elif dim.get("level") == "province":
+                parts.append({"field": field, "op": "in", "value": province_codes(str(value))})
             else:
                 parts.append({"field": field, "op": "eq", "value": value})
         except (ValueError, KeyError):
