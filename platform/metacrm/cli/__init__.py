@@ -55,6 +55,7 @@ def main() -> None:
 
 def _register() -> None:
     from . import (
+        benefits,
         dedupe,
         demo,
         imports,
@@ -70,7 +71,7 @@ def _register() -> None:
     )
 
     for module in (metadata, metadata_delete, records, demo, users, workflows, tags, segments, imports, dedupe,
-                   limits, rollups):
+                   limits, rollups, benefits):
         module.register(main)
 
 
