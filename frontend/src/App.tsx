@@ -38,6 +38,8 @@ const RunDebugger = lazy(() => import("./pages/workflows/RunDebugger"));
 const ReportsPage = lazy(() => import("./pages/reports/ReportsPage").then((m) => ({ default: m.ReportsPage })));
 const ReportPage = lazy(() => import("./pages/reports/ReportPage").then((m) => ({ default: m.ReportPage })));
 const DashboardPage = lazy(() => import("./pages/reports/DashboardPage").then((m) => ({ default: m.DashboardPage })));
+const MemberProgramPage = lazy(() => import("./pages/benefits/MemberProgramPage").then((m) => ({ default: m.MemberProgramPage })));
+const BenefitsAdminPage = lazy(() => import("./pages/benefits/BenefitsAdminPage").then((m) => ({ default: m.BenefitsAdminPage })));
 
 export function App() {
   return (
@@ -158,11 +160,13 @@ function Routes() {
   if ((m = matchPath("/reports/:name", path))) return <ReportPage key={m.name} name={m.name} />;
   if ((m = matchPath("/dashboards/:name", path))) return <DashboardPage key={m.name} name={m.name} />;
   if ((m = matchPath("/pools/:name", path))) return <PoolPage key={m.name} name={m.name} />;
+  if ((m = matchPath("/members/:id", path))) return <MemberProgramPage key={m.id} id={Number(m.id)} />;
   if (path.startsWith("/designer") && !me?.is_admin) return <AdminOnly>{null}</AdminOnly>;
   if (path === "/designer/import") return <ImportPage />;
   if (path === "/designer/duplicates") return <DuplicatesPage />;
   if (path === "/designer/users") return <UsersPage />;
   if (path === "/designer/roles") return <RolesPage />;
+  if (path === "/designer/benefits") return <BenefitsAdminPage />;
   if (path === "/designer/assignments") return <AssignmentList />;
   if ((m = matchPath("/designer/assignments/:name", path))) return <AssignmentEditor key={m.name} name={m.name} />;
   if (path === "/designer") return <AdminHome />;

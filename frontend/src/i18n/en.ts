@@ -454,6 +454,7 @@ export const en = {
   "adm.nav_duplicates": "Duplicates",
   "adm.nav_users": "Users & teams",
   "adm.nav_roles": "Roles & permissions",
+  "adm.nav_benefits": "Benefits",
   "adm.not_allowed": "Not allowed",
   "adm.not_allowed_text": "Only administrators may open this page.",
   "adm.delete": "Delete",

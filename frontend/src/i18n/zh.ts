@@ -456,6 +456,7 @@ export const zh: Record<keyof typeof en, string> = {
   "adm.nav_duplicates": "重复审核",
   "adm.nav_users": "用户与团队",
   "adm.nav_roles": "角色与权限",
+  "adm.nav_benefits": "权益管理",
   "adm.not_allowed": "无权访问",
   "adm.not_allowed_text": "只有管理员可以打开此页面。",
   "adm.delete": "删除",

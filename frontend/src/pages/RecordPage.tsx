@@ -7,6 +7,7 @@ import { conversionOf } from "../api/recordTools";
 import type { FieldInfo, ObjectDetail, RecordData, TimelineEvent } from "../api/types";
 import { ActivityPanel, activityLink } from "../components/ActivityPanel";
 import { ErrorMessage, Loading, PageHeader, TagChips, useLoad } from "../components/common";
+import { BENEFIT_TEXT } from "./benefits/benefitText";
 import { ConvertDialog } from "../components/ConvertDialog";
 import { TagBox } from "../components/TagBox";
 import { Timeline, When } from "../components/Timeline";
@@ -126,6 +127,7 @@ export function RecordPage({ object, id }: { object: string; id: number }) {
       <PageHeader title={title}>
         <Link to={`/o/${object}`} className="button">{t("record.back")}</Link>
         {perm?.update !== false && <Link to={`/o/${object}/${id}/edit`} className="button primary">{t("common.edit")}</Link>}
+        {object === "member" && <Link to={`/members/${id}`} className="button">{label(BENEFIT_TEXT.programme)}</Link>}
         {conversion && !converted && (
           <button type="button" onClick={() => setConverting(true)}>{t("convert.button")}</button>
         )}

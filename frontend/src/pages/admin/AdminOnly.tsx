@@ -26,6 +26,7 @@ const PAGES = [
   ["/designer/users", "adm.nav_users"],
   ["/designer/roles", "adm.nav_roles"],
   ["/designer/assignments", "nav.assignments"],
+  ["/designer/benefits", "adm.nav_benefits"],
 ] as const;
 
 export function AdminNav() {
