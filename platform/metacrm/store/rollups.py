@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, cast, func, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, case, cast, func, or_, select, update
 from sqlalchemy.types import Numeric
 
 from ..meta.formulas import Clock, object_formulas, result_type
@@ -115,11 +115,11 @@ def child_written(conn: Connection, snap: Any, obj: ObjectDef, changes: Sequence
     rollups = rollups_over(snap, obj.name)
     if not rollups or not changes:
         return
-    deltas: dict[str, dict[int, dict[str, Any]]] = {}  # parent object -> id -> column -> delta
-    recompute: dict[str, dict[int, set[str]]] = {}  # parent object -> id -> columns
+    plans: dict[str, _Plan] = {}
     ctx = EvalContext(obj.name, datetime.now(UTC), UTC, conn, snap.tables)
     for r in rollups:
         match = matcher(r.filter, obj.name, snap) if r.filter is not None else None
+        plan = plans.setdefault(r.parent, _Plan())
 
         def counts(row: Mapping[str, Any] | None, r: Rollup = r, match: Any = match) -> int | None:
             """The parent this row contributes to, or None."""
@@ -140,48 +140,115 @@ def child_written(conn: Connection, snap: Any, obj: ObjectDef, changes: Sequence
                     return 1 if r.agg == "count" else row[r.field]  # type: ignore[index]
                 if old == new and value(before) == value(after):
                     continue
-                per = deltas.setdefault(r.parent, {})
                 if old is not None:
-                    col = per.setdefault(old, {})
-                    col[r.name] = col.get(r.name, 0) - value(before)
+                    plan.add_delta(old, r.name, -value(before))
                 if new is not None:
-                    col = per.setdefault(new, {})
-                    col[r.name] = col.get(r.name, 0) + value(after)
-            else:
-                if old == new and before is not None and after is not None and before.get(r.field) == after.get(r.field):
-                    continue
-                per_r = recompute.setdefault(r.parent, {})
-                for pid in {old, new} - {None}:
-                    per_r.setdefault(pid, set()).add(r.name)  # type: ignore[arg-type]
-    for parent in sorted(set(deltas) | set(recompute)):
-        _apply(conn, snap, parent, deltas.get(parent, {}), recompute.get(parent, {}))
+                    plan.add_delta(new, r.name, value(after))
+                continue
+            if old == new and before is not None and after is not None and before.get(r.field) == after.get(r.field):
+                continue
+            if old is not None:  # a value left this parent: only a recompute knows the new extreme
+                plan.recompute.setdefault(old, set()).add(r.name)
+            if new is not None:
+                if r.agg in ("min", "max"):  # a value arrived: the extreme moves only towards it
+                    plan.extreme(new, r.name, after[r.field], r.agg)  # type: ignore[index]
+                else:
+                    plan.recompute.setdefault(new, set()).add(r.name)
+    for parent in sorted(plans):
+        _apply(conn, snap, parent, plans[parent])
 
 
-def _apply(conn: Connection, snap: Any, parent: str, deltas: dict[int, dict[str, Any]],
-           recompute: dict[int, set[str]]) -> None:
+class _Plan:
+    """What one batch of child writes does to the parents of one object."""
+
+    def __init__(self) -> None:
+        self.deltas: dict[int, dict[str, Any]] = {}
+        self.extremes: dict[int, dict[str, Any]] = {}
+        self.recompute: dict[int, set[str]] = {}
+
+    def add_delta(self, pid: int, name: str, delta: Any) -> None:
+        cols = self.deltas.setdefault(pid, {})
+        cols[name] = cols.get(name, 0) + delta
+
+    def extreme(self, pid: int, name: str, value: Any, agg: str) -> None:
+        cols = self.extremes.setdefault(pid, {})
+        have = cols.get(name)
+        cols[name] = value if have is None or (value > have if agg == "max" else value < have) else have
+
+
+def _apply(conn: Connection, snap: Any, parent: str, plan: _Plan) -> None:
     table = snap.tables[parent]
-    ids = sorted({pid for pid, cols in deltas.items() if any(v != 0 for v in cols.values())} | set(recompute))
+    for pid, names in plan.recompute.items():  # recomputed: the extreme of added values is in it
+        for name in names:
+            plan.extremes.get(pid, {}).pop(name, None)
+    moved = {pid for pid, cols in plan.deltas.items() if any(v != 0 for v in cols.values())}
+    moved |= {pid for pid, cols in plan.extremes.items() if cols}
+    recompute = {pid for pid, names in plan.recompute.items() if names}
+    ids = sorted(moved | recompute)
     if not ids:
         return
     if recompute and conn.dialect.name == "postgresql":
         # lock in id order before reading the children (a child's FK check takes KEY SHARE, which
         # NO KEY UPDATE does not wait on); the recompute statement then sees every committed child
-        conn.execute(select(table.c.id).where(is_in(table.c.id, ids, "postgresql")).order_by(table.c.id)
-                     .with_for_update(key_share=True))
-    by_name = {r.name: r for r in rollups_of(snap, parent)}
-    for pid in ids:
-        cols = {n: d for n, d in deltas.get(pid, {}).items() if d != 0}
-        values: dict[str, Any] = {}
-        for name, delta in cols.items():
-            col = table.c[name]
-            r = by_name[name]
-            moved = func.coalesce(col, 0) + bindparam(None, delta, type_=col.type)
-            values[name] = func.round(moved, r.scale) if r.declared == "decimal" else moved
-        for name in recompute.get(pid, ()):
-            values[name] = _aggregate(snap, by_name[name], table.c.id, table).scalar_subquery()
-        if values:
-            conn.execute(update(table).where(table.c.id == pid).values(**values))
+        conn.execute(select(table.c.id).where(is_in(table.c.id, sorted(recompute), "postgresql"))
+                     .order_by(table.c.id).with_for_update(key_share=True))
+    if moved:
+        stmt, delta_names, extreme_names = _move_statement(snap, parent)
+        conn.execute(stmt, [{"_pid": pid, **{f"d_{n}": plan.deltas.get(pid, {}).get(n, 0) for n in delta_names},
+                             **{f"e_{n}": plan.extremes.get(pid, {}).get(n) for n in extreme_names}}
+                            for pid in sorted(moved)])
+    by_name: dict[str, list[int]] = {}
+    for pid in sorted(recompute):
+        for name in plan.recompute[pid]:
+            by_name.setdefault(name, []).append(pid)
+    for name, pids in sorted(by_name.items()):
+        conn.execute(_recompute_statement(snap, parent, name), [{"_pid": pid} for pid in pids])
     _refresh_dependent_formulas(conn, snap, parent, ids)
+
+
+_STATEMENTS: dict[tuple[int, str, str], tuple[Any, Any]] = {}
+
+
+def _cached(snap: Any, parent: str, key: str, build: Callable[[], Any]) -> Any:
+    hit = _STATEMENTS.get((id(snap), parent, key))
+    if hit is not None and hit[0] is snap:
+        return hit[1]
+    if len(_STATEMENTS) > 256:
+        _STATEMENTS.clear()
+    built = build()
+    _STATEMENTS[(id(snap), parent, key)] = (snap, built)
+    return built
+
+
+def _move_statement(snap: Any, parent: str) -> tuple[Any, list[str], list[str]]:
+    """UPDATE parent SET sums = sums + :d, extremes = the better of it and :e WHERE id = :_pid (built once)."""
+    def build() -> tuple[Any, list[str], list[str]]:
+        table = snap.tables[parent]
+        values: dict[str, Any] = {}
+        deltas, extremes = [], []
+        for r in rollups_of(snap, parent):
+            col = table.c[r.name]
+            if r.delta:
+                deltas.append(r.name)
+                moved = func.coalesce(col, 0) + bindparam(f"d_{r.name}", type_=col.type)
+                values[r.name] = func.round(moved, r.scale) if r.declared == "decimal" else moved
+            elif r.agg in ("min", "max"):
+                extremes.append(r.name)
+                v = bindparam(f"e_{r.name}", type_=col.type)
+                better = col < v if r.agg == "max" else col > v
+                values[r.name] = case((cast(v, col.type).is_(None), col), (or_(col.is_(None), better), v), else_=col)
+        stmt = update(table).where(table.c.id == bindparam("_pid")).values(values)
+        return stmt, deltas, extremes
+    return _cached(snap, parent, "move", build)  # type: ignore[no-any-return]
+
+
+def _recompute_statement(snap: Any, parent: str, name: str) -> Any:
+    def build() -> Any:
+        table = snap.tables[parent]
+        r = next(x for x in rollups_of(snap, parent) if x.name == name)
+        fresh = _aggregate(snap, r, table.c.id, table).scalar_subquery()
+        return update(table).where(table.c.id == bindparam("_pid")).values({name: fresh})
+    return _cached(snap, parent, "recompute:" + name, build)
 
 
 def _aggregate(snap: Any, r: Rollup, anchor: Any, parent_table: Table | None = None) -> Any:
