@@ -115,6 +115,17 @@ def test_ratio_over_zero_is_null_and_bad_cells_are_422(world):
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "/cell/expected_close_month"
     r = admin.post("/reports/pipeline_by_month_stage/run", {"parameters": {"period": "yesterday"}})
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "/parameters/period"
+    for params in ({"owner": [2**70]}, {"owner": "x"}, {"team": 2**70}, {"team": "no_such_team"},
+                   {"period": {"from": 7}}, {"nope": 1}):
+        r = admin.post("/reports/pipeline_by_month_stage/run", {"parameters": params})
+        assert r.status_code in (400, 422), (params, r.json)
+    for cell in ({"expected_close_month": 7}, {"stage": 5}, {"stage": ["a"]}, {"ghost": 1}):
+        r = admin.post("/reports/pipeline_by_month_stage/drill", {"cell": cell})
+        assert r.status_code == 422, (cell, r.json)
+    r = admin.post("/reports/lead_score_bands/drill", {"cell": {"score": "[1,2)"}})
+    assert r.status_code == 422
+    r = admin.post("/reports/lead_score_bands/drill", {"cell": {"score": "garbage"}})
+    assert r.status_code == 422
     r = admin.post("/reports/pipeline_by_month_stage/run", {"limit": reports.LIMIT_CAP + 1})
     assert r.status_code == 422 and r.json["errors"][0]["code"] == "limit_above_cap"
 

@@ -290,7 +290,7 @@ def parameter_rules(conn: Connection, doc: Mapping[str, Any], values: Mapping[st
                 out.append((ptr, {"all": parts}))
         elif kind == "owner":
             ids = value if isinstance(value, list) else [value]
-            if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            if not ids or not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**63 for i in ids):
                 raise ValidationError("owner is a user id or a list of them", [Problem(ptr, "type", "user ids")])
             out.append((ptr, {"field": p.get("field") or "owner_id", "op": "in", "value": ids}))
         elif kind == "team":
@@ -303,7 +303,7 @@ def parameter_rules(conn: Connection, doc: Mapping[str, Any], values: Mapping[st
 
 
 def _team_user_ids(conn: Connection, team: Any, ptr: str) -> list[int]:
-    if isinstance(team, int) and not isinstance(team, bool):
+    if isinstance(team, int) and not isinstance(team, bool) and 0 < team < 2**63:
         team_id = team
     elif isinstance(team, str):
         found = conn.execute(select(teams.c.id).where(teams.c.name == team[:64])).scalar()
@@ -725,7 +725,7 @@ def drill_rule(conn: Connection, snap: Snapshot, doc: Mapping[str, Any], who: Pr
                 parts.append({"field": field, "op": "in", "value": province_codes(str(value))})
             else:
                 parts.append({"field": field, "op": "eq", "value": value})
-        except (ValueError, KeyError):
+        except (ValueError, KeyError, StopIteration, TypeError):
             raise ValidationError(f"'{str(value)[:64]}' is not a value of {name}",
                                   [Problem(ptr, "invalid_cell", str(value)[:64])]) from None
     if measure is not None:
