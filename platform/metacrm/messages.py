@@ -286,6 +286,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "redemption_expired": ("The reservation expired", "该预留已过期"),
     "redemption_reversed": ("The redemption was already reversed", "该核销已冲销"),
     "insufficient_points": ("Not enough points", "积分不足"),
+    "not_stackable": ("This benefit cannot be combined with one already used on this order", "该权益不能与本订单已用的权益叠加"),
     "points_negative": ("The points balance is negative until it is repaid", "积分余额为负，补足前不能使用"),
     # reports and dashboards (engines/reports.py, api/reports.py)
     "aggregate_not_allowed": ("This aggregate does not fit the field's type", "该聚合方式不适用于此字段类型"),

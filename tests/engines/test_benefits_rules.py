@@ -107,3 +107,24 @@ def test_a_released_reservation_gives_the_last_unit_back(program: Any) -> None:
     with program.engine.begin() as conn:
         benefits.expire_redemptions(conn, limits.utcnow() + timedelta(hours=1))
     assert _try(program, "last", b, "take-b2") == "ok"
+
+
+def test_benefits_on_one_order_must_be_stackable(program: Any) -> None:
+    m = _members(program, 1)[0]
+    _define(program, {"key": "ten_off"})
+    _define(program, {"key": "ship", "stackable_with": ["ten_off"]})
+    _define(program, {"key": "vip_gift"})
+
+    def on_order(key: str, idem: str, order: str = "1") -> str:
+        try:
+            with program.engine.begin() as conn:
+                benefits.redeem(conn, program.registry.current(conn),
+                                benefits.Request(key, m, 1, idem, ref_object="sales_order", ref_id=order))
+            return "ok"
+        except Conflict as err:
+            return err.code
+
+    assert on_order("ten_off", "a") == "ok"
+    assert on_order("ship", "b") == "ok"  # ship lists ten_off
+    assert on_order("vip_gift", "c") == "not_stackable"
+    assert on_order("vip_gift", "d", order="2") == "ok"  # another order

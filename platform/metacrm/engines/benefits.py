@@ -368,6 +368,8 @@ def redeem(conn: Connection, snap: Snapshot, req: Request, tz: str = "UTC",
             raise Refused("not_eligible", f"member {req.member} does not meet {path}", path)
     if refusal is not None:
         raise refusal
+    if req.ref_object and req.ref_id is not None:
+        _check_stacking(conn, snap, doc, req.ref_object, req.ref_id, new_id)
     ref = f"bf:{new_id}"
     try:  # the shared counters move last, so their rows are held only until commit
         if req.mode == "consume":
@@ -380,6 +382,24 @@ def redeem(conn: Connection, snap: Snapshot, req: Request, tz: str = "UTC",
     except limits.LimitReached as err:
         raise _explain(conn, doc, err, now) from None
     return {"redemption_id": new_id, **answer}
+
+
+def _check_stacking(conn: Connection, snap: Snapshot, doc: Mapping[str, Any], ref_object: str, ref_id: str,
+                    new_id: int) -> None:
+    """Benefits on one order must be stackable with each other (either lists the other in
+    `stackable_with`). Checked under a lock on the order's own counter row, so two benefits
+    redeemed for one order at once are checked one after the other."""
+    limits.lock_counter(conn, f"bfref:{ref_object[:64]}:{ref_id[:120]}")
+    r = redemptions.c
+    others = conn.execute(select(r.benefit).distinct().where(
+        r.ref_object == ref_object, r.ref_id == ref_id, r.id != new_id, r.benefit != doc["key"],
+        r.status.in_(("reserved", "consumed")))).scalars().all()
+    mine = set(doc.get("stackable_with", ()))
+    for other in others:
+        theirs = set((snap.definitions.get("benefit", other) or {}).get("stackable_with", ()))
+        if other not in mine and doc["key"] not in theirs:
+            raise Refused("not_stackable", f"{doc['key']} cannot be combined with {other} on one order",
+                          "stackable_with")
 
 
 def _redemption(conn: Connection, key: str, redemption_id: int, lock: bool = True) -> Any:
