@@ -62,3 +62,21 @@ def test_formula_and_rollup_fields_are_read_only(admin):
     # filterable like any field
     listed = admin.get('/records/account?filter={"field":"won_amount","op":"gt","value":5}').get_json()
     assert [i["id"] for i in listed["items"]] == [acc["id"]]
+
+
+def test_a_form_sending_back_computed_values_is_accepted(admin):
+    acc = admin.post("/records/account", {"name": "ACME"}).get_json()
+    admin.post("/records/activity", {"subject": "call", "type": "call", "account": acc["id"],
+                                     "due_at": "2026-01-01T10:00:00Z"})
+    got = admin.get(f"/records/account/{acc['id']}").get_json()
+    assert got["last_activity_at"] == "2026-01-01T10:00:00Z"
+    assert isinstance(got["days_since_last_activity"], int)  # volatile: computed when read
+    body = {k: got[k] for k in ("name", "won_amount", "open_deals", "last_activity_at", "days_since_last_activity")}
+    r = admin.patch(f"/records/account/{acc['id']}", {**body, "name": "ACME 2"}, version=got["version"])
+    assert r.status_code == 200, r.get_json()
+    detail = admin.get("/objects/account").get_json()
+    field = next(f for f in detail["fields"] if f["name"] == "won_amount")
+    assert field["readonly"] and field["result"] == "decimal" and "gt" in field["operators"]
+    # a volatile formula filters at query time
+    listed = admin.get('/records/account?filter={"field":"days_since_last_activity","op":"gt","value":30}').get_json()
+    assert acc["id"] in [i["id"] for i in listed["items"]]

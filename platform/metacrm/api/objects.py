@@ -7,6 +7,8 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from ..auth.permissions import VERBS, Permission
+from ..meta.fields import FIELD_TYPES
+from ..meta.formulas import result_type
 from ..meta.objects import ObjectDef
 from ..store.definitions import Snapshot
 from .access import object_for
@@ -35,8 +37,11 @@ def describe(snap: Snapshot, obj: ObjectDef, perm: Permission) -> dict[str, Any]
         fields.append({
             "name": name, "type": f.type.name, "label": dict(f.label) or {"en": name}, "required": f.required,
             "unique": f.unique, "options": f.options, "option_labels": f.schema.get("x-option-labels") or {},
-            "target": f.target, "readonly": name in perm.readonly or (not perm.update and not perm.create),
-            "widget": f.type.widget, "operators": list(f.type.operators),
+            "target": f.target,
+            "readonly": name in perm.readonly or (not perm.update and not perm.create) or f.type.computed,
+            "widget": f.type.widget,
+            "operators": list(FIELD_TYPES[result_type(f.schema)].operators if f.type.computed else f.type.operators),
+            **({"result": result_type(f.schema)} if f.type.computed else {}),
             "help": f.schema.get("x-help") or {},
         })
     forms = [form_for_reader(doc, perm) for _, doc in snap.definitions.items("form") if doc.get("object") == obj.name]

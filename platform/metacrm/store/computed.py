@@ -30,17 +30,21 @@ def computed_names(obj: ObjectDef) -> frozenset[str]:
     return frozenset(n for n, f in obj.fields.items() if f.type.computed)
 
 
-def read_only_problems(obj: ObjectDef, data: Mapping[str, Any], current: Mapping[str, Any] | None) -> list[Problem]:
+def read_only_problems(obj: ObjectDef, data: Mapping[str, Any], current: Mapping[str, Any] | None,
+                       tz: tzinfo = UTC) -> list[Problem]:
     """A computed field sent with a value: refused, except a value equal to the current one (a client
     sending back the record it read, e.g. a merge)."""
     problems = []
+    shown = current
+    if current is not None and formulas(obj).volatile and any(n in data for n in formulas(obj).volatile):
+        shown = with_volatile(obj, current, None, tz)  # as the client read it
     for name in computed_names(obj):
         if name not in data:
             continue
         value = data[name]
         if value is None and current is None:
             continue
-        if current is not None and obj.fields[name].shown(current.get(name)) == value:
+        if shown is not None and obj.fields[name].shown(shown.get(name)) == value:
             continue
         problems.append(Problem(name, "read_only_field", "is computed (a formula or roll-up): it cannot be written"))
     return problems

@@ -162,7 +162,7 @@ class RecordService:
         if not isinstance(data, Mapping):
             return {}, [Problem("", "type", "a record is a JSON object")]
         if obj.computed:
-            refused = computed.read_only_problems(obj, data, current)
+            refused = computed.read_only_problems(obj, data, current, self.tz)
             data = {k: v for k, v in data.items() if k not in obj.computed}
             stored, problems = obj.prepare(data, partial, self.ctx)
             return stored, refused + problems

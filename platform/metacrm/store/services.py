@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
@@ -29,8 +30,10 @@ class Services:
                       hooks: Sequence[ApplyHook] = (), engine: Engine | None = None) -> Services:
         engine = engine or make_engine(settings.database_url)
         registry = Registry(engine)
+        records = RecordService(engine, registry, CoerceContext(settings.default_region), listeners)
+        records.tz = ZoneInfo(settings.timezone)  # today() of volatile formulas
         return cls(settings, engine, registry, MetadataService(engine, registry, box_for(settings.secret_key), hooks),
-                   RecordService(engine, registry, CoerceContext(settings.default_region), listeners))
+                   records)
 
     def init(self) -> list[str]:
         """Create or upgrade the system tables (idempotent)."""
