@@ -26,3 +26,29 @@ def test_verify_finds_drift_and_rebuild_fixes_it(services, apply_docs, run):
     assert (got["deals"], got["score"]) == (3, 30)
     assert "0 drifted" in run("rollup", "verify").output
     run("rollup", "rebuild", "account.nope", code=2)
+
+
+def test_the_nightly_verifier_fixes_drift_and_tells_admins(services, apply_docs):
+    from sqlalchemy import select
+
+    from metacrm.auth import accounts
+    from metacrm.engines.rollup_checks import verify_all
+    from metacrm.flows.schedules import _maintenance
+    from metacrm.flows.tables import notifications
+    from metacrm.store.users import ensure_user
+
+    assert "rollups.verify" in _maintenance  # runs on the daily maintenance pass
+    apply_docs(services, ("object", ACCOUNT), ("object", DEAL))
+    with services.engine.begin() as conn:
+        accounts.set_admin(conn, ensure_user(conn, "boss"), True)
+    acc = services.records.create("account", {"name": "a"})["id"]
+    services.records.create("deal", {"name": "d", "account": acc})
+    assert verify_all(services) == {}
+    table = services.registry.current().tables["account"]
+    with services.engine.begin() as conn:
+        conn.execute(table.update().values(deals=5))
+    assert verify_all(services) == {"account.deals": 1}
+    assert services.records.get("account", acc)["deals"] == 1
+    with services.engine.connect() as conn:
+        titles = list(conn.execute(select(notifications.c.title)).scalars())
+    assert titles == ["Roll-up account.deals: 1 value(s) had drifted and were fixed"]

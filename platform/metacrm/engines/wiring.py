@@ -41,6 +41,7 @@ from . import (  # noqa: F401
     points,
     reminders,
     reports,
+    rollup_checks,
     routing,
     rule_members,
     search,
