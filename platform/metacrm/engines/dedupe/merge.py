@@ -41,6 +41,8 @@ def merged_values(dd: DedupeDef, obj: ObjectDef, survivor: Mapping[str, Any],
     oldest_first = sorted(everyone, key=lambda r: (str(r.get("created_at") or ""), r.get("id") or 0))
     changes: dict[str, Any] = {}
     for name, f in obj.fields.items():
+        if f.type.computed:  # formulas and roll-ups follow the merge by themselves (read-only)
+            continue
         policy = dd.policy(name)
         current = survivor.get(name)
         if policy == "keep_newest":

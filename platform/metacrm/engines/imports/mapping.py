@@ -72,10 +72,11 @@ def _candidates(obj: ObjectDef) -> dict[str, tuple[str, str]]:
     """Normalised names by which each field may appear in a header -> (field name, how it matched)."""
     out: dict[str, tuple[str, str]] = {}
     synonyms = _pack()["fields"]
-    for name, f in obj.fields.items():
+    writable = {n: f for n, f in obj.fields.items() if not f.type.computed}  # formulas, roll-ups: read-only
+    for name, f in writable.items():
         for text in (name, *f.label.values()):
             out.setdefault(_key(text), (name, "exact"))
-    for name in obj.fields:
+    for name in writable:
         for text in synonyms.get(name, ()):
             out.setdefault(_key(text), (name, "synonym"))
     return out
