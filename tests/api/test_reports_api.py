@@ -151,3 +151,29 @@ def test_dashboards_per_role(world, make_user):
     out = world["rep"].post("/dashboards/sales_rep/run", {"filters": {"period": {"from": "2026-01-01"}}}).json
     totals = {w["report"]: w.get("result") for w in out["widgets"]}
     assert totals["open_pipeline_total"]["rows"] == [[400.0, 3]]
+
+
+def test_region_from_phone_and_the_market_map(admin):
+    reports.clear_cache()
+    made = {}
+    for name, phone, region, kind in (("gz", "+8613902321234", None, "B"), ("bj", "+8613800138000", None, "C"),
+                                      ("typed", "+8613902329999", "310000", "b"), ("abroad", "+12025550123", None, "C")):
+        body = {"name": name, "phone": phone, "customer_type": kind, **({"region": region} if region else {})}
+        r = admin.post("/records/customer", body)
+        assert r.status_code == 201, r.json["errors"]
+        made[name] = r.json
+    assert (made["gz"]["region"], made["gz"]["region_from_phone"]) == ("440100", True)
+    assert (made["typed"]["region"], made["typed"]["region_from_phone"]) == ("310000", False)
+    assert made["abroad"]["region"] is None
+    moved = admin.patch(f"/records/customer/{made['bj']['id']}", {"phone": "+8615921234567"},
+                        version=made["bj"]["version"]).json
+    assert (moved["region"], moved["region_from_phone"]) == ("310000", True)  # a derived region follows the phone
+    out = admin.post("/reports/market_map/run", {}).json
+    rows = dict(map(tuple, out["rows"]))
+    assert rows == {"310000": 2, "440000": 1, None: 1}
+    assert out["labels"]["region"]["440000"] == "广东" and out["chart"]["type"] == "map"
+    for key, count in rows.items():
+        drilled = admin.post("/reports/market_map/drill", {"cell": {"region": key}}).json
+        assert list_total(admin, drilled)[0] == count
+    only_b = admin.post("/reports/market_map/run", {"parameters": {"customer_type": "B"}}).json
+    assert only_b["rows"] == [["440000", 1]]

@@ -36,6 +36,7 @@ from . import (  # noqa: F401
     imports,
     lead_pool,
     limits,
+    phone_regions,
     pipelines,
     plan_stats,
     points,
@@ -76,5 +77,6 @@ def engine_hooks(settings: Settings | None = None) -> list[ApplyHook]:
 def build_services(settings: Settings, engine: Engine | None = None) -> Services:
     services = Services.from_settings(settings, listeners=engine_listeners(settings),
                                       hooks=engine_hooks(settings), engine=engine)
-    services.records.before_write += [pipelines.make_guard(settings.timezone), routing.make_guard(settings.timezone)]
+    services.records.before_write += [pipelines.make_guard(settings.timezone), routing.make_guard(settings.timezone),
+                                      phone_regions.fill_region]
     return workflows.install(services)
