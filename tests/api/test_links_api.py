@@ -22,11 +22,13 @@ def test_one_person_linked_to_two_companies_keeps_both(admin, people):
     # listed from the other side
     assert [i["id"] for i in admin.get(f"/records/account/{a1}/links/contacts").get_json()["items"]] == [c]
     assert [i["id"] for i in admin.get(f"/records/account/{a2}/links/contacts").get_json()["items"]] == [c]
+    assert admin.get(f"/records/account/{a1}").get_json()["contact_count"] == 1  # a roll-up over the link
     # set from the account side, remove one
     r = admin.send("PUT", f"/records/account/{a2}/links/contacts", {"links": []})
     assert r.get_json()["removed"] == [c]
     assert admin.delete(f"/records/customer/{c}/links/accounts/{a1}").get_json()["removed"] == [a1]
     assert admin.get(f"/records/customer/{c}/links/accounts").get_json()["items"] == []
+    assert admin.get(f"/records/account/{a1}").get_json()["contact_count"] == 0
 
 
 def test_bad_links_are_422_naming_them(admin, people):

@@ -410,16 +410,26 @@ def _check_rollup(at: str, parent: str, decl: Mapping[str, Any], lookup: Callabl
         yield Problem(at, "required", "a roll-up field needs 'x-rollup'")
         return
     at += "/x-rollup"
-    child_name = spec.get("object")
-    child = lookup(str(child_name)) if isinstance(child_name, str) else None
-    if child is None:
-        yield Problem(at + "/object", "unknown_object", f"no object named '{child_name}'")
-        return
+    if "link" in spec:
+        child_name = _linked_object(parent, str(spec["link"]), lookup)
+        if child_name is None or "object" in spec or "via" in spec:
+            yield Problem(at + "/link", "unknown_link", f"'{spec['link']}' is not a many-to-many relation of {parent} "
+                          "(and a link roll-up takes no object or via)")
+            return
+        child = lookup(child_name)
+        if child is None:
+            return
+    else:
+        child_name = spec.get("object")
+        child = lookup(str(child_name)) if isinstance(child_name, str) else None
+        if child is None:
+            yield Problem(at + "/object", "unknown_object", f"no object named '{child_name}'")
+            return
+        via = spec.get("via")
+        link = child["properties"].get(str(via)) if isinstance(via, str) else None
+        if link is None or link.get("x-field") != "relation" or link.get("x-target") != parent:
+            yield Problem(at + "/via", "unknown_relation", f"'{via}' is not a relation of {child_name} to {parent}")
     props: Mapping[str, Mapping[str, Any]] = child["properties"]
-    via = spec.get("via")
-    link = props.get(str(via)) if isinstance(via, str) else None
-    if link is None or link.get("x-field") != "relation" or link.get("x-target") != parent:
-        yield Problem(at + "/via", "unknown_relation", f"'{via}' is not a relation of {child_name} to {parent}")
     agg = spec.get("agg")
     if agg not in AGGS:
         yield Problem(at + "/agg", "invalid_value", f"agg is one of {', '.join(AGGS)}")
@@ -451,6 +461,24 @@ def _check_rollup(at: str, parent: str, decl: Mapping[str, Any], lookup: Callabl
     if rule is not None and validate_rule is not None:
         for p in validate_rule(rule, str(child_name)):
             yield Problem(f"{at}/filter{'' if p.field == '/' else p.field}", p.code, p.message)
+
+
+def _linked_object(parent: str, name: str, lookup: Callable[[str], Mapping[str, Any] | None]) -> str | None:
+    """The object on the other side of `parent`'s many-to-many relation `name` (declared on either side)."""
+    own = lookup(parent) or {}
+    decl = (own.get("x-links") or {}).get(name)
+    if decl is not None:
+        return str(decl.get("x-target"))
+    for other in _all_objects(lookup):
+        for d in (other.get("x-links") or {}).values():
+            if d.get("x-target") == parent and d.get("x-inverse") == name:
+                return str(other["$id"])
+    return None
+
+
+def _all_objects(lookup: Callable[[str], Mapping[str, Any] | None]) -> list[Mapping[str, Any]]:
+    every = getattr(lookup, "every", None)
+    return list(every()) if every is not None else []
 
 
 # --- in memory ----------------------------------------------------------------------------------

@@ -293,7 +293,7 @@ def check_object(doc: Mapping[str, Any], defs: DefinitionSet) -> Iterator[Proble
             yield Problem(f"/required/{i}", "unknown_field", f"'{name}' is not a property of this object")
         elif FIELD_TYPES[properties[name]["x-field"]].computed:
             yield Problem(f"/required/{i}", "read_only_field", f"'{name}' is computed: it cannot be required")
-    yield from check_computed(doc, lambda n: defs.get("object", n), rule_validator(defs))
+    yield from check_computed(doc, _Lookup(defs), rule_validator(defs))
     yield from check_links(doc, defs)
     title = doc.get("x-title-field")
     if title is not None and title not in properties:
@@ -307,6 +307,19 @@ def check_object(doc: Mapping[str, Any], defs: DefinitionSet) -> Iterator[Proble
             elif properties[name]["x-field"] in _UNINDEXABLE:
                 yield Problem(f"/x-indexes/{i}/{j}", "not_indexable",
                               f"a {properties[name]['x-field']} field cannot be indexed")
+
+
+class _Lookup:
+    """Object definitions by name, and all of them (`every`), for the computed-field checks."""
+
+    def __init__(self, defs: DefinitionSet) -> None:
+        self.defs = defs
+
+    def __call__(self, name: str) -> Mapping[str, Any] | None:
+        return self.defs.get("object", name)
+
+    def every(self) -> list[Mapping[str, Any]]:
+        return [d for _, d in self.defs.items("object")]
 
 
 def _check_field(name: str, decl: Mapping[str, Any], defs: DefinitionSet) -> Iterator[Problem]:

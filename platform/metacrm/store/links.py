@@ -214,6 +214,11 @@ def change(conn: Connection, snap: Any, s: Side, record_id: int, add: Any = (), 
         insert_many(conn, t, new_rows)
     added = sorted(r[s.other] for r in new_rows)
     if added or gone:
+        from .rollups import links_changed
+
+        def pair(other: int) -> tuple[int, int]:
+            return (record_id, other) if s.mine == "a_id" else (other, record_id)
+        links_changed(conn, snap, s.link, [pair(i) for i in added], [pair(i) for i in sorted(gone)])
         obj_name = s.link.owner if s.mine == "a_id" else s.link.target
         name = s.link.name if s.mine == "a_id" else s.link.inverse
         append_events(conn, [RecordEvent(obj_name, record_id, "links", {"before": {}, "after": {

@@ -46,6 +46,8 @@ class Rollup:
     filter: Any
     declared: str
     scale: int
+    link: str | None = None
+    """Over a many-to-many relation (its name on the parent's side): `via` is unused."""
 
     @property
     def delta(self) -> bool:
@@ -75,8 +77,15 @@ def _index(snap: Any) -> tuple[dict[str, list[Rollup]], dict[str, list[Rollup]]]
             if f.type.name != "rollup":
                 continue
             spec = f.schema["x-rollup"]
-            r = Rollup(obj.name, name, spec["object"], spec["via"], spec["agg"], spec.get("field"), spec.get("filter"),
-                       result_type(f.schema), int(f.schema.get("x-scale", 2)))
+            if spec.get("link"):
+                from .links import side
+
+                child = side(snap, obj.name, spec["link"]).other_object
+                r = Rollup(obj.name, name, child, "", spec["agg"], spec.get("field"), spec.get("filter"),
+                           result_type(f.schema), int(f.schema.get("x-scale", 2)), spec["link"])
+            else:
+                r = Rollup(obj.name, name, spec["object"], spec["via"], spec["agg"], spec.get("field"),
+                           spec.get("filter"), result_type(f.schema), int(f.schema.get("x-scale", 2)))
             by_child.setdefault(r.child, []).append(r)
             by_parent.setdefault(r.parent, []).append(r)
     if len(_CACHE) > 16:
@@ -118,42 +127,83 @@ def child_written(conn: Connection, snap: Any, obj: ObjectDef, changes: Sequence
     plans: dict[str, _Plan] = {}
     ctx = EvalContext(obj.name, datetime.now(UTC), UTC, conn, snap.tables)
     for r in rollups:
-        match = matcher(r.filter, obj.name, snap) if r.filter is not None else None
+        contributes = _contributes(snap, r, ctx)
         plan = plans.setdefault(r.parent, _Plan())
-
-        def counts(row: Mapping[str, Any] | None, r: Rollup = r, match: Any = match) -> int | None:
-            """The parent this row contributes to, or None."""
-            if row is None or row.get("deleted_at") is not None or row.get(r.via) is None:
-                return None
-            if r.field is not None and r.agg != "count" and row.get(r.field) is None:
-                return None
-            if match is not None and not match(row, ctx):
-                return None
-            return int(row[r.via])
-
+        if r.link is None:
+            for before, after in changes:
+                old = int(before[r.via]) if contributes(before) else None  # type: ignore[index]
+                new = int(after[r.via]) if contributes(after) else None  # type: ignore[index]
+                plan.move(r, old, new, before, after)
+            continue
+        linked = _linked_parents(conn, snap, r, [c[1]["id"] for c in changes if c[0] is not None and c[1] is not None])
         for before, after in changes:
-            old, new = counts(before), counts(after)
-            if old is None and new is None:
+            if before is None or after is None:  # a new record has no links yet
                 continue
-            if r.delta:
-                def value(row: Mapping[str, Any] | None, r: Rollup = r) -> Any:
-                    return 1 if r.agg == "count" else row[r.field]  # type: ignore[index]
-                if old == new and value(before) == value(after):
-                    continue
-                if old is not None:
-                    plan.add_delta(old, r.name, -value(before))
-                if new is not None:
-                    plan.add_delta(new, r.name, value(after))
+            was, now = contributes(before), contributes(after)
+            for pid in linked.get(int(after["id"]), ()):
+                plan.move(r, pid if was else None, pid if now else None, before, after)
+    for parent in sorted(plans):
+        _apply(conn, snap, parent, plans[parent])
+
+
+def _contributes(snap: Any, r: Rollup, ctx: EvalContext) -> Callable[[Mapping[str, Any] | None], bool]:
+    """Whether a child row counts in the roll-up (live, linked by `via`, a value, in the filter)."""
+    match = matcher(r.filter, r.child, snap) if r.filter is not None else None
+
+    def check(row: Mapping[str, Any] | None) -> bool:
+        if row is None or row.get("deleted_at") is not None or (r.link is None and row.get(r.via) is None):
+            return False
+        if r.field is not None and r.agg != "count" and row.get(r.field) is None:
+            return False
+        return match is None or bool(match(row, ctx))
+    return check
+
+
+def _linked_parents(conn: Connection, snap: Any, r: Rollup, child_ids: Sequence[int]) -> dict[int, list[int]]:
+    if not child_ids:
+        return {}
+    from .links import side, table_of
+
+    s = side(snap, r.parent, str(r.link))
+    lt = table_of(snap, s.link)
+    out: dict[int, list[int]] = {}
+    for child, parent in conn.execute(select(lt.c[s.other], lt.c[s.mine]).where(
+            is_in(lt.c[s.other], list(child_ids), conn.dialect.name))):
+        out.setdefault(int(child), []).append(int(parent))
+    return out
+
+
+def links_changed(conn: Connection, snap: Any, link: Any, pairs_added: Sequence[tuple[int, int]],
+                  pairs_removed: Sequence[tuple[int, int]]) -> None:
+    """Links (a_id, b_id) of `link` were added or removed: roll-ups over it follow, same transaction."""
+    from .links import side
+
+    plans: dict[str, _Plan] = {}
+    for parent_name, rs in sorted(_index(snap)[1].items()):
+        for r in rs:
+            if r.link is None:
                 continue
-            if old == new and before is not None and after is not None and before.get(r.field) == after.get(r.field):
+            s = side(snap, r.parent, r.link)
+            if s.link is not link and s.link.table_name != link.table_name:
                 continue
-            if old is not None:  # a value left this parent: only a recompute knows the new extreme
-                plan.recompute.setdefault(old, set()).add(r.name)
-            if new is not None:
-                if r.agg in ("min", "max"):  # a value arrived: the extreme moves only towards it
-                    plan.extreme(new, r.name, after[r.field], r.agg)  # type: ignore[index]
-                else:
-                    plan.recompute.setdefault(new, set()).add(r.name)
+            ctx = EvalContext(r.child, datetime.now(UTC), UTC, conn, snap.tables)
+            contributes = _contributes(snap, r, ctx)
+            mine = 0 if s.mine == "a_id" else 1
+            wanted = {p[1 - mine] for p in (*pairs_added, *pairs_removed)}
+            table = snap.tables[r.child]
+            rows = {int(row.id): dict(row._mapping) for row in conn.execute(
+                select(table).where(is_in(table.c.id, sorted(wanted), conn.dialect.name)))} if wanted else {}
+            plan = plans.setdefault(parent_name, _Plan())
+            for pairs, adding in ((pairs_added, True), (pairs_removed, False)):
+                for pair in pairs:
+                    row = rows.get(pair[1 - mine])
+                    if row is None or not contributes(row):
+                        continue
+                    pid = pair[mine]
+                    if adding:
+                        plan.move(r, None, pid, None, row)
+                    else:
+                        plan.move(r, pid, None, row, None)
     for parent in sorted(plans):
         _apply(conn, snap, parent, plans[parent])
 
@@ -165,6 +215,31 @@ class _Plan:
         self.deltas: dict[int, dict[str, Any]] = {}
         self.extremes: dict[int, dict[str, Any]] = {}
         self.recompute: dict[int, set[str]] = {}
+
+    def move(self, r: Rollup, old: int | None, new: int | None, before: Mapping[str, Any] | None,
+             after: Mapping[str, Any] | None) -> None:
+        """One child's contribution moves from parent `old` to parent `new` (either None: none)."""
+        if old is None and new is None:
+            return
+        if r.delta:
+            def value(row: Mapping[str, Any] | None) -> Any:
+                return 1 if r.agg == "count" else row[r.field]  # type: ignore[index]
+            if old == new and value(before) == value(after):
+                return
+            if old is not None:
+                self.add_delta(old, r.name, -value(before))
+            if new is not None:
+                self.add_delta(new, r.name, value(after))
+            return
+        if old == new and before is not None and after is not None and before.get(r.field) == after.get(r.field):
+            return
+        if old is not None:  # a value left this parent: only a recompute knows the new extreme
+            self.recompute.setdefault(old, set()).add(r.name)
+        if new is not None:
+            if r.agg in ("min", "max"):  # a value arrived: the extreme moves only towards it
+                self.extreme(new, r.name, after[r.field], r.agg)  # type: ignore[index]
+            else:
+                self.recompute.setdefault(new, set()).add(r.name)
 
     def add_delta(self, pid: int, name: str, delta: Any) -> None:
         cols = self.deltas.setdefault(pid, {})
@@ -254,7 +329,16 @@ def _recompute_statement(snap: Any, parent: str, name: str) -> Any:
 def _aggregate(snap: Any, r: Rollup, anchor: Any, parent_table: Table | None = None) -> Any:
     """SELECT agg(...) FROM child WHERE via = anchor AND live AND filter (correlated when anchored)."""
     child = snap.tables[r.child].alias("rollup_child")
-    conds: list[Any] = [child.c[r.via] == anchor, child.c.deleted_at.is_(None)]
+    source: Any = child
+    if r.link is not None:
+        from .links import side, table_of
+
+        s = side(snap, r.parent, r.link)
+        lt = table_of(snap, s.link).alias("rollup_link")
+        source = child.join(lt, lt.c[s.other] == child.c.id)
+        conds: list[Any] = [lt.c[s.mine] == anchor, child.c.deleted_at.is_(None)]
+    else:
+        conds = [child.c[r.via] == anchor, child.c.deleted_at.is_(None)]
     if r.filter is not None:
         conds.append(to_sql(r.filter, r.child, snap, table=child))
     col = child.c[r.field] if r.field is not None else None
@@ -271,7 +355,7 @@ def _aggregate(snap: Any, r: Rollup, anchor: Any, parent_table: Table | None = N
         value = getattr(func, r.agg)(col, type_=col.type)  # type: ignore[union-attr]
     if r.declared == "decimal" and r.agg in ("sum", "avg", "min", "max"):
         value = func.round(cast(value, Numeric()), r.scale)
-    query = select(value).select_from(child).where(and_(*conds))
+    query = select(value).select_from(source).where(and_(*conds))
     if parent_table is not None:
         query = query.correlate(parent_table)
     return query
