@@ -20,17 +20,11 @@ from ..auth.tables import permissions, roles, team_members, teams, user_roles, u
 from ..errors import Conflict, NotFound, Problem, ValidationError
 from ..store.db import reading
 from ..store.users import check_time_zone, ensure_user
-from .context import principal, services, snapshot
+from .context import admin_only, principal, services, snapshot
 from .jsonio import json_body
 
 bp = Blueprint("api_admin_users", __name__)
 LANGUAGES = ("en", "zh")
-
-
-def _admin() -> Any:
-    who = principal()
-    who.require_admin()
-    return who
 
 
 def _text(body: dict[str, Any], name: str, limit: int, default: str = "") -> str:
@@ -103,17 +97,17 @@ def _set_teams(conn: Connection, uid: int, names: list[str]) -> None:
 
 
 @bp.get("/admin/users")
+@admin_only
 def user_list() -> Any:
-    _admin()
     with reading(services().engine) as conn:
         return jsonify({"items": _user_rows(conn)})
 
 
 @bp.post("/admin/users")
+@admin_only
 def user_create() -> Any:
     """Body: username, display_name, email, language, time_zone (IANA; null: the default), is_admin, roles,
     teams, password (generated when absent; the answer's `password` is then the one time it is shown)."""
-    _admin()
     body = json_body()
     username = _text(body, "username", 64)
     if not username:
@@ -137,9 +131,10 @@ def user_create() -> Any:
 
 
 @bp.patch("/admin/users/<rid:uid>")
+@admin_only
 def user_update(uid: int) -> Any:
     """Body (any of): display_name, language, time_zone (IANA; null: the default), active, is_admin, roles, teams."""
-    who = _admin()
+    who = principal()
     body = json_body()
     values: dict[str, Any] = {}
     if "time_zone" in body:
@@ -172,9 +167,9 @@ def user_update(uid: int) -> Any:
 
 
 @bp.post("/admin/users/<rid:uid>/password")
+@admin_only
 def user_password(uid: int) -> Any:
     """Body: {password} to set one, or nothing for a generated one returned once. Ends the user's sessions."""
-    _admin()
     password, generated = _new_password(json_body())
     with services().engine.begin() as conn:
         _user(conn, uid)
@@ -202,15 +197,15 @@ def _roles(conn: Connection) -> list[dict[str, Any]]:
 
 
 @bp.get("/admin/roles")
+@admin_only
 def role_list() -> Any:
-    _admin()
     with reading(services().engine) as conn:
         return jsonify({"items": _roles(conn), "verbs": list(VERBS), "scopes": list(SCOPES)})
 
 
 @bp.post("/admin/roles")
+@admin_only
 def role_create() -> Any:
-    _admin()
     body = json_body()
     name = _text(body, "name", 64)
     with services().engine.begin() as conn:
@@ -253,9 +248,9 @@ def check_grant(item: Any, i: int) -> dict[str, Any]:
 
 
 @bp.put("/admin/roles/<name>/grants")
+@admin_only
 def role_grants(name: str) -> Any:
     """Body: {grants: [{object, verbs, scope, hidden_fields, readonly_fields}]}: replaces the role's grants."""
-    _admin()
     body = json_body()
     items = body.get("grants")
     if not isinstance(items, list) or len(items) > 500:
@@ -274,16 +269,16 @@ def role_grants(name: str) -> Any:
 
 
 @bp.get("/admin/teams")
+@admin_only
 def team_list() -> Any:
-    _admin()
     with reading(services().engine) as conn:
         return jsonify({"items": [{"id": int(r.id), "name": r.name, "label": r.label}
                                   for r in conn.execute(select(teams).order_by(teams.c.name))]})
 
 
 @bp.post("/admin/teams")
+@admin_only
 def team_create() -> Any:
-    _admin()
     body = json_body()
     name = _text(body, "name", 64)
     with services().engine.begin() as conn:

@@ -14,15 +14,15 @@ from sqlalchemy import select
 
 from ..store.db import reading
 from ..store.system import record_events, users
-from .context import principal, services
+from .context import admin_only, services
 from .jsonio import int_arg
 
 bp = Blueprint("audit", __name__)
 
 
 @bp.get("/audit")
+@admin_only
 def audit() -> Any:
-    principal().require_admin()
     e = record_events
     query = (select(e, users.c.username).select_from(e.outerjoin(users, users.c.id == e.c.actor_id))
              .order_by(e.c.id.desc()))

@@ -8,7 +8,9 @@ Other areas' blueprints under /api/v1 get the same checks and read the caller wi
 
 from __future__ import annotations
 
+import functools
 import hmac
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -59,6 +61,35 @@ def principal() -> Principal:
         raise Unauthorized("log in or send an API token", [Problem("", "unauthenticated",
                            "send 'Authorization: Bearer <token>' or log in at /api/v1/auth/login")])
     return found
+
+
+def admin_only(view: F) -> F:
+    """A route only administrators may call: 403 for anyone else, and left out of their OpenAPI
+    document (api.openapi reads the mark), so the rule that guards it is the rule that documents it."""
+
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        principal().require_admin()
+        return view(*args, **kwargs)
+
+    guarded.admin_only = True  # type: ignore[attr-defined]
+    return guarded  # type: ignore[return-value]
+
+
+def admin_only_routes(app: Flask) -> set[tuple[str, str]]:
+    """(METHOD, OpenAPI path) of every route marked `admin_only` in `app`."""
+    out = set()
+    for rule in app.url_map.iter_rules():
+        if getattr(app.view_functions.get(rule.endpoint), "admin_only", False):
+            path = _openapi_path(rule.rule)
+            out |= {(m, path) for m in rule.methods or () if m not in ("HEAD", "OPTIONS")}
+    return out
+
+
+def _openapi_path(rule: str) -> str:
+    """A Flask rule as an OpenAPI path under /api/v1: /x/<rid:run_id> -> /x/{run_id}."""
+    path = re.sub(r"<(?:[^:<>]+:)?([A-Za-z_][A-Za-z0-9_]*)>", r"{\1}", rule)
+    return path.removeprefix(API_PREFIX)
 
 
 def new_csrf_token() -> str:

@@ -10,22 +10,22 @@ from flask import Blueprint, jsonify
 from ..engines.definition_delete import delete_definition, references
 from ..store.db import reading
 from ..store.definitions import read_definitions
-from .context import principal, services
+from .context import admin_only, principal, services
 
 bp = Blueprint("definition_delete", __name__)
 
 
 @bp.get("/definitions/<kind>/<name>/usage")
+@admin_only
 def definition_usage(kind: str, name: str) -> Any:
-    principal().require_admin()
     with reading(services().engine) as conn:
         return jsonify({"items": references(read_definitions(conn), kind, name)})
 
 
 @bp.delete("/definitions/<kind>/<name>")
+@admin_only
 def definition_delete(kind: str, name: str) -> Any:
     who = principal()
-    who.require_admin()
     with services().engine.begin() as conn:
         done = delete_definition(conn, kind, name, who.id)
     done.pop("body", None)

@@ -15,7 +15,7 @@ from ..meta.kinds import KINDS
 from ..meta.packs import parse_json as parse_strict
 from ..meta.secrets import masked, secret_pointers
 from ..store import system
-from .context import principal, services
+from .context import admin_only, principal, services
 from .definition_access import for_reader, require_kind_readable
 from .jsonio import bool_arg, json_body
 
@@ -96,9 +96,9 @@ def _definition_body() -> Any:
 
 
 @bp.put("/definitions/<kind>/<name>")
+@admin_only
 def put_definition(kind: str, name: str) -> Any:
     who = principal()
-    who.require_admin()
     the_kind = _kind(kind)
     doc = _definition_body()
     if the_kind.id_of(doc) != name:
@@ -110,9 +110,8 @@ def put_definition(kind: str, name: str) -> Any:
 
 
 @bp.post("/definitions/plan")
+@admin_only
 def plan_definitions() -> Any:
-    who = principal()
-    who.require_admin()
     body = _definition_body()
     items = body.get("definitions")
     if not isinstance(items, list) or not items or len(items) > MAX_PLAN_DEFINITIONS:
@@ -138,8 +137,8 @@ def plan_definitions() -> Any:
 
 
 @bp.get("/definitions/<kind>/<name>/versions")
+@admin_only
 def list_versions(kind: str, name: str) -> Any:
-    principal().require_admin()
     _kind(kind)
     rows = services().metadata.history(kind, name)
     if not rows:
@@ -148,8 +147,8 @@ def list_versions(kind: str, name: str) -> Any:
 
 
 @bp.get("/definitions/<kind>/<name>/versions/<int(max=1000000000):version>")
+@admin_only
 def get_version(kind: str, name: str, version: int) -> Any:
-    principal().require_admin()
     _kind(kind)
     for row in services().metadata.history(kind, name):
         if row["version"] == version:

@@ -12,7 +12,7 @@ from ..engines import export_jobs as engine
 from ..errors import BadRequest, Problem, ValidationError
 from .access import object_for
 from .context import principal, services, snapshot
-from .exports import MIMETYPES
+from .exports import MIMETYPES, download_mimetype
 from .jsonio import json_body
 from .listing import compile_rule, parse_sort
 
@@ -64,5 +64,5 @@ def status(export_id: int) -> Any:
 @bp.get("/export-jobs/<rid:export_id>/file")
 def download(export_id: int) -> Any:
     path, row = engine.finished_file(services(), export_id, principal().id)
-    return send_file(path, mimetype=MIMETYPES[row.format], as_attachment=True,
+    return send_file(path, mimetype=download_mimetype(row.format), as_attachment=True,
                      download_name=f"{row.object}.{row.format}")

@@ -20,8 +20,18 @@ from .jsonio import int_arg
 from .listing import base_where, compile_rule, parse_rule, parse_sort
 
 bp = Blueprint("exports", __name__)
-MIMETYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-             "csv": "text/csv; charset=utf-8"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MIMETYPES = {"xlsx": XLSX, "csv": "text/csv; charset=utf-8"}
+"""The one place for the content types of the files the API hands out (exports, error rows)."""
+OCTET = "application/octet-stream"
+
+
+def download_mimetype(fmt: str) -> str:
+    """The content type of a downloaded file: its own type, or `application/octet-stream` (the same
+    bytes) for a client that asks for that (generated clients read only that one as bytes)."""
+    own = MIMETYPES[fmt]
+    best = request.accept_mimetypes.best_match([own.split(";")[0], OCTET], default=own)
+    return OCTET if best == OCTET else own
 
 
 @bp.get("/exports/<object_name>")
@@ -58,7 +68,7 @@ def export(object_name: str) -> Any:
         spool.close()
         raise
     spool.seek(0)
-    return Response(_stream(spool), mimetype=MIMETYPES[fmt],
+    return Response(_stream(spool), mimetype=download_mimetype(fmt),
                     headers={"Content-Disposition": f'attachment; filename="{obj.name}.{fmt}"'})
 
 

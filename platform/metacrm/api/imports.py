@@ -30,11 +30,11 @@ from ..engines.imports.runner import (
 from ..errors import PermissionDenied, Problem, UnsupportedMediaType, ValidationError
 from ..store.db import reading
 from .access import object_for
-from .context import principal, services, snapshot
+from .context import admin_only, principal, services, snapshot
+from .exports import download_mimetype
 from .jsonio import bool_arg, int_arg, json_body, parse_json
 
 bp = Blueprint("imports", __name__)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _upload_object() -> str:
@@ -218,7 +218,7 @@ def import_errors(job_id: int) -> Any:
     with reading(svc.engine) as conn:
         write_error_file(conn, job_id, buffer, request.args.get("language") or who.language, fmt)
     buffer.seek(0)
-    return send_file(buffer, mimetype=XLSX if fmt == "xlsx" else "text/csv", as_attachment=True,
+    return send_file(buffer, mimetype=download_mimetype(fmt), as_attachment=True,
                      download_name=f"import-{job_id}-errors.{fmt}")
 
 
@@ -258,9 +258,9 @@ def template_save(name: str) -> Any:
 
 
 @bp.delete("/import-templates/<name>")
+@admin_only
 def template_delete(name: str) -> Any:
-    svc, who = services(), principal()
-    who.require_admin()
+    svc = services()
     with svc.engine.begin() as conn:
         delete_template(conn, name)
     return "", 204

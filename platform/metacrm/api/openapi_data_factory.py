@@ -12,6 +12,7 @@ from typing import Any
 
 from ..auth.principal import Principal
 from ..store.definitions import Snapshot
+from .exports import XLSX
 from .openapi_records import MAX_ID, ok, operation
 
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
@@ -20,7 +21,6 @@ MAYBE_TIME = {"type": ["string", "null"], "format": "date-time"}
 MAYBE_ID = {"type": ["integer", "null"]}
 COUNT = {"type": "integer", "minimum": 0}
 CELL = {"type": ["string", "number", "boolean", "null"]}
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAPPING = {"type": "object", "description": "{column header: field name} (null or '' leaves a column out)",
            "additionalProperties": {"type": ["string", "null"]}}
 CONSTANTS = {"type": "object", "description": "{field name: value} for every imported row"}
@@ -121,10 +121,13 @@ def _path(name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": schema}
 
 
-def _file(description: str) -> dict[str, Any]:
-    """A downloaded spreadsheet: .xlsx, or CSV (UTF-8 with BOM) when asked."""
-    return {"description": description, "content": {XLSX: {"schema": {"type": "string", "format": "binary"}},
-                                                    "text/csv": {"schema": {"type": "string"}}}}
+def file_response(description: str) -> dict[str, Any]:
+    """A downloaded spreadsheet: .xlsx, or CSV (UTF-8 with BOM) when asked; with `Accept:
+    application/octet-stream` the same bytes so typed (listed first: generators read that one as bytes,
+    a text/csv or vendor type as text or nothing)."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {"description": description, "content": {"application/octet-stream": binary, XLSX: binary,
+                                                    "text/csv": binary}}
 
 
 WAIT = _query("wait", {"type": "boolean"}, "run in the request and answer 200 with the result instead of 202")
@@ -188,7 +191,7 @@ def import_paths(importable: list[str]) -> dict[str, Any]:
             params=[job_id, WAIT])},
         "/imports/{job_id}/errors": {"get": operation(
             "import_errors", "imports", "The failed rows as uploaded plus an error column, to fix and re-import",
-            _file("The error rows"), (400, 401, 403, 404), params=[
+            file_response("The error rows"), (400, 401, 403, 404), params=[
                 job_id, _query("format", {"enum": ["xlsx", "csv"]}), _query("language", {"type": "string"})])},
         "/imports/{job_id}/outcomes": {"get": operation(
             "import_outcomes", "imports", "Rows dedupe skipped, merged or flagged, with the matching record",
@@ -212,7 +215,7 @@ def import_paths(importable: list[str]) -> dict[str, Any]:
 def export_paths(readable: list[str]) -> dict[str, Any]:
     return {"/exports/{object}": {"get": operation(
         "export", "exports", "Records (a filter or a segment) as a spreadsheet, within my permissions",
-        _file("The spreadsheet (hidden fields left out, labels in my language)"), (400, 401, 403, 404, 422),
+        file_response("The spreadsheet (hidden fields left out, labels in my language)"), (400, 401, 403, 404, 422),
         params=[_path("object", {"enum": readable}), _query("format", {"enum": ["xlsx", "csv"]}),
                 _query("filter", {"type": "string"}, "a rule (JSON)"), _query("segment", {"type": "string"}),
                 _query("fields", {"type": "string"}, "comma-separated fields"), _query("language", {"type": "string"}),

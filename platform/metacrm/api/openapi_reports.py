@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .openapi_data_factory import file_response
 from .openapi_records import ok, operation
 
 ANY = {"type": "object"}
@@ -16,7 +17,8 @@ RESULT = {"type": "object", "required": ["columns", "rows", "labels", "truncated
         "name": {"type": "string"}, "label": {"type": "string"}, "role": {"enum": ["dimension", "measure"]},
         "field": {"type": ["string", "null"]}, "agg": {"type": "string"}, "bucket": {"type": ["string", "null"]},
         "type": {"type": "string"}}}},
-    "rows": {"type": "array", "items": {"type": "array", "description": "Dimension keys, then measure values "
+    "rows": {"type": "array", "items": {"type": "array", "items": {"type": ["string", "number", "boolean", "null"]},
+                                        "description": "Dimension keys, then measure values "
                                         "(a ratio over zero is null; '__other__' is top N's rest)."}},
     "labels": {"type": "object", "description": "Per dimension: key -> label in the caller's language "
                "(options, relation titles, users, bins; '' is the empty group)."},
@@ -58,7 +60,7 @@ def report_paths() -> dict[str, Any]:
             ok("Rule", DRILLED), (400, 401, 403, 404, 415, 422), DRILL, params=[NAME], body_required=False)},
         "/reports/{name}/export": {"get": operation(
             "export_report", "reports", "The report's table as .xlsx (streamed; a new sheet past the row limit) "
-            "or CSV, labels in my language, formulas escaped", ok("File", {"type": "string", "format": "binary"}),
+            "or CSV, labels in my language, formulas escaped", file_response("The file"),
             (400, 401, 403, 404, 422), params=[NAME, {"name": "format", "in": "query", "schema": {"enum": ["xlsx", "csv"]}},
                                                {"name": "parameters", "in": "query", "schema": {"type": "string"}},
                                                {"name": "language", "in": "query", "schema": {"type": "string"}}])},

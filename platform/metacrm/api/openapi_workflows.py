@@ -112,7 +112,7 @@ def builder_paths() -> dict[str, Any]:
         "/workflow-triggers": {"get": _op(
             "workflow_trigger_node", "The trigger node: its types and JSON schema, enrollment and goal (admins)",
             ok("Trigger node", {"type": "object", "required": ["node", "types", "schema"], "properties": {
-                "node": {"type": "string"}, "kind": {"type": "string"}, "types": {"type": "array"},
+                "node": {"type": "string"}, "kind": {"type": "string"}, "types": {"type": "array", "items": {"type": "string"}},
                 "schema": ANY_OBJECT, "enrollment": ANY_OBJECT, "goal": ANY_OBJECT, "exit": {"type": "string"}}}),
             (401, 403))},
         "/workflows/{name}/draft": {

@@ -8,7 +8,7 @@ from typing import Any
 from ..auth.principal import Principal
 from ..engines.conversion import conversion_for
 from ..store.definitions import Snapshot
-from .openapi_data_factory import data_factory_paths
+from .openapi_data_factory import data_factory_paths, file_response
 from .openapi_records import ID_PARAM, ok, operation, page_of, ref
 
 LABEL = {"type": "object", "additionalProperties": {"type": "string"}}
@@ -58,7 +58,6 @@ EXPORT_JOB = {"type": "object", "required": ["id", "status", "rows_done", "rows_
     "rows_total": {"type": ["integer", "null"]}, "error": {"type": ["string", "null"]}}}
 EXPORT_ID = {"name": "export_id", "in": "path", "required": True,
              "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
-EXPORT_MIMETYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "text/csv")
 VIEW_ID = {"name": "view_id", "in": "path", "required": True,
            "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
 
@@ -102,8 +101,7 @@ def workspace_paths(snap: Snapshot, who: Principal) -> dict[str, Any]:
             (401, 404), params=[EXPORT_ID])},
         "/export-jobs/{export_id}/file": {"get": operation(
             "export_job_file", "exports", "The file of my finished export",
-            {"description": "The file", "content": {m: {"schema": {"type": "string", "format": "binary"}}
-                                                    for m in EXPORT_MIMETYPES}}, (401, 404), params=[EXPORT_ID])},
+            file_response("The file"), (401, 404), params=[EXPORT_ID])},
         "/views": {
             "get": operation("list_views", "views", "Saved views of an object: built-in, mine, shared with me",
                              ok("Views", {"type": "object", "required": ["items"], "properties": {

@@ -12,16 +12,16 @@ from flask import Blueprint, jsonify, request
 
 from ..errors import BadRequest, Problem
 from ..flows import bounces, hooks
-from .context import principal, public, services
+from .context import admin_only, public, services
 from .jsonio import int_arg, json_body
 
 bp = Blueprint("suppressions", __name__)
 
 
 @bp.get("/suppressions")
+@admin_only
 def list_suppressions() -> Any:
     """?channel=email&reason=bounce&q=part-of-address&limit=100&cursor=<next_cursor>."""
-    principal().require_admin()
     args = request.args
     after = None
     if args.get("cursor"):
@@ -35,23 +35,23 @@ def list_suppressions() -> Any:
 
 
 @bp.post("/suppressions")
+@admin_only
 def add_suppression() -> Any:
     """Body {channel, address, reason?}: reason manual (default), unsubscribe, bounce or complaint."""
-    principal().require_admin()
     body = json_body()
     return jsonify(bounces.add(services(), body.get("channel"), body.get("address"), body.get("reason", "manual"))), 201
 
 
 @bp.delete("/suppressions/<channel>/<path:address>")
+@admin_only
 def remove_suppression(channel: str, address: str) -> Any:
-    principal().require_admin()
     return jsonify(bounces.remove(services(), channel, address))
 
 
 @bp.post("/suppressions/hook-secret")
+@admin_only
 def bounce_hook_secret() -> Any:
     """Body {channel}: the bounce callback's path and signing secret (an admin action, never a read)."""
-    principal().require_admin()
     channel = bounces.channel_of(json_body().get("channel"))
     return jsonify({"path": f"/api/v1/hooks/bounces/{channel}", "secret": bounces.hook_secret(services(), channel),
                     "signature": hooks.SIGNATURE_HELP})

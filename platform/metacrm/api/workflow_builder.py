@@ -16,7 +16,7 @@ from ..errors import NotFound, Problem, ValidationError
 from ..flows import drafts, publish
 from ..flows.steps import STEP_TYPES
 from ..meta.secrets import masked, restore
-from .context import principal, services
+from .context import admin_only, principal, services
 from .jsonio import json_body
 
 bp = Blueprint("workflow_builder", __name__)
@@ -37,8 +37,8 @@ def _definition(body: dict[str, Any], required: bool = True) -> dict[str, Any] |
 
 
 @bp.get("/workflow-steps")
+@admin_only
 def workflow_steps() -> Any:
-    principal().require_admin()
     items = [{"name": t.name, "kind": t.kind, "label": dict(t.label or {"en": t.name, "zh": t.name}),
               "schema": t.schema, "common": COMMON_KEYS, "side_effects": t.effect != "none",
               "effect": t.effect, "is_wait": t.is_wait}
@@ -47,11 +47,11 @@ def workflow_steps() -> Any:
 
 
 @bp.get("/workflow-triggers")
+@admin_only
 def workflow_triggers() -> Any:
     """The graph's trigger node: its types and JSON schema (`trigger` of the workflow meta-schema,
     references bundled), and the enrollment options that go with it. Its one exit is the workflow's
     `start` (default the first step); problems of the trigger are reported on node `trigger`."""
-    principal().require_admin()
     from ..meta.kinds import meta_schema
 
     schema = meta_schema("workflow")
@@ -63,8 +63,8 @@ def workflow_triggers() -> Any:
 
 
 @bp.get("/workflows/<name>/draft")
+@admin_only
 def get_draft(name: str) -> Any:
-    principal().require_admin()
     return jsonify(_shown(drafts.get_draft(services(), name)))
 
 
@@ -74,9 +74,9 @@ def _shown(draft: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.put("/workflows/<name>/draft")
+@admin_only
 def put_draft(name: str) -> Any:
     who = principal()
-    who.require_admin()
     doc = _definition(json_body())
     assert doc is not None
     with contextlib.suppress(NotFound):  # '***' keeps the secret of the draft (or version) it was read from
@@ -85,16 +85,16 @@ def put_draft(name: str) -> Any:
 
 
 @bp.post("/workflows/<name>/validate")
+@admin_only
 def validate(name: str) -> Any:
-    principal().require_admin()
     doc = _definition(json_body())
     return jsonify({"problems": drafts.problems(services(), name, drafts.normalised(name, doc))})
 
 
 @bp.post("/workflows/<name>/publish")
+@admin_only
 def publish_workflow(name: str) -> Any:
     who = principal()
-    who.require_admin()
     body = json_body()
     policy = body.get("policy", "continue")
     if not isinstance(policy, str):
@@ -103,32 +103,32 @@ def publish_workflow(name: str) -> Any:
 
 
 @bp.post("/workflows/<name>/archive")
+@admin_only
 def archive(name: str) -> Any:
     who = principal()
-    who.require_admin()
     return jsonify(publish.archive(services(), name, who.id))
 
 
 @bp.post("/workflows/<name>/disable")
+@admin_only
 def disable(name: str) -> Any:
     """Body {"waiting": "finish" | "exit"}: let waiting runs finish (default) or exit them now."""
     who = principal()
-    who.require_admin()
     waiting = json_body().get("waiting", "finish")
     return jsonify(publish.set_enabled(services(), name, False, str(waiting), who.id))
 
 
 @bp.post("/workflows/<name>/enable")
+@admin_only
 def enable(name: str) -> Any:
     who = principal()
-    who.require_admin()
     return jsonify(publish.set_enabled(services(), name, True, actor_id=who.id))
 
 
 @bp.get("/workflows/<name>/split-stats")
+@admin_only
 def split_stats(name: str) -> Any:
     """Runs and conversions (goal reached) per arm of each split node."""
-    principal().require_admin()
     from ..flows.debugger import split_stats as stats
 
     return jsonify(stats(services(), name))

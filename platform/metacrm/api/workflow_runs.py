@@ -15,7 +15,7 @@ from ..flows.events import deliver
 from ..flows.model import Workflow
 from ..flows.runs import current_workflows
 from .access import require_in_scope
-from .context import principal, public, services
+from .context import admin_only, principal, public, services
 from .jsonio import json_body
 
 bp = Blueprint("workflow_runs", __name__)
@@ -53,9 +53,9 @@ def _time(body: dict[str, Any], key: str) -> datetime | None:
 
 
 @bp.post("/runs/<rid:run_id>/rerun")
+@admin_only
 def rerun(run_id: int) -> Any:
     who = principal()
-    who.require_admin()
     body = json_body()
     node = _text(body, "from_node")
     assert node is not None
@@ -66,22 +66,22 @@ def rerun(run_id: int) -> Any:
 
 
 @bp.post("/runs/<rid:run_id>/close")
+@admin_only
 def close(run_id: int) -> Any:
-    principal().require_admin()
     return jsonify(bulk.close(services(), run_id))
 
 
 @bp.post("/runs/<rid:run_id>/retry-on")
+@admin_only
 def retry_on(run_id: int) -> Any:
     """Body {"on": "pinned" | "latest"}."""
-    principal().require_admin()
     return jsonify(bulk.retry(services(), run_id, str(json_body().get("on", "pinned"))))
 
 
 @bp.post("/runs/bulk")
+@admin_only
 def bulk_action() -> Any:
     """Body {action: retry|cancel|close, on?, workflow?, status?, error_code?, since?, until?}."""
-    principal().require_admin()
     body = json_body()
     return jsonify(bulk.bulk(services(), str(body.get("action")), str(body.get("on", "pinned")),
                              workflow=_text(body, "workflow", False), status=_text(body, "status", False),
@@ -105,9 +105,9 @@ def _workflow_doc(doc: Any) -> dict[str, Any]:
 
 
 @bp.post("/workflows/<name>/test-node")
+@admin_only
 def test_node(name: str) -> Any:
     """Body {node, record_id?, definition?}: run one node on a record, rolled back, nothing sent."""
-    principal().require_admin()
     body = json_body()
     node = _text(body, "node")
     assert node is not None
@@ -148,9 +148,9 @@ def workflow_event() -> Any:
 
 
 @bp.post("/workflows/<name>/hook-secret")
+@admin_only
 def hook_info(name: str) -> Any:
     """The inbound webhook's URL path and signing secret: an explicit admin action, never a read."""
-    principal().require_admin()
     return jsonify({"path": f"/api/v1/hooks/workflows/{name}", "secret": hooks.hook_secret(services(), name),
                     "signature": hooks.SIGNATURE_HELP})
 

@@ -15,7 +15,7 @@ from ..errors import BadRequest, NotFound, Problem, ValidationError
 from ..flows import drafts, service
 from ..flows.tables import RunStatus
 from .access import require_in_scope
-from .context import principal, services, snapshot
+from .context import admin_only, principal, services, snapshot
 from .jsonio import int_arg, json_body
 from .run_access import run_for_reader
 
@@ -37,11 +37,11 @@ def _check_record_access(object_name: str, record_id: int | None, verb: str = "r
 
 
 @bp.get("/workflows")
+@admin_only
 def list_workflows() -> Any:
     """Published workflows and drafts (`state`: draft, published, changed); `?archived=true` adds archived ones."""
     from .jsonio import bool_arg
 
-    principal().require_admin()
     return jsonify({"items": drafts.summaries(services(), archived=bool_arg("archived"))})
 
 
@@ -99,14 +99,14 @@ def show_run(run_id: int) -> Any:
 
 
 @bp.post("/runs/<rid:run_id>/retry")
+@admin_only
 def retry_run(run_id: int) -> Any:
-    principal().require_admin()
     return jsonify(run_for_reader(service.retry_run(services(), run_id), principal()))
 
 
 @bp.post("/runs/<rid:run_id>/cancel")
+@admin_only
 def cancel_run(run_id: int) -> Any:
-    principal().require_admin()
     return jsonify(run_for_reader(service.cancel_run(services(), run_id), principal()))
 
 
