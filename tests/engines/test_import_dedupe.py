@@ -51,3 +51,41 @@ def test_merge_on_import_updates_the_pool_record_with_history(standard_pack, xls
     with svc.engine.begin() as conn:
         undo_merge(svc, conn, history["id"])
     assert svc.records.get("lead", existing["id"])["notes"] == "old note"
+
+
+def test_the_similar_name_lookup_searches_the_company_index(standard_pack):
+    """A row-value IN over (company, prefix of the name) alone scanned the whole table on SQLite
+    (and PostgreSQL hashed a scan of it) once per import batch: the company's own IN list keeps the
+    lookup on its index, so an import's cost per row does not grow with the table."""
+    from sqlalchemy import event
+
+    from metacrm.engines.dedupe.definition import definitions_for
+    from metacrm.engines.dedupe.incoming import find_duplicates
+
+    svc = standard_pack
+    svc.records.bulk_create("lead", [{"name": f"王{i}", "company": f"公司{i % 7}", "phone": f"139{i:08d}"}
+                                     for i in range(40)])
+    snap = svc.registry.current()
+    [dd] = definitions_for(snap.definitions, "lead")
+    rows = [svc.registry.current().object("lead").prepare({"name": "王 1", "company": "公司1"}, False,
+                                                         svc.records.ctx)[0]]
+    seen: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "obj_lead.company" in statement and "obj_lead.name" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(svc.engine, "before_cursor_execute", capture)
+    try:
+        with svc.engine.connect() as conn:
+            hits = find_duplicates(conn, snap, dd, rows, "import")
+    finally:
+        event.remove(svc.engine, "before_cursor_execute", capture)
+    assert hits and seen
+    with svc.engine.connect() as conn:
+        prefix = "EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN "
+        plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(prefix + seen[0][0], seen[0][1]))
+        if conn.dialect.name == "postgresql":
+            assert "company)::text = ANY" in plan  # the index condition the planner may use
+        else:
+            assert "USING INDEX ix_obj_lead_company" in plan and "SCAN obj_lead" not in plan

@@ -76,6 +76,16 @@ def test_reimporting_the_same_file_is_idempotent(standard_pack, xlsx):
     assert svc.records.count("lead") == 2
 
 
+def test_the_job_says_where_its_time_went(standard_pack, xlsx):
+    svc = standard_pack
+    rows = [[f"客户{i}", f"139{i:08d}", None, "上海", f"公司{i % 3}", None, None] for i in range(12)]
+    done = run_import(svc, create_import(svc, xlsx([HEADER, *rows]), "t.xlsx", "lead", batch_size=5)["id"])
+    stages = done["seconds"]["stages"]
+    assert sorted(stages) == sorted(runner.STAGES)  # (PostgreSQL keeps JSON keys in its own order)
+    assert all(v >= 0 for v in stages.values()) and stages["insert"] > 0
+    assert sum(stages.values()) <= done["seconds"]["elapsed"] + 0.05
+
+
 def test_crash_resumes_after_the_last_committed_batch(standard_pack, xlsx, monkeypatch):
     svc = standard_pack
     rows = [[f"客户{i}", f"139{i:08d}", None, "上海", None, None, None] for i in range(25)]

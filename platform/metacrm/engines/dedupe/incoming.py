@@ -2,7 +2,10 @@
 
 One query per rule per batch fetches the pool records that share the rule's first exact field
 (an indexed lookup for phones and emails) or, for rules without exact fields, the blocking prefix;
-matching then runs in memory (matching.py).
+matching then runs in memory (matching.py). Every lookup of a rule with an exact field names that
+field's values in an IN list of its own: a row-value IN over (company, prefix of the name) alone
+made SQLite scan the whole table, and PostgreSQL hash a scan of it, once per batch, so an import's
+cost per row grew with the table (bench/imports.py --existing).
 """
 
 from __future__ import annotations
@@ -65,7 +68,12 @@ def _pool(conn: Connection, snap: Snapshot, obj: ObjectDef, rule: MatchRule,
             return _pool_pg(conn, table, cols, exprs, keys, rule, exclude)
     out: list[tuple[int, Values]] = []
     for start in range(0, len(keys), CHUNK):
-        query = select(*cols).where(table.c.deleted_at.is_(None), match(keys[start:start + CHUNK]))
+        part = keys[start:start + CHUNK]
+        query = select(*cols).where(table.c.deleted_at.is_(None), match(part))
+        if rule.fuzzy and rule.exact:  # SQLite scans the table for a row-value IN with an expression
+            # (the name's prefix): the first exact field's own IN list lets it search that field's index
+            first = table.c[rule.exact[0].field]
+            query = query.where(is_in(first, list({k[0] for k in part}), conn.dialect.name))
         for row in conn.execute(query):
             rid = int(row[0])
             if rid in exclude:
@@ -91,6 +99,8 @@ def _pool_pg(conn: Connection, table: Any, cols: list[Any], exprs: list[Any], ke
         query = select(*cols).select_from(table.join(wanted, and_(*(
             cast(e, String()) == wanted.c[n] for e, n in zip(exprs, names, strict=True))))).where(
             table.c.deleted_at.is_(None))
+        if rule.exact:  # without it the join hashes a scan of the whole table for every batch
+            query = query.where(is_in(table.c[rule.exact[0].field], list({k[0] for k in part}), "postgresql"))
         for row in conn.execute(query):
             rid = int(row[0])
             values_ = rule_values(rule, dict(zip(rule.field_names, row[1:], strict=True)))

@@ -13,7 +13,7 @@ import hashlib
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,9 @@ from .rows import RowMapper, json_cell, time_dropped_notes
 from .tables import import_batches, import_errors, import_jobs, import_outcomes
 
 BATCH_SIZE = 1000
+STAGES = ("read", "normalise", "validate", "dedupe", "insert")
+"""Where an import's time goes (job `seconds.stages`, bench/imports.py): reading the file, mapping
+and normalising cells, validating, finding duplicates, writing (records, ledger, rows, commit)."""
 Progress = Callable[[dict[str, Any]], None]
 _COUNTERS = ("created", "failed", "skipped", "merged", "flagged", "already_imported")
 
@@ -223,12 +226,20 @@ class _Run:
     done_before: int
     who: Principal | None = None
     """The importer, reloaded for every batch (None: a CLI import, no scope)."""
+    stages: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+    def timed(self, stage: str, since: float) -> float:
+        """Add the time since `since` to `stage`; return now (the next stage's start)."""
+        now = time.perf_counter()
+        self.stages[stage] += now - since
+        return now
 
     def batches(self, ledger: _Ledger, size: int) -> Iterator[tuple[list[tuple[int, list[Any]]], int]]:
         """(new rows, rows skipped as already imported) per batch."""
         batch: list[tuple[int, list[Any]]] = []
         skipped = 0
         done_up_to = int(self.job.get("last_row") or 0)
+        started = time.perf_counter()
         for number, cells in self.sheet.rows():
             if number <= done_up_to:
                 continue  # committed by this job before it was interrupted
@@ -240,8 +251,11 @@ class _Run:
             else:
                 batch.append((number, cells))
             if len(batch) + skipped >= size:
+                self.timed("read", started)
                 yield batch, skipped
+                started = time.perf_counter()
                 batch, skipped = [], 0
+        self.timed("read", started)
         if batch or skipped:
             yield batch, skipped
 
@@ -303,6 +317,8 @@ def run_import(services: Services, import_id: int, progress: Progress | None = N
     override = options.get("on_duplicate")
     run = _Run(services, job, sheet, mapper, definitions_for(snap.definitions, obj.name), override,
                time.perf_counter(), job["rows_done"])
+    resumed = (job.get("seconds") or {}).get("stages") or {}
+    run.stages.update({k: float(v) for k, v in resumed.items() if k in run.stages})
     try:
         with reading(services.engine) as conn:
             ledger = _Ledger(conn, obj.name, "" if options.get("reimport") else job["checksum"])
@@ -310,8 +326,10 @@ def run_import(services: Services, import_id: int, progress: Progress | None = N
             with services.engine.begin() as conn:
                 run.who = importer(conn, job, obj)
                 counts = _import_batch(run, conn, batch) if batch else dict.fromkeys(_COUNTERS, 0)
+                writing = time.perf_counter()
                 counts["already_imported"] = already
                 state = _advance(run, conn, batch, counts, _written(conn, job_id=import_id, batch=batch))
+            run.timed("insert", writing)  # the ledger, the job's progress and the commit
             if progress is not None:
                 progress(state)
     except PermissionDenied as exc:
@@ -368,7 +386,8 @@ def _advance(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[Any]]]
     values.update(rows_done=done, updated_at=_now(),
                   last_row=max([current["last_row"], *(n for n, _ in batch)]),
                   seconds={"elapsed": round(elapsed, 3),
-                           "rate": round((done - run.done_before) / elapsed, 1) if elapsed > 0 else None})
+                           "rate": round((done - run.done_before) / elapsed, 1) if elapsed > 0 else None,
+                           "stages": {k: round(v, 3) for k, v in run.stages.items()}})
     if run.mapper.time_dropped:  # dates given with a time of day: the import says the time was dropped
         headers = {f: h for h, f in reversed(list(run.mapper.mapping.items())) if f}
         notes = time_dropped_notes(run.mapper.time_dropped, headers, current["options"].get("notes") or ())
@@ -386,6 +405,7 @@ def _advance(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[Any]]]
 
 def _import_batch(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[Any]]]) -> dict[str, int]:
     services, obj, job_id = run.services, run.mapper.obj, run.job["id"]
+    started = time.perf_counter()
     snap = services.registry.current(conn)
     inputs: list[dict[str, Any] | None] = []
     problems: dict[int, list[Problem]] = {}
@@ -397,6 +417,7 @@ def _import_batch(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[A
             _, more = obj.prepare(data, False, services.records.ctx)
             problems[i] = cell_problems + [p for p in more if p.field not in bad]
     run.mapper.resolve_relations(conn, snap, inputs, problems, run.who)
+    started = run.timed("normalise", started)
     outcomes: dict[int, tuple[str, int | None, dict[str, Any]]] = {}
     flags: list[tuple[int, Hit]] = []
     fold_into: dict[int, int] = {}
@@ -409,6 +430,7 @@ def _import_batch(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[A
             problems[i] = row_problems
         else:
             prepared[i] = values
+    started = run.timed("validate", started)
     for dd in run.dedupe:
         stored: list[dict[str, Any] | None] = [
             None if i in outcomes or i in fold_into else prepared.get(i) for i in range(len(inputs))]
@@ -455,6 +477,7 @@ def _import_batch(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[A
                 outcomes[i] = ("merged", None, {**detail, "row": batch[target_row][0]})
             elif action == "flag":
                 flags.append((i, hit))
+    started = run.timed("dedupe", started)
     to_create = [i for i in range(len(batch)) if i not in problems and i not in outcomes]
     with dedupe_handled():
         result = services.records.bulk_create(obj.name, [inputs[i] or {} for i in to_create],
@@ -478,6 +501,7 @@ def _import_batch(run: _Run, conn: Connection, batch: Sequence[tuple[int, list[A
             outcomes[i] = ("flagged", ids[i], {"rule": hit.rule.name, "score": hit.score, "other": other})
     add_candidates(conn, obj.name, pairs, "import")
     _write_rows(conn, job_id, batch, problems, outcomes)
+    run.timed("insert", started)
     flagged = sum(1 for o in outcomes.values() if o[0] == "flagged")
     return {"created": len(ids), "failed": len(problems), "flagged": flagged,
             "skipped": sum(1 for o in outcomes.values() if o[0] in ("skipped", "outside_access")),
