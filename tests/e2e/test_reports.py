@@ -85,3 +85,16 @@ def test_rep_on_the_managers_dashboard_sees_only_their_scope(open_page: Any, scr
     every = _get(page, "/records/opportunity", count="true", limit="1").json()["count"]
     owners = {r["owner_id"] for r in _get(page, "/records/opportunity", limit="1000").json()["items"]}
     assert len(owners) <= 1 and every >= mine
+
+
+def test_marketing_dashboard_draws_the_market_map(open_page: Any, screenshot: Any) -> None:
+    page = open_page("admin")
+    page.goto(_base(page) + "/dashboards/marketing")
+    widget = page.locator("[data-testid=widget-market_map]")
+    widget.locator("canvas").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(1500)  # ECharts' entry animation
+    screenshot(page, "market_map", readme=True)
+    rows = _post(page, "/reports/market_map/run", {})["rows"]
+    provinces = [r for r in rows if r[0] and str(r[0]).endswith("0000")]
+    assert provinces, rows  # the demo's customers have Chinese mobiles: their regions come from the phone
