@@ -10,6 +10,8 @@ and PostgreSQL, each example in a transaction that is rolled back:
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -126,6 +128,14 @@ def test_cells_drill_scope_and_hidden(svc, deals, dims, mfilter, who_kind, tz, r
         text = json.dumps(result)
         if "secret" in hidden:
             assert SECRET not in text
+        # the export writes the same cells (labels for keys), and never a hidden value
+        sink = io.BytesIO()
+        written = reports.export_report(conn, snap, doc, who, sink, "csv")
+        exported = list(csv.reader(io.StringIO(sink.getvalue().decode("utf-8-sig"))))[1:]
+        assert written == len(result["rows"]) == len(exported)
+        assert [row[len(dims)] for row in exported] == [str(r[len(dims)]) for r in result["rows"]]
+        if "secret" in hidden:
+            assert SECRET not in sink.getvalue().decode("utf-8-sig")
         # the cells partition the rows in scope that pass the report's filter
         obj, table = snap.object("deal"), snap.tables["deal"]
         expected = sum(1 for d in deals if sees(who_kind, d["owner"]) and _passes(rfilter, d))
