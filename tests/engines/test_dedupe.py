@@ -180,3 +180,14 @@ def test_merge_unions_manual_tags_and_undo_removes_them(standard_pack):
         undo_merge(svc, conn, merge["id"])
     with reading(svc.engine) as conn:
         assert record_tags(conn, "lead", a["id"]) == ["beauty_lover"]
+
+
+def test_company_spellings_with_and_without_legal_form_are_one_company():
+    from metacrm.engines.dedupe.matching import compare_key, same_organisation, without_legal_form
+
+    spellings = ["上海某某科技有限公司", "上海某某科技", "上海某某科技(有限公司)", "上海某某科技 Co., Ltd.",
+                 "上海某某科技股份有限公司", "上海某某科技 CO.,LTD"]
+    assert {compare_key(s) for s in spellings} == {"上海某某科技"}
+    assert compare_key("有限公司") == "有限公司" and compare_key("王小明") == "王小明"  # nothing else is cut
+    assert without_legal_form("Acme Ltd.") == "Acme" and "Acme Co., Ltd." in same_organisation("Acme")
+    assert same_organisation(7) == {7}

@@ -1,11 +1,12 @@
 """Duplicates of incoming records (an import batch, or records just created) among the pool and each other.
 
 One query per rule per batch fetches the pool records that share the rule's first exact field
-(an indexed lookup for phones and emails) or, for rules without exact fields, the blocking prefix;
-matching then runs in memory (matching.py). Every lookup of a rule with an exact field names that
-field's values in an IN list of its own: a row-value IN over (company, prefix of the name) alone
-made SQLite scan the whole table, and PostgreSQL hash a scan of it, once per batch, so an import's
-cost per row grew with the table (bench/imports.py --existing).
+(an indexed lookup for phones, emails and companies) or, for rules without exact fields, the
+blocking prefix; matching then runs in memory (matching.py). The first exact field is always asked
+for in an IN list of its own, with every spelling compare_key takes as equal (上海某某有限公司 and
+上海某某 Co., Ltd. for 上海某某): a row-value IN over (company, prefix of the name) made SQLite scan
+the whole table, and PostgreSQL hash a scan of it, once per batch, so an import's cost per row
+grew with the table (bench/imports.py --existing).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ...meta.objects import ObjectDef
 from ...store.bulk import is_in
 from ...store.definitions import Snapshot
 from .definition import ACTION_STRENGTH, DedupeDef, MatchRule
-from .matching import Values, block_key, fuzzy_score, match_incoming, rule_values
+from .matching import Values, block_key, fuzzy_score, match_incoming, rule_values, same_organisation
 
 CHUNK = 500
 
@@ -45,8 +46,8 @@ def _pool(conn: Connection, snap: Snapshot, obj: ObjectDef, rule: MatchRule,
     """Pool records that may share a block with an incoming row: one query per chunk of block keys.
 
     Exact-only rules look up their first field (an index for unique phones and emails); rules
-    with fuzzy fields look up (exact fields as stored, lower-cased prefix of each fuzzy field)
-    tuples, so the query returns the incoming rows' blocks, not every record of their companies.
+    with exact and fuzzy fields look up the first exact field's spellings (_pool_by_first); rules
+    with fuzzy fields only look up the lower-cased prefixes of those fields.
     """
     table = snap.tables[obj.name]
     cols = [table.c.id, *(table.c[n] for n in rule.field_names)]
@@ -56,6 +57,8 @@ def _pool(conn: Connection, snap: Snapshot, obj: ObjectDef, rule: MatchRule,
         keys: list[Any] = list({rows[i][name] for i, _ in incoming if rows[i] is not None})
         column: Any = table.c[name]
         match = lambda part: is_in(column, part, conn.dialect.name)  # noqa: E731
+    elif rule.exact:  # the first exact field's spellings (same_organisation) and the fuzzy prefixes
+        return _pool_by_first(conn, table, cols, rule, incoming, rows, exclude)
     else:
         exprs = [table.c[f.field] for f in rule.exact]
         exprs += [func.lower(func.substr(table.c[f.field], 1, prefix)) for f in rule.fuzzy]
@@ -70,16 +73,39 @@ def _pool(conn: Connection, snap: Snapshot, obj: ObjectDef, rule: MatchRule,
     for start in range(0, len(keys), CHUNK):
         part = keys[start:start + CHUNK]
         query = select(*cols).where(table.c.deleted_at.is_(None), match(part))
-        if rule.fuzzy and rule.exact:  # SQLite scans the table for a row-value IN with an expression
-            # (the name's prefix): the first exact field's own IN list lets it search that field's index
-            first = table.c[rule.exact[0].field]
-            query = query.where(is_in(first, list({k[0] for k in part}), conn.dialect.name))
         for row in conn.execute(query):
             rid = int(row[0])
             if rid in exclude:
                 continue
             values = rule_values(rule, dict(zip(rule.field_names, row[1:], strict=True)))
             if values is not None:
+                out.append((rid, values))
+    return out
+
+
+def _pool_by_first(conn: Connection, table: Any, cols: list[Any], rule: MatchRule,
+                   incoming: Sequence[tuple[int, Values]], rows: Sequence[Mapping[str, Any] | None],
+                   exclude: set[int]) -> list[tuple[int, Values]]:
+    """Pool records of a rule with exact and fuzzy fields: the first exact field IN every stored
+    spelling of the batch's values (an index search; 有限公司 or not), the fuzzy fields' prefixes
+    IN the batch's prefixes. A superset of the blocks: match_incoming compares block keys."""
+    first = rule.exact[0].field
+    prefix = max(rule.block_prefix, 1)
+    wanted = sorted({v for i, _ in incoming if rows[i] is not None for v in same_organisation(rows[i][first])},
+                    key=str)
+    prefixes = {f.field: sorted({str(rows[i][f.field])[:prefix].lower() for i, _ in incoming
+                                 if rows[i] is not None}) for f in rule.fuzzy}
+    out: list[tuple[int, Values]] = []
+    step = CHUNK * 10 if conn.dialect.name == "postgresql" else CHUNK * 4
+    for start in range(0, len(wanted), step):
+        query = select(*cols).where(table.c.deleted_at.is_(None),
+                                    is_in(table.c[first], wanted[start:start + step], conn.dialect.name),
+                                    *(is_in(func.lower(func.substr(table.c[name], 1, prefix), type_=String()), keys,
+                                            conn.dialect.name) for name, keys in prefixes.items()))
+        for row in conn.execute(query):
+            rid = int(row[0])
+            values = rule_values(rule, dict(zip(rule.field_names, row[1:], strict=True)))
+            if rid not in exclude and values is not None:
                 out.append((rid, values))
     return out
 
@@ -99,8 +125,6 @@ def _pool_pg(conn: Connection, table: Any, cols: list[Any], exprs: list[Any], ke
         query = select(*cols).select_from(table.join(wanted, and_(*(
             cast(e, String()) == wanted.c[n] for e, n in zip(exprs, names, strict=True))))).where(
             table.c.deleted_at.is_(None))
-        if rule.exact:  # without it the join hashes a scan of the whole table for every batch
-            query = query.where(is_in(table.c[rule.exact[0].field], list({k[0] for k in part}), "postgresql"))
         for row in conn.execute(query):
             rid = int(row[0])
             values_ = rule_values(rule, dict(zip(rule.field_names, row[1:], strict=True)))

@@ -26,14 +26,48 @@ Values = tuple[tuple[Any, ...], tuple[str, ...]]
 """(exact keys, fuzzy strings) of one record for one rule."""
 
 
+LEGAL_FORMS = ("股份有限公司", "有限责任公司", "有限公司", "(有限公司)", "（有限公司）", " co., ltd.", " co.,ltd.",
+               " co. ltd.", " co., ltd", " co.,ltd", " co ltd", " ltd.", " ltd", " inc.", " inc", " llc")
+"""Legal-form endings of organisation names, lower case: 上海某某科技有限公司, 上海某某科技 and
+上海某某科技 Co., Ltd. are one company. A person's name never ends so, so text keys drop them."""
+FORMS_LONGEST = sorted(LEGAL_FORMS, key=len, reverse=True)
+_ENDINGS = tuple({form[-1] for form in LEGAL_FORMS})  # a cheap test before the full one
+STORED_FORMS = ("有限公司", "股份有限公司", "有限责任公司", "(有限公司)", "（有限公司）", " Co., Ltd.", " Co.,Ltd.",
+                " Co., Ltd", " Co.,Ltd", " CO., LTD.", " Ltd.", " Ltd", " Inc.", " Inc", " LLC")
+"""The spellings a stored name may carry (lookups of an incoming name ask for each, on the index)."""
+
+
+def without_legal_form(text: str) -> str:
+    """The name without its legal-form ending (case kept); the text itself when it has none."""
+    trimmed = text.rstrip()
+    low = trimmed.lower()
+    if len(low) == len(trimmed):
+        for form in FORMS_LONGEST:
+            if low.endswith(form) and len(low) > len(form):
+                return trimmed[: len(trimmed) - len(form)].rstrip(" ,.")
+    return text
+
+
+def same_organisation(value: Any) -> set[Any]:
+    """Every stored spelling of `value` that `compare_key` treats as equal to it, for an IN list."""
+    if not isinstance(value, str):
+        return {value}
+    base = without_legal_form(value)
+    return {value, base, *(base + form for form in STORED_FORMS)}
+
+
 def compare_key(value: Any) -> Any:
-    """What equality means for matching: text cleaned and case-folded, other values as they are."""
+    """What equality means for matching: text cleaned and case-folded, without a legal-form
+    ending (LEGAL_FORMS); other values as they are."""
     if value is None:
         return None
     if isinstance(value, str):
         if _NEEDS_CLEANING.search(value) is None:  # the common case: skip the cleaners
-            return value.casefold() or None
-        key = clean_person_name(value).casefold()
+            key = value.casefold()
+        else:
+            key = clean_person_name(value).casefold()
+        if key.endswith(_ENDINGS):
+            key = without_legal_form(key)
         return key or None
     if isinstance(value, list):
         return tuple(sorted(map(str, value))) or None

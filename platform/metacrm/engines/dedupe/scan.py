@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Table, and_, func, select
 from ...store.db import reading
 from ...store.services import Services
 from .definition import DedupeDef, MatchRule, definition
-from .matching import PairSet, compare_block, compare_key, groups
+from .matching import FORMS_LONGEST, PairSet, compare_block, compare_key, groups
 from .review import add_candidates
 
 _TEXTUAL = frozenset({"text", "textarea", "email", "phone", "url", "select"})
@@ -58,6 +58,8 @@ def _ordered_rows(conn: Connection, table: Table, rule: MatchRule, textual: set[
         return func.lower(col) if name in textual else col
 
     order = [key(f.field) for f in rule.exact]
+    if rule.fuzzy:  # blocks follow compare_key: spellings of one company with and without 有限公司 sort together
+        order = [_without_forms(k) if f.field in textual else k for f, k in zip(rule.exact, order, strict=True)]
     if rule.block_prefix:
         order += [key(f.field, rule.block_prefix) for f in rule.fuzzy]
     alive = [table.c.deleted_at.is_(None), *(table.c[n].is_not(None) for n in rule.field_names)]
@@ -68,6 +70,14 @@ def _ordered_rows(conn: Connection, table: Table, rule: MatchRule, textual: set[
         twins = select(*labels).where(*alive).group_by(*order).having(func.count() > 1).subquery()
         query = query.join(twins, and_(*(k == twins.c[f"k{i}"] for i, k in enumerate(order))))
     yield from conn.execution_options(yield_per=STREAM_ROWS).execute(query.order_by(*order, table.c.id))
+
+
+def _without_forms(expr: Any) -> Any:
+    """The SQL twin of matching.without_legal_form for ordering (removes the forms anywhere: a
+    name that has one inside only sorts apart, never together with another company)."""
+    for form in FORMS_LONGEST:
+        expr = func.replace(expr, form, "")
+    return expr
 
 
 def scan_rule(conn: Connection, table: Table, rule: MatchRule, textual: set[str], pairs: PairSet) -> tuple[int, int]:
