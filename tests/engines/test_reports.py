@@ -227,3 +227,14 @@ def test_region_province_level_labels_and_drill(services, apply_docs):
     with pytest.raises(ValidationError):
         reports.validate_report({**doc, "dimensions": [{"field": "name", "level": "province"}]},
                                 services.registry.current())
+
+
+def test_compare_with_the_previous_period(svc):
+    doc = report(dimensions=[{"field": "stage"}], measures=[{"agg": "count"}],
+                 parameters=[{"name": "period", "type": "date_range", "field": "close_on"}],
+                 chart={"type": "bar", "compare_previous": True})
+    out = run(svc, doc, params={"period": {"from": "2026-04-01", "to": "2026-06-29"}})
+    assert out["rows"] == [["won", 1]]
+    assert out["previous"]["parameters"]["period"] == {"from": "2026-01-01", "to": "2026-03-31"}
+    assert out["previous"]["rows"] == [["won", 1], ["lost", 1]]
+    assert "previous" not in run(svc, doc, params={"period": {"from": "2026-04-01"}})

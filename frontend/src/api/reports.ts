@@ -44,7 +44,7 @@ export interface ReportDef {
   sort?: { by: string; desc?: boolean }[];
   limit?: number;
   time_zone?: string;
-  chart?: { type?: ChartType; stacked?: boolean; horizontal?: boolean };
+  chart?: { type?: ChartType; stacked?: boolean; horizontal?: boolean; compare_previous?: boolean };
   visible_to?: string[];
   author?: string;
 }
@@ -70,6 +70,8 @@ export interface ReportResult {
   cached?: boolean;
   label?: Label;
   parameters?: Params;
+  /** With chart.compare_previous and a full date range: the period of the same length just before. */
+  previous?: { parameters: Params; rows: unknown[][] };
 }
 
 export interface Drilled {

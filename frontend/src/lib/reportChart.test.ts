@@ -44,3 +44,13 @@ describe("report charts", () => {
     expect(option.series[0].label.formatter({ name: "Lost", value: 4, dataIndex: 1 })).toBe("Lost: 4  (drop 60%)");
   });
 });
+
+describe("previous period", () => {
+  it("adds a ghost series aligned by key", () => {
+    const one: ReportResult = { ...result, columns: [result.columns[1], result.columns[2]],
+      rows: [["won", 10], ["lost", 4]], previous: { parameters: {}, rows: [["lost", 2]] } };
+    const option = chartOption(one, "bar", { previousText: "before" }) as { series: { name: string; data: ({ value: unknown } | null)[] }[] };
+    expect(option.series.map((s) => s.name)).toEqual(["Amount", "Amount (before)"]);
+    expect(option.series[1].data.map((d) => d?.value ?? null)).toEqual([null, 2]);
+  });
+});

@@ -40,7 +40,7 @@ export function dropOffs(values: number[]): (number | null)[] {
 }
 
 export function chartOption(result: ReportResult, type: ChartType, opts: { stacked?: boolean; horizontal?: boolean;
-  dropOffText?: string } = {}): Record<string, unknown> {
+  dropOffText?: string; previousText?: string } = {}): Record<string, unknown> {
   const { dims, measures, n } = split(result);
   const rows = result.rows;
   const tooltip = { trigger: type === "pie" || type === "funnel" || type === "map" ? "item" : "axis", confine: true };
@@ -104,6 +104,18 @@ export function chartOption(result: ReportResult, type: ChartType, opts: { stack
       for (const r of rows) data[index.get(JSON.stringify(n ? r[0] ?? null : null)) ?? 0] = { value: r[n + j], cell: cellOf(r), measure: m.name };
       series.push(base(m.label, data));
     }
+  }
+  if (result.previous && n <= 1 && opts.previousText) {
+    // the period before: aligned by key, or by position for a date bucket (its months differ)
+    const bucket = n === 1 && !!dims[0].bucket;
+    const prev = result.previous.rows;
+    const byKey = new Map(prev.map((r) => [JSON.stringify(n ? r[0] ?? null : null), r]));
+    const data = xs.map((x, i) => {
+      const r = bucket ? prev[i] : byKey.get(JSON.stringify(x));
+      return r === undefined ? null : { value: r[n], cell: {}, measure: m0.name };
+    });
+    series.push({ ...base(`${m0.label} (${opts.previousText})`, data), stack: undefined,
+      itemStyle: { opacity: 0.45 }, lineStyle: { type: "dashed" }, silent: true });
   }
   const category = { type: "category", data: categories, axisLabel: { hideOverlap: true } };
   const value = { type: "value" };

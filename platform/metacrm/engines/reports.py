@@ -23,6 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import IO, Any
 
@@ -645,6 +646,12 @@ def run_report(conn: Connection, snap: Snapshot, doc: Mapping[str, Any], who: Pr
               "columns": columns_of(doc, plan.obj, language), "rows": rows,
               "labels": _labels(conn, snap, doc, plan, rows, who, language), "truncated": truncated,
               "parameters": params, "time_zone": _zone(doc, tz)}
+    previous = previous_parameters(doc, params)
+    if previous is not None:  # chart.compare_previous: the same report over the period just before
+        _, before, _ = _execute(conn, snap, doc, who, previous, tz, limit)
+        result["previous"] = {"parameters": previous,
+                              "rows": before if doc.get("sort") else _option_order(doc, plan.obj, before)}
+        result["labels"] = _labels(conn, snap, doc, plan, [*rows, *before], who, language)
     if use_cache:
         with _lock:
             _cache[key] = (now, generation, result)
@@ -652,6 +659,27 @@ def run_report(conn: Connection, snap: Snapshot, doc: Mapping[str, Any], who: Pr
             while len(_cache) > CACHE_SIZE:
                 _cache.popitem(last=False)
     return {**result, "cached": False}
+
+
+def previous_parameters(doc: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any] | None:
+    """With `chart.compare_previous` and a date range given from and to (YYYY-MM-DD): the parameters
+    of the period of the same length just before it; else None."""
+    if not (doc.get("chart") or {}).get("compare_previous"):
+        return None
+    for p in doc.get("parameters") or []:
+        value = params.get(p["name"])
+        if p["type"] != "date_range" or not isinstance(value, Mapping):
+            continue
+        try:
+            start, end = date.fromisoformat(str(value.get("from"))), date.fromisoformat(str(value.get("to")))
+        except ValueError:
+            return None
+        days = (end - start).days + 1
+        if days < 1:
+            return None
+        shifted = {"from": (start - timedelta(days=days)).isoformat(), "to": (start - timedelta(days=1)).isoformat()}
+        return {**params, p["name"]: shifted}
+    return None
 
 
 def _option_order(doc: Mapping[str, Any], obj: ObjectDef, rows: list[list[Any]]) -> list[list[Any]]:

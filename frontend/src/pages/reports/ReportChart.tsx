@@ -35,7 +35,8 @@ export function ReportChart({ result, type, name, parameters, stacked, horizonta
   const [error, setError] = useState<unknown>(null);
   const [mapLoaded, setMapLoaded] = useState(false);
   const option = useMemo(() => (type === "number" || type === "table" || type === "pivot") ? null
-    : chartOption(result, type, { stacked, horizontal, dropOffText: label(REPORT_TEXT.dropOff) }),
+    : chartOption(result, type, { stacked, horizontal, dropOffText: label(REPORT_TEXT.dropOff),
+      previousText: label(REPORT_TEXT.previous) }),
   [result, type, stacked, horizontal, label]);
 
   const open = async (cell: Cell) => {

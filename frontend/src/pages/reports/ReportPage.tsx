@@ -163,6 +163,8 @@ function ReportEditor({ draft, onChange, isNew }: { draft: ReportDef; onChange: 
         </label>
         <label><input type="checkbox" checked={!!draft.chart?.stacked}
           onChange={(e) => set({ chart: { ...draft.chart, stacked: e.target.checked } })} /> {label(REPORT_TEXT.stacked)}</label>
+        <label><input type="checkbox" checked={!!draft.chart?.compare_previous}
+          onChange={(e) => set({ chart: { ...draft.chart, compare_previous: e.target.checked } })} /> {label(REPORT_TEXT.comparePrevious)}</label>
       </div>
       <h3>{label(REPORT_TEXT.dimensions)}</h3>
       {dims.map((d, i) => (

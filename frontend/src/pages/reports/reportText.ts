@@ -27,6 +27,8 @@ export const REPORT_TEXT = {
   exportCsv: { en: "CSV", zh: "导出 CSV" },
   clickHint: { en: "Click a bar, slice or cell to open its records.", zh: "点击柱、扇区或单元格查看对应记录。" },
   dropOff: { en: "drop-off", zh: "流失" },
+  previous: { en: "previous period", zh: "上一周期" },
+  comparePrevious: { en: "Compare with the previous period", zh: "与上一周期对比" },
   truncated: { en: "Only the first rows are shown.", zh: "仅显示前面的行。" },
   empty: { en: "No data.", zh: "没有数据。" },
   refused: { en: "You may not see this widget", zh: "您无权查看此部件" },
