@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from metacrm.engines import points, tiers
+from metacrm.flows.executor import drain
 from metacrm.store import limits
 
 
@@ -36,6 +37,7 @@ def test_paid_orders_earn_by_tier_once_and_refunds_claw_back(standard_pack: Any)
     svc.records.update("sales_order", o2["id"], {"status": "paid"})
     with svc.engine.begin() as conn:
         assert points.balance(conn, gold) == -100
+    drain(svc)  # the order totals and tier job each order change queued
 
 
 def test_tier_pass_moves_up_warns_then_downgrades(standard_pack: Any) -> None:
@@ -52,3 +54,21 @@ def test_tier_pass_moves_up_warns_then_downgrades(standard_pack: Any) -> None:
     svc.records.update("member", rich, {"downgrade_at": "2000-01-01T00:00:00Z"})
     assert tiers.evaluate(svc)["down"] == 1
     assert svc.records.get("member", rich)["tier"] == "silver"
+
+
+def test_order_events_keep_member_totals_and_tier(standard_pack: Any) -> None:
+    svc = standard_pack
+    m = _member(svc, "T1")
+    _order(svc, m, "1200.50", "paid")
+    big = _order(svc, m, "4000.00", "paid")
+    drain(svc)
+    member = svc.records.get("member", m)
+    assert member["order_count"] == 2 and member["lifetime_value"] == "5200.50" and member["last_order_at"] is None
+    assert member["tier"] == "gold"  # lifetime value 5,200.50 qualifies for gold
+    svc.records.update("sales_order", big["id"], {"status": "refunded"})
+    drain(svc)
+    member = svc.records.get("member", m)
+    assert member["order_count"] == 1 and member["lifetime_value"] == "1200.50"
+    assert member["tier"] == "gold" and member["downgrade_at"] is not None  # 30 grace days first
+    with svc.engine.begin() as conn:
+        assert points.balance(conn, m) == 1200  # the first earn kept (x1), the refunded order's reversed

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from ..errors import Problem
+from ..flows.aftercommit import later
 from ..flows.jobs import job, periodic
 from ..flows.schedules import on_maintenance
 from ..meta.kinds import DefinitionSet, Kind, register_kind
@@ -30,6 +32,7 @@ from ..store.services import Services
 from . import points
 
 MEMBER, ORDER = "member", "sales_order"
+CENT = Decimal("0.01")
 
 
 def check_tier(doc: Mapping[str, Any], defs: DefinitionSet) -> Iterator[Problem]:
@@ -59,18 +62,81 @@ def _tier(snap: Snapshot, key: Any) -> dict[str, Any] | None:
     return ordered[-1] if ordered else None  # no tier yet: the entry tier
 
 
+TOTAL_FIELDS = ("status", "amount", "member", "paid_at")
+
+
 def on_record_events(conn: Connection, snap: Snapshot, events: list[RecordEvent]) -> None:
-    """Paid orders earn points, refunded orders give them back, in the order's transaction."""
+    """Paid orders earn points, refunded orders give them back, in the order's transaction; after
+    commit, the members whose orders changed get their order totals and their tier set again."""
     if ORDER not in snap.tables or MEMBER not in snap.tables:
         return
+    touched: set[int] = set()
     for e in events:
-        if e.object != ORDER or e.kind not in ("create", "update"):
+        if e.object != ORDER:
             continue
-        status = e.changes.get("after", {}).get("status")
-        if status == "paid":
+        before, after = e.changes.get("before", {}) or {}, e.changes.get("after", {}) or {}
+        status = after.get("status")
+        if e.kind in ("create", "update") and status == "paid":
             _earn(conn, snap, e.record_id)
-        elif status == "refunded" and e.kind == "update":
-            points.reverse_earn(conn, f"{ORDER}:{e.record_id}")
+        elif e.kind == "update" and status == "refunded":
+            points.reverse_earn(conn, f"{ORDER}:{e.record_id}", policy=_clawback(conn, snap, e.record_id))
+        if e.kind != "update" or any(k in after for k in TOTAL_FIELDS):
+            for value in (before.get("member"), after.get("member")):
+                if isinstance(value, int):
+                    touched.add(value)
+            if "member" not in after:
+                member = conn.execute(select(snap.tables[ORDER].c.member).where(
+                    snap.tables[ORDER].c.id == e.record_id)).scalar()
+                if member is not None:
+                    touched.add(int(member))
+    if touched:
+        later(conn, "tiers.on_orders", members=sorted(touched))
+
+
+def _clawback(conn: Connection, snap: Snapshot, order_id: int) -> str:
+    """The claw-back policy of the member's tier (default negative: spent points are taken back)."""
+    orders, members = snap.tables[ORDER], snap.tables[MEMBER]
+    tier_key = conn.execute(select(members.c.tier).join(orders, orders.c.member == members.c.id)
+                            .where(orders.c.id == order_id)).scalar()
+    return str((_tier(snap, tier_key) or {}).get("clawback", "negative"))
+
+
+def order_totals(services: Services, member_ids: list[int]) -> int:
+    """order_count, lifetime_value and last_order_at of members from their paid orders (plain fields
+    until roll-ups over orders exist); how many members changed."""
+    changed = 0
+    with services.records.transaction() as conn:
+        snap = services.registry.current(conn)
+        if ORDER not in snap.tables or MEMBER not in snap.tables:
+            return 0
+        o, m = snap.tables[ORDER], snap.tables[MEMBER]
+        fields = snap.objects[MEMBER].fields
+        if not {"order_count", "lifetime_value", "last_order_at"} <= set(fields):
+            return 0
+        totals = {int(mid): (int(n), total, last) for mid, n, total, last in conn.execute(
+            select(o.c.member, func.count(), func.coalesce(func.sum(o.c.amount), 0), func.max(o.c.paid_at))
+            .where(o.c.member.in_(member_ids), o.c.status == "paid", o.c.deleted_at.is_(None))
+            .group_by(o.c.member))}
+        for row in conn.execute(select(m.c.id, m.c.order_count, m.c.lifetime_value, m.c.last_order_at)
+                                .where(m.c.id.in_(member_ids), m.c.deleted_at.is_(None))).all():
+            n, total, last = totals.get(int(row.id), (0, 0, None))
+            amount = Decimal(str(total)).quantize(CENT)
+            have = (row.order_count, None if row.lifetime_value is None else Decimal(str(row.lifetime_value)).quantize(
+                CENT), row.last_order_at)
+            if have != (n, amount, last):
+                services.records.update(MEMBER, int(row.id), {
+                    "order_count": n, "lifetime_value": str(amount),
+                    "last_order_at": None if last is None else last.isoformat()}, conn=conn)
+                changed += 1
+    return changed
+
+
+@job("tiers.on_orders")
+def on_orders(services: Services, members: list[int] | None = None, **_: Any) -> dict[str, Any]:
+    """After orders changed: those members' order totals, then the tier pass for them."""
+    ids = [int(x) for x in members or []]
+    return {"totals": order_totals(services, ids),
+            "tiers": evaluate(services, services.settings.timezone, ids)}
 
 
 def _earn(conn: Connection, snap: Snapshot, order_id: int) -> None:
@@ -84,8 +150,9 @@ def _earn(conn: Connection, snap: Snapshot, order_id: int) -> None:
     points.earn(conn, int(row.member), qty, f"{ORDER}:{order_id}", valid_days=int(tier.get("points_valid_days", 365)))
 
 
-def evaluate(services: Services, tz: str = "UTC") -> dict[str, int]:
-    """Move members between tiers, set-based: one query per tier and rule; counts of moves."""
+def evaluate(services: Services, tz: str = "UTC", only: list[int] | None = None) -> dict[str, int]:
+    """Move members between tiers, set-based: one query per tier and rule; counts of moves.
+    `only`: just these members (after their orders changed); None: everyone (the nightly pass)."""
     now = limits.utcnow()
     moved = {"up": 0, "down": 0, "warned": 0}
     with services.records.transaction() as conn:
@@ -95,6 +162,8 @@ def evaluate(services: Services, tz: str = "UTC") -> dict[str, int]:
             return moved
         table = snap.tables[MEMBER]
         live = table.c.deleted_at.is_(None)
+        if only is not None:
+            live = live & table.c.id.in_(only)
         rank = {t["key"]: t["rank"] for t in ordered}
         qualified: dict[int, str] = {}
         for t in ordered:  # highest first: a member's best qualifying tier wins
