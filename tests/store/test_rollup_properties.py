@@ -107,6 +107,11 @@ def test_parent_version_is_not_bumped_by_rollups(svc):
     after = svc.records.get("account", acc["id"])
     assert after["version"] == 1 and after["deals"] == 1 and after["total"] == "5.00"
     svc.records.update("account", acc["id"], {"name": "b"}, expected_version=1)  # no 409
+    # the move is an update event of the account (source rollup): tags, segments, workflows see it
+    from metacrm.store.events import timeline
+    with svc.engine.connect() as conn:
+        moved = [e for e in timeline(conn, "account", acc["id"]) if (e["context"] or {}).get("source") == "rollup"]
+    assert moved and moved[0]["changes"]["after"]["deals"] == 1  # newest first
     # drift (a write behind the service's back) is found by the verifier and fixed
     snap = svc.registry.current()
     table = snap.tables["account"]
@@ -115,6 +120,20 @@ def test_parent_version_is_not_bumped_by_rollups(svc):
         conn.execute(table.update().values(deals=7))
         assert rollups.verify(conn, snap, r) == [(acc["id"], 7, 1)]
     assert svc.records.get("account", acc["id"])["deals"] == 1
+
+
+def test_an_automatic_tag_follows_a_rollup(svc, apply_docs):
+    from metacrm.engines.tag_store import record_tags
+
+    apply_docs(svc, ("tag", {"name": "big_account", "label": {"en": "Big"}, "objects": ["account"],
+                             "rule": {"field": "won", "op": "gte", "value": 100}}))
+    acc = svc.records.create("account", {"name": "a"})["id"]
+    deal = svc.records.create("deal", {"name": "d", "amount": "150", "stage": "won", "account": acc})["id"]
+    with svc.engine.connect() as conn:
+        assert record_tags(conn, "account", acc) == ["big_account"]
+    svc.records.update("deal", deal, {"stage": "lost"})
+    with svc.engine.connect() as conn:
+        assert record_tags(conn, "account", acc) == []
 
 
 # --- formulas: SQL = in memory ---------------------------------------------------------------------

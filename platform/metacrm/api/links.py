@@ -57,7 +57,8 @@ def _change(object_name: str, record_id: int, name: str, replace: bool) -> Any:
     with svc.records.transaction() as conn:
         snap, s, scope = _side(conn, object_name, record_id, name, write=True)
         done = links.change(conn, snap, s, record_id, add=items, replace=replace, actor_id=who.id,
-                            other_scope=scope, ctx=svc.records.ctx)
+                            other_scope=scope, ctx=svc.records.ctx,
+                            notify=lambda evs: svc.records.notify(conn, snap, evs))
         return jsonify({**done, "items": links.list_links(conn, snap, s, record_id, scope)})
 
 
@@ -76,5 +77,6 @@ def remove_link(object_name: str, record_id: int, name: str, other_id: int) -> A
     svc, who = services(), principal()
     with svc.records.transaction() as conn:
         snap, s, scope = _side(conn, object_name, record_id, name, write=True)
-        done = links.change(conn, snap, s, record_id, remove=[other_id], actor_id=who.id, other_scope=scope)
+        done = links.change(conn, snap, s, record_id, remove=[other_id], actor_id=who.id, other_scope=scope,
+                            notify=lambda evs: svc.records.notify(conn, snap, evs))
         return jsonify(done)

@@ -187,7 +187,7 @@ def _require_records(conn: Connection, snap: Any, object_name: str, ids: Sequenc
 
 def change(conn: Connection, snap: Any, s: Side, record_id: int, add: Any = (), remove: Sequence[int] = (),
            replace: bool = False, actor_id: int | None = None, other_scope: Any = None,
-           ctx: CoerceContext | None = None) -> dict[str, list[int]]:
+           ctx: CoerceContext | None = None, notify: Any = None) -> dict[str, list[int]]:
     """Add and remove links of one record (replace: the given links become all of them).
 
     Returns {"added": ids, "removed": ids}. The caller has checked the record itself.
@@ -218,9 +218,12 @@ def change(conn: Connection, snap: Any, s: Side, record_id: int, add: Any = (), 
 
         def pair(other: int) -> tuple[int, int]:
             return (record_id, other) if s.mine == "a_id" else (other, record_id)
-        links_changed(conn, snap, s.link, [pair(i) for i in added], [pair(i) for i in sorted(gone)])
+        links_changed(conn, snap, s.link, [pair(i) for i in added], [pair(i) for i in sorted(gone)], notify)
         obj_name = s.link.owner if s.mine == "a_id" else s.link.target
         name = s.link.name if s.mine == "a_id" else s.link.inverse
-        append_events(conn, [RecordEvent(obj_name, record_id, "links", {"before": {}, "after": {
-            name: {"added": added, "removed": sorted(gone)}}}, actor_id, now)])
+        events = [RecordEvent(obj_name, record_id, "links", {"before": {}, "after": {
+            name: {"added": added, "removed": sorted(gone)}}}, actor_id, now)]
+        append_events(conn, events)
+        if notify is not None:
+            notify(events)
     return {"added": added, "removed": sorted(gone)}

@@ -308,7 +308,8 @@ class RecordService:
             ids: list[int] = []
             if values:
                 ids = _insert_rows(c, table, values)
-                rollups.child_written(c, snap, obj, [(None, v) for v in values])
+                rollups.child_written(c, snap, obj, [(None, v) for v in values],
+                                      lambda evs: self._notify(c, snap, evs))
                 events = [RecordEvent(obj.name, rid, "create", _created_changes(obj, v), actor_id, now)
                           for rid, v in zip(ids, values, strict=True)]
                 append_events(c, events)
@@ -396,11 +397,15 @@ class RecordService:
             raise Conflict(f"{obj.name} {current['id']} was changed by someone else; reload it",
                            [Problem("version", "stale_version", "the record changed while saving")])
         after = {**current, **values, "version": version + 1, "updated_at": now}
-        rollups.child_written(conn, snap, obj, [(current, after)])
+        rollups.child_written(conn, snap, obj, [(current, after)], lambda evs: self._notify(conn, snap, evs))
         events = [RecordEvent(obj.name, current["id"], kind, changes, actor_id, now)]
         append_events(conn, events)
         self._notify(conn, snap, events)
         return self.to_dict(obj, after)
+
+    def notify(self, conn: Connection, snap: Snapshot, events: list[RecordEvent]) -> None:
+        """Hand events written in `conn`'s transaction to the listeners (link and roll-up changes)."""
+        self._notify(conn, snap, events)
 
     def _notify(self, conn: Connection, snap: Snapshot, events: list[RecordEvent]) -> None:
         for listener in self.listeners:

@@ -28,6 +28,7 @@ from ..meta.formulas import Clock, object_formulas, result_type
 from ..meta.objects import ObjectDef
 from ..rules import EvalContext, matcher, to_sql
 from .bulk import is_in
+from .events import RecordEvent, append_events
 
 BATCH = 5000
 DELTA_AGGS = frozenset({"count", "sum"})
@@ -119,7 +120,12 @@ Change = tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]
 """(row before or None for a create, row after): full stored rows with id and deleted_at."""
 
 
-def child_written(conn: Connection, snap: Any, obj: ObjectDef, changes: Sequence[Change]) -> None:
+Notify = Callable[[list[RecordEvent]], None]
+"""Hands the parents' `update` events (context source: rollup) to the record listeners."""
+
+
+def child_written(conn: Connection, snap: Any, obj: ObjectDef, changes: Sequence[Change],
+                  notify: Notify | None = None) -> None:
     """Apply a batch of child writes to every roll-up over `obj` (already written, same transaction)."""
     rollups = rollups_over(snap, obj.name)
     if not rollups or not changes:
@@ -143,7 +149,7 @@ def child_written(conn: Connection, snap: Any, obj: ObjectDef, changes: Sequence
             for pid in linked.get(int(after["id"]), ()):
                 plan.move(r, pid if was else None, pid if now else None, before, after)
     for parent in sorted(plans):
-        _apply(conn, snap, parent, plans[parent])
+        _apply(conn, snap, parent, plans[parent], notify)
 
 
 def _contributes(snap: Any, r: Rollup, ctx: EvalContext) -> Callable[[Mapping[str, Any] | None], bool]:
@@ -174,7 +180,7 @@ def _linked_parents(conn: Connection, snap: Any, r: Rollup, child_ids: Sequence[
 
 
 def links_changed(conn: Connection, snap: Any, link: Any, pairs_added: Sequence[tuple[int, int]],
-                  pairs_removed: Sequence[tuple[int, int]]) -> None:
+                  pairs_removed: Sequence[tuple[int, int]], notify: Notify | None = None) -> None:
     """Links (a_id, b_id) of `link` were added or removed: roll-ups over it follow, same transaction."""
     from .links import side
 
@@ -205,7 +211,7 @@ def links_changed(conn: Connection, snap: Any, link: Any, pairs_added: Sequence[
                     else:
                         plan.move(r, pid, None, row, None)
     for parent in sorted(plans):
-        _apply(conn, snap, parent, plans[parent])
+        _apply(conn, snap, parent, plans[parent], notify)
 
 
 class _Plan:
@@ -251,7 +257,7 @@ class _Plan:
         cols[name] = value if have is None or (value > have if agg == "max" else value < have) else have
 
 
-def _apply(conn: Connection, snap: Any, parent: str, plan: _Plan) -> None:
+def _apply(conn: Connection, snap: Any, parent: str, plan: _Plan, notify: Notify | None = None) -> None:
     table = snap.tables[parent]
     for pid, names in plan.recompute.items():  # recomputed: the extreme of added values is in it
         for name in names:
@@ -262,11 +268,15 @@ def _apply(conn: Connection, snap: Any, parent: str, plan: _Plan) -> None:
     ids = sorted(moved | recompute)
     if not ids:
         return
-    if recompute and conn.dialect.name == "postgresql":
-        # lock in id order before reading the children (a child's FK check takes KEY SHARE, which
-        # NO KEY UPDATE does not wait on); the recompute statement then sees every committed child
-        conn.execute(select(table.c.id).where(is_in(table.c.id, sorted(recompute), "postgresql"))
-                     .order_by(table.c.id).with_for_update(key_share=True))
+    # the values before, with the rows locked in id order (PostgreSQL: NO KEY UPDATE, which a child's
+    # foreign-key check (KEY SHARE) does not wait on); a recompute statement then sees every
+    # committed child, and the events below tell listeners what moved
+    watched = _watched(snap, parent)
+    read = select(table.c.id, *(table.c[n] for n in watched)).where(
+        is_in(table.c.id, ids, conn.dialect.name)).order_by(table.c.id)
+    if conn.dialect.name == "postgresql":
+        read = read.with_for_update(key_share=True)
+    before = {row.id: row._mapping for row in conn.execute(read)}
     if moved:
         stmt, delta_names, extreme_names = _move_statement(snap, parent)
         conn.execute(stmt, [{"_pid": pid, **{f"d_{n}": plan.deltas.get(pid, {}).get(n, 0) for n in delta_names},
@@ -279,6 +289,39 @@ def _apply(conn: Connection, snap: Any, parent: str, plan: _Plan) -> None:
     for name, pids in sorted(by_name.items()):
         conn.execute(_recompute_statement(snap, parent, name), [{"_pid": pid} for pid in pids])
     _refresh_dependent_formulas(conn, snap, parent, ids)
+    _events(conn, snap, parent, watched, before, ids, notify)
+
+
+def _watched(snap: Any, parent: str) -> list[str]:
+    """The parent's columns a roll-up change can move: its roll-ups and stored formulas reading them."""
+    names = [r.name for r in rollups_of(snap, parent)]
+    obj = snap.objects[parent]
+    names += [f.name for f in object_formulas(obj.doc["properties"]).stored if set(f.reads) & set(names)]
+    return names
+
+
+def _events(conn: Connection, snap: Any, parent: str, watched: list[str], before: Mapping[int, Any],
+            ids: list[int], notify: Notify | None) -> None:
+    """One `update` event per parent whose values moved (context source: rollup; version unchanged),
+    in the event log and to the listeners (tags, segments, workflows follow roll-ups like fields)."""
+    table = snap.tables[parent]
+    obj = snap.objects[parent]
+    now = datetime.now(UTC)
+    events = []
+    for row in conn.execute(select(table.c.id, *(table.c[n] for n in watched)).where(
+            is_in(table.c.id, ids, conn.dialect.name)).order_by(table.c.id)):
+        old = before.get(row.id)
+        if old is None:
+            continue
+        moved = [n for n in watched if old[n] != row._mapping[n]]
+        if moved:
+            events.append(RecordEvent(parent, int(row.id), "update", {
+                "before": {n: obj.fields[n].shown(old[n]) for n in moved},
+                "after": {n: obj.fields[n].shown(row._mapping[n]) for n in moved}}, None, now, {"source": "rollup"}))
+    if events:
+        append_events(conn, events)
+        if notify is not None:
+            notify(events)
 
 
 _STATEMENTS: dict[tuple[int, str, str], tuple[Any, Any]] = {}
