@@ -67,6 +67,8 @@ export interface ReportResult {
   rows: unknown[][];
   labels: Record<string, Record<string, string>>;
   truncated: boolean;
+  /** false: the definition says its cells do not open records */
+  drill?: boolean;
   cached?: boolean;
   label?: Label;
   parameters?: Params;

@@ -22,7 +22,7 @@ RESULT = {"type": "object", "required": ["columns", "rows", "labels", "truncated
                                         "(a ratio over zero is null; '__other__' is top N's rest)."}},
     "labels": {"type": "object", "description": "Per dimension: key -> label in the caller's language "
                "(options, relation titles, users, bins; '' is the empty group)."},
-    "truncated": {"type": "boolean"}, "cached": {"type": "boolean"}, "parameters": ANY,
+    "truncated": {"type": "boolean"}, "cached": {"type": "boolean"}, "parameters": ANY, "drill": {"type": "boolean"},
     "time_zone": {"type": "string"}}}
 RUN = {"type": "object", "properties": {"parameters": PARAMETERS, "limit": {"type": "integer", "minimum": 1},
                                         "language": {"type": "string"}, "cache": {"type": "boolean"}}}

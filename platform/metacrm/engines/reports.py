@@ -642,7 +642,7 @@ def run_report(conn: Connection, snap: Snapshot, doc: Mapping[str, Any], who: Pr
     if not doc.get("sort") and not truncated:
         rows = _option_order(doc, plan.obj, rows)
     result = {"report": doc.get("name"), "label": doc.get("label"), "object": plan.obj.name,
-              "chart": doc.get("chart") or {"type": "table"},
+              "chart": doc.get("chart") or {"type": "table"}, "drill": doc.get("drill", True) is not False,
               "columns": columns_of(doc, plan.obj, language), "rows": rows,
               "labels": _labels(conn, snap, doc, plan, rows, who, language), "truncated": truncated,
               "parameters": params, "time_zone": _zone(doc, tz)}

@@ -39,10 +39,11 @@ export function ReportChart({ result, type, name, parameters, stacked, horizonta
       previousText: label(REPORT_TEXT.previous) }),
   [result, type, stacked, horizontal, label]);
 
+  const drillName = result.drill === false ? undefined : name;  // drill: false -> cells do not open records
   const open = async (cell: Cell) => {
-    if (!name) return;
+    if (!drillName) return;
     try {
-      const drilled = await reportsApi.drill(name, cell.cell, cell.measure, parameters ?? {});
+      const drilled = await reportsApi.drill(drillName, cell.cell, cell.measure, parameters ?? {});
       navigate(`/o/${drilled.object}?filter=${encodeURIComponent(JSON.stringify(drilled.rule))}`);
     } catch (e) {
       setError(e);
@@ -59,7 +60,7 @@ export function ReportChart({ result, type, name, parameters, stacked, horizonta
     return (
       <div className="report-number" data-testid="report-number">
         {measures.map((m, j) => (
-          <button type="button" key={m.name} className="link report-number-value" disabled={!name}
+          <button type="button" key={m.name} className="link report-number-value" disabled={!drillName}
             onClick={() => void open({ cell: {}, measure: m.name })}>
             <strong>{formatNumber(result.rows[0][n + j])}</strong> <span className="muted">{m.label}</span>
           </button>
@@ -69,7 +70,7 @@ export function ReportChart({ result, type, name, parameters, stacked, horizonta
     );
   }
   if (type === "table" || type === "pivot" || !option || (type === "map" && !mapLoaded)) {
-    return <ReportTable result={result} onOpen={name ? open : undefined} error={error} />;
+    return <ReportTable result={result} onOpen={drillName ? open : undefined} error={error} />;
   }
   return (
     <div data-testid="report-chart">
