@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ...store.system import users
 from ..expressions import render
@@ -69,12 +71,13 @@ def run(ctx: StepContext, doc: Doc) -> StepResult:
     language = ctx.conn.execute(select(users.c.language).where(users.c.id == user_id)).scalar() or "en"
     values = {**labelled(ctx, ctx.record or {}, str(language)), "workflow": ctx.workflow.name}
     title, body = texts(doc, str(language))
-    existing = ctx.conn.execute(select(notifications.c.id).where(notifications.c.key == ctx.key)).scalar()
+    insert = pg_insert if ctx.conn.dialect.name == "postgresql" else sqlite_insert
+    existing = ctx.conn.execute(insert(notifications).values(  # once per key: one statement, not a read first
+        user_id=user_id, title=render(title, values)[:300], body=render(body, values),
+        object=ctx.object_name, record_id=ctx.record_id, run_id=ctx.run_id, key=ctx.key,
+        created_at=ctx.now).on_conflict_do_nothing(index_elements=["key"]).returning(notifications.c.id)).scalar()
     if existing is None:
-        existing = ctx.conn.execute(notifications.insert().values(
-            user_id=user_id, title=render(title, values)[:300], body=render(body, values),
-            object=ctx.object_name, record_id=ctx.record_id, run_id=ctx.run_id, key=ctx.key,
-            created_at=ctx.now).returning(notifications.c.id)).scalar_one()
+        existing = ctx.conn.execute(select(notifications.c.id).where(notifications.c.key == ctx.key)).scalar_one()
     return StepResult({"notification_id": int(existing), "user_id": user_id})
 
 
