@@ -238,3 +238,13 @@ def test_compare_with_the_previous_period(svc):
     assert out["previous"]["parameters"]["period"] == {"from": "2026-01-01", "to": "2026-03-31"}
     assert out["previous"]["rows"] == [["won", 1], ["lost", 1]]
     assert "previous" not in run(svc, doc, params={"period": {"from": "2026-04-01"}})
+
+
+def test_a_report_whose_field_went_away_answers_422(svc, apply_docs):
+    doc = report(dimensions=[{"field": "score"}], measures=[{"agg": "count"}])
+    run(svc, doc)
+    props = {k: v for k, v in DEAL["properties"].items() if k != "score"}
+    apply_docs(svc, ("object", {**DEAL, "properties": props}), force=True)
+    with reading(svc.engine) as conn, pytest.raises(ValidationError) as exc:
+        reports.run_report(conn, svc.registry.current(conn), doc, admin(), {}, use_cache=False)
+    assert exc.value.problems[0].field == "/dimensions/0/field"

@@ -100,12 +100,15 @@ def _field_problems(fields: Mapping[str, FieldInfo], name: Any, where: str, obj_
 
 def check_report(doc: Mapping[str, Any], defs: DefinitionSet | Snapshot) -> Iterator[Problem]:
     """What the meta-schema cannot say: fields exist, aggregates fit their types, limits hold."""
-    catalog_defs = defs if isinstance(defs, DefinitionSet) else defs.definitions
-    obj_doc = catalog_defs.get("object", doc["object"])
-    if obj_doc is None:
+    if isinstance(defs, DefinitionSet):
+        obj_doc = defs.get("object", doc["object"])
+        found = ObjectDef.from_doc(obj_doc) if obj_doc is not None else None
+    else:  # a live snapshot (a saved report checked again when it runs)
+        found = defs.objects.get(doc["object"])
+    if found is None:
         yield Problem("/object", "unknown_object", f"no object named '{doc['object']}'")
         return
-    obj = ObjectDef.from_doc(obj_doc)
+    obj = found
     fields = fields_of(obj)
     dims = doc.get("dimensions") or []
     if len(dims) > MAX_DIMENSIONS:
@@ -364,6 +367,9 @@ def _aggregate(agg: str, value: Any) -> Any:
 
 def _plan(conn: Connection, snap: Snapshot, doc: Mapping[str, Any], who: Principal,
           params: Mapping[str, Any], tz: str) -> _Plan:
+    stale = list(check_report(doc, snap))
+    if stale:  # the object changed after the report was saved (a field removed or retyped)
+        raise ValidationError("the report no longer fits its object", stale)
     obj = snap.object(doc["object"])
     table = snap.tables[obj.name]
     fields = fields_of(obj)
