@@ -108,3 +108,21 @@ def test_division_by_zero_is_null_everywhere(services, apply_docs):
     assert object_formulas({}).ordered == ()
     from metacrm.meta.formulas import evaluate
     assert evaluate(node, {}, Clock(datetime.now(UTC))) is None
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_field_a_rollup_reads_cannot_be_removed(services, apply_docs):
+    from metacrm.errors import DestructiveChange
+
+    account = {"$id": "account", "type": "object", "properties": {
+        "name": {"x-field": "text"},
+        "won": {"x-field": "rollup", "x-rollup": {"object": "deal", "via": "account", "agg": "sum", "field": "amount",
+                                                  "filter": {"not": {"field": "note", "op": "is_empty"}}}}}}
+    apply_docs(services, ("object", account), ("object", obj({})))
+    without = obj({})
+    del without["properties"]["amount"], without["properties"]["note"]
+    with pytest.raises(DestructiveChange) as exc:
+        apply_docs(services, ("object", without))
+    found = {(p.field, p.code) for p in exc.value.problems}
+    assert ("object/account#/properties/won/x-rollup/field", "field_in_use") in found
+    assert ("object/account#/properties/won/x-rollup/filter/not/field", "field_in_use") in found

@@ -817,3 +817,55 @@ def object_formulas(properties: Mapping[str, Mapping[str, Any]]) -> ObjectFormul
         _OBJECT_CACHE.clear()
     _OBJECT_CACHE[id(properties)] = (properties, built)
     return built
+
+
+# --- who uses a field: roll-ups of other objects over this one (meta/usage.py) -----------------------
+
+def _rule_fields(rule: Any) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """(field, path) for each own-field condition of a roll-up filter rule."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(rule, ())]
+    while stack:
+        node, at = stack.pop()
+        if isinstance(node, Mapping):
+            if isinstance(node.get("field"), str) and "related" not in node:
+                yield node["field"], (*at, "field")
+            for k, v in node.items():
+                if k in ("all", "any", "not"):
+                    stack.append((v, (*at, k)))
+        elif isinstance(node, list):
+            stack.extend((v, (*at, i)) for i, v in enumerate(node))
+
+
+def rollup_usage(conn: Any, defs: Any, obj: str, fields: set[str]) -> list[Any]:
+    """Roll-ups of other objects that read `fields` of `obj` (its relation, field or filter): removing
+    one is refused like any field in use (a roll-up would no longer know what to add up)."""
+    from .kinds import pointer
+    from .usage import Usage
+
+    found = []
+    for parent, doc in defs.items("object"):
+        for name, decl in (doc.get("properties") or {}).items():
+            spec = decl.get("x-rollup") if isinstance(decl, Mapping) and decl.get("x-field") == "rollup" else None
+            if not isinstance(spec, Mapping):
+                continue
+            child = spec.get("object") or _linked_object(parent, str(spec.get("link")), lambda n: defs.get("object", n))
+            if child != obj:
+                continue
+            at = ("properties", name, "x-rollup")
+            for key in ("via", "field"):
+                if spec.get(key) in fields:
+                    found.append(Usage("object", parent, pointer((*at, key)), str(spec[key])))
+            for f, path in _rule_fields(spec.get("filter")):
+                if f in fields:
+                    found.append(Usage("object", parent, pointer((*at, "filter", *path)), f))
+    return found
+
+
+def _register_usage() -> None:
+    from .usage import USAGE_SOURCES
+
+    if rollup_usage not in USAGE_SOURCES:
+        USAGE_SOURCES.append(rollup_usage)
+
+
+_register_usage()
