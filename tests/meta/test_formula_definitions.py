@@ -71,14 +71,18 @@ def test_rollup_definitions_are_checked(services, apply_docs):
         "bad_filter": {"x-field": "rollup", "x-rollup": {"object": "deal", "via": "account", "agg": "count",
                                                          "filter": {"field": "nope", "op": "eq", "value": 1}}},
         "no_obj": {"x-field": "rollup", "x-rollup": {"object": "ghost", "via": "account", "agg": "count"}},
+        "over_volatile": {"x-field": "rollup", "x-rollup": {"object": "deal", "via": "account", "agg": "count",
+                                                            "filter": {"field": "age", "op": "gt", "value": 3}}},
     }}
     with pytest.raises(DefinitionError) as exc:
-        apply_docs(services, ("object", account), ("object", obj({})))
+        apply_docs(services, ("object", account), ("object", obj({
+            "age": f({"days_between": [{"field": "closed"}, {"today": {}}]}, "integer")})))
     found = {(p.field, p.code) for p in exc.value.problems}
     assert ("object/account#/properties/text_sum/x-rollup/field", "type_mismatch") in found
     assert ("object/account#/properties/bad_via/x-rollup/via", "unknown_relation") in found
     assert any(w.startswith("object/account#/properties/bad_filter/x-rollup/filter") for w, _ in found)
     assert ("object/account#/properties/no_obj/x-rollup/object", "unknown_object") in found
+    assert ("object/account#/properties/over_volatile/x-rollup/filter/field", "not_row_local") in found
 
 
 def test_adding_a_formula_to_a_populated_table_fills_it(services, apply_docs):

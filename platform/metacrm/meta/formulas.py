@@ -461,6 +461,12 @@ def _check_rollup(at: str, parent: str, decl: Mapping[str, Any], lookup: Callabl
     if rule is not None and validate_rule is not None:
         for p in validate_rule(rule, str(child_name)):
             yield Problem(f"{at}/filter{'' if p.field == '/' else p.field}", p.code, p.message)
+    for name, path in _rule_fields(rule) if rule is not None else ():
+        decl = props.get(name) or {}
+        if decl.get("x-field") == "rollup" or (decl.get("x-field") == "formula" and is_volatile_field(name, props)):
+            yield Problem(f"{at}/filter/{'/'.join(map(str, path))}", "not_row_local",
+                          f"'{name}' changes without the {child_name} being written (a roll-up or a volatile "
+                          "formula): a roll-up filter cannot read it")
 
 
 def _linked_object(parent: str, name: str, lookup: Callable[[str], Mapping[str, Any] | None]) -> str | None:
