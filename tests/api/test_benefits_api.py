@@ -202,3 +202,13 @@ def test_new_member_gets_one_welcome_coupon(admin: Any, standard_pack: Any, appl
     other = _member(admin, "NEW2")
     r = _redeem(admin, "welcome_coupon", {"member": other, "qty": 1, "code": code}, "w2")
     assert r.status_code == 422 and r.get_json()["errors"][0]["code"] == "unknown_code"  # a personal code
+
+
+def test_readers_see_no_rules_costs_or_budgets(admin: Any, make_user: Any) -> None:
+    reader = make_user("reader2", grants=[("member", ("read",), "all")])
+    items = {b["key"]: b for b in reader.get("/benefits").get_json()["items"]}
+    gift = items["birthday_gift"]
+    assert "eligibility" not in gift and "unit_cost" not in gift and "per_member_limit" in gift
+    assert "eligibility" in {b["key"]: b for b in admin.get("/benefits").get_json()["items"]}["birthday_gift"]
+    r = admin.post("/benefits/welcome_coupon/codes", {"count": 1, "member": 999999})
+    assert r.status_code == 422 and r.get_json()["errors"][0]["code"] == "unknown_member"

@@ -46,6 +46,11 @@ SWITCH = {"type": "object", "required": ["enabled"], "additionalProperties": Fal
           "properties": {"enabled": {"type": "boolean"}}}
 
 
+PUBLIC_KEYS = ("key", "label", "description", "enabled", "timezone", "valid_from", "valid_to", "per_member_limit",
+               "requires_code", "offer", "stackable_with")
+"""What readers who are not administrators see of a definition (no rules, costs, budgets or campaigns)."""
+
+
 @bp.errorhandler(engine.Refused)
 def _refused(exc: engine.Refused) -> Response:
     response = localized(exc.status, exc.code, exc.message, [p.to_dict() for p in exc.problems])
@@ -87,7 +92,8 @@ def list_benefits() -> Any:
         items = []
         for key, doc in sorted(snap.definitions.items("benefit")):
             total = limits.counter(conn, engine.total_key(key)) or {}
-            items.append({**doc, "state": {"enabled": bool(total.get("enabled", doc.get("enabled", True))),
+            shown = doc if who.is_admin else {k: v for k, v in doc.items() if k in PUBLIC_KEYS}
+            items.append({**shown, "state": {"enabled": bool(total.get("enabled", doc.get("enabled", True))),
                                            "used": int(total.get("used", 0)), "reserved": int(total.get("reserved", 0)),
                                            "total_quota": total.get("cap")}})
     return jsonify({"items": items})
@@ -171,7 +177,10 @@ def make_codes(key: str) -> Any:
     who.require_admin()
     body = checked(CODES)
     with svc.engine.begin() as conn:
-        doc = engine.benefit(snapshot(conn), key)
+        snap = snapshot(conn)
+        doc = engine.benefit(snap, key)
+        if "member" in body:
+            engine.member_record(conn, snap, body["member"])  # 422 unknown_member
         made = coupons.generate(conn, doc, body["count"], cap=body.get("cap"), campaign=body.get("campaign"),
                                 member_id=body.get("member"))
     return jsonify({"codes": made}), 201
