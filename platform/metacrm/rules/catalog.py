@@ -62,6 +62,8 @@ def fields_of(obj: ObjectDef) -> dict[str, FieldInfo]:
     for name, f in obj.fields.items():
         if f.type.computed:  # a formula or roll-up reads like a field of its result type
             tname = result_type(f.schema)
+            if tname not in FIELD_TYPES:  # an invalid declaration being validated alongside
+                tname = "json"
             out[name] = FieldInfo(name, tname, kind_of(tname), FIELD_TYPES[tname].operators, (),
                                   int(f.schema.get("x-scale", 2)), True,
                                   compute=_Volatile(obj, volatile[name]) if name in volatile else None)
