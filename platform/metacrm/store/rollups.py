@@ -79,9 +79,12 @@ def _index(snap: Any) -> tuple[dict[str, list[Rollup]], dict[str, list[Rollup]]]
                 continue
             spec = f.schema["x-rollup"]
             if spec.get("link"):
-                from .links import side
+                from .links import sides_of
 
-                child = side(snap, obj.name, spec["link"]).other_object
+                found = sides_of(snap, obj.name).get(spec["link"])
+                if found is None:  # the link's declaration was removed: the roll-up stands still
+                    continue
+                child = found.other_object
                 r = Rollup(obj.name, name, child, "", spec["agg"], spec.get("field"), spec.get("filter"),
                            result_type(f.schema), int(f.schema.get("x-scale", 2)), spec["link"])
             else:
