@@ -72,3 +72,27 @@ def test_order_events_keep_member_totals_and_tier(standard_pack: Any) -> None:
     assert member["tier"] == "gold" and member["downgrade_at"] is not None  # 30 grace days first
     with svc.engine.begin() as conn:
         assert points.balance(conn, m) == 1200  # the first earn kept (x1), the refunded order's reversed
+
+
+def test_downgrade_warning_workflow_tells_the_owner(standard_pack: Any, apply_docs: Any) -> None:
+    import json
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from metacrm.flows.tables import notifications
+    from metacrm.store.users import ensure_user
+
+    svc = standard_pack
+    shipped = Path(__file__).resolve().parents[2] / "workflows" / "tier_downgrade_warning.json"
+    apply_docs(svc, ("workflow", json.loads(shipped.read_text(encoding="utf-8"))))
+    with svc.engine.begin() as conn:
+        owner = ensure_user(conn, "keeper")
+    m = svc.records.create("member", {"member_no": "D1", "tier": "gold", "status": "active",
+                                      "lifetime_value": "100.00", "owner_id": owner})["id"]
+    assert tiers.evaluate(svc)["warned"] == 1
+    drain(svc)
+    with svc.engine.connect() as conn:
+        titles = conn.execute(select(notifications.c.title).where(notifications.c.user_id == owner)).scalars().all()
+    assert any("D1 may drop from Gold" in t for t in titles), titles
+    assert svc.records.get("member", m)["tier"] == "gold"

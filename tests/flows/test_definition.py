@@ -87,7 +87,7 @@ def test_standard_workflows_apply_with_the_pack(services):
     plan = services.metadata.apply(incoming_from_files(files))
     names = {c.name for c in plan.changes if c.kind == "workflow"}
     assert names == {"new_lead_routing", "dormant_customer_reactivation", "opportunity_stage_notification",
-                     "form_follow_up", "welcome_ab_test", "welcome_member_coupon"}
+                     "form_follow_up", "welcome_ab_test", "welcome_member_coupon", "tier_downgrade_warning"}
     broken = copy.deepcopy(BASE)
     broken["steps"][1]["then"] = "nowhere"
     with pytest.raises(DefinitionError) as err:
