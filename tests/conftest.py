@@ -10,10 +10,11 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import Result
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from metacrm.config import Settings
 from metacrm.engines.wiring import build_services
@@ -49,16 +50,49 @@ def need_postgres() -> None:
         pytest.skip("PostgreSQL does not answer")
 
 
-@pytest.fixture
-def pg_schema_url() -> Iterator[str]:
-    """A database URL whose search_path is a fresh schema, dropped after the test."""
+RUN_DB_PREFIX = "metacrm_t_"
+
+
+def _drop_stale_run_databases(admin: Any) -> None:
+    """Databases of earlier runs whose process is gone (a killed run cannot drop its own)."""
+    with admin.connect() as conn:
+        names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                             {"p": RUN_DB_PREFIX + "%"}).scalars().all()
+    for name in names:
+        pid = name[len(RUN_DB_PREFIX):].split("_")[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_run_url() -> Iterator[str]:
+    """A database of this test process's own, dropped at its end. Each xdist worker gets one, so
+    CREATE INDEX CONCURRENTLY (which waits for every older transaction in its database) never
+    waits for another worker's tests, and nothing a run leaves behind outlives it."""
     need_postgres()
+    name = f"{RUN_DB_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    _drop_stale_run_databases(admin)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING \'UTF8\''))
+    try:
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_schema_url(pg_run_url: str) -> Iterator[str]:
+    """A database URL whose search_path is a fresh schema (in this run's database), dropped after the test."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL)
+    admin = create_engine(pg_run_url)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+        yield f"{pg_run_url}?options=-csearch_path%3D{schema}"
     finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
