@@ -15,12 +15,15 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from ..errors import Problem
+from ..flows.jobs import job
+from ..flows.schedules import on_maintenance
 from ..meta.objects import ObjectDef
 from ..meta.regions import find_region
 from ..store.definitions import Snapshot
+from ..store.services import Services
 
 REGION, PHONE, FLAG = "region", "phone", "region_from_phone"
 
@@ -56,6 +59,8 @@ def fill_region(conn: Connection, snap: Snapshot, obj: ObjectDef,
         return {}
     for current, stored in pairs:
         before = current or {}
+        if stored.get(FLAG) is True and stored.get(REGION) not in (None, ""):
+            continue  # the backfill below, saying the region it sets is derived
         if stored.get(REGION) not in (None, "") and stored.get(REGION) != before.get(REGION):
             stored[FLAG] = False  # entered by a person
             continue
@@ -72,3 +77,35 @@ def fill_region(conn: Connection, snap: Snapshot, obj: ObjectDef,
         elif derived:
             stored[REGION], stored[FLAG] = None, False
     return {}
+
+
+BACKFILL_BATCH = 2000
+
+
+@job("regions.backfill")
+def backfill(services: Services, fired_at: str | None = None, limit: int = BACKFILL_BATCH) -> dict[str, int]:
+    """Records saved before their object had this step (region and mark both empty) get their
+    derived region: at most `limit` per object and pass, through the record service (events,
+    audit), on the daily maintenance pass; a number the geocoder does not place gets the mark false
+    so it is not looked at again. Returns how many records of each object got a region."""
+    done: dict[str, int] = {}
+    with services.records.transaction() as conn:
+        snap = services.registry.current(conn)
+        for obj in snap.objects.values():
+            if not _applies(obj):
+                continue
+            t = snap.tables[obj.name]
+            rows = conn.execute(select(t.c.id, t.c[PHONE]).where(
+                t.c.deleted_at.is_(None), t.c[REGION].is_(None), t.c[PHONE].is_not(None),
+                t.c[FLAG].is_(None)).order_by(t.c.id).limit(limit)).all()
+            count = 0
+            for record_id, phone in rows:  # each record is looked at once: the mark is set either way
+                code = region_of_phone(str(phone))
+                values = {REGION: code, FLAG: True} if code is not None else {FLAG: False}
+                services.records.update(obj.name, int(record_id), values, conn=conn)
+                count += code is not None
+            done[obj.name] = count
+    return done
+
+
+on_maintenance("regions.backfill")
