@@ -22,7 +22,7 @@ from ..errors import Conflict, NotFound, Problem, ValidationError
 from ..store import limits
 from ..store.db import reading
 from .access import object_for
-from .context import principal, services, snapshot
+from .context import admin_only, principal, services, snapshot
 from .errors import localized
 from .jsonio import int_arg
 from .pipelines import checked
@@ -171,10 +171,10 @@ def member_benefits(member_id: int) -> Any:
 
 
 @bp.post("/benefits/<key>/codes")
+@admin_only
 def make_codes(key: str) -> Any:
     """A batch of coupon codes (administrators)."""
-    svc, who = services(), principal()
-    who.require_admin()
+    svc = services()
     body = checked(CODES)
     with svc.engine.begin() as conn:
         snap = snapshot(conn)
@@ -187,10 +187,10 @@ def make_codes(key: str) -> Any:
 
 
 @bp.put("/benefits/<key>/enabled")
+@admin_only
 def switch(key: str) -> Any:
     """Switch a benefit on or off: a new version of its definition, effective from the next call."""
     svc, who = services(), principal()
-    who.require_admin()
     body = checked(SWITCH)
     with reading(svc.engine) as conn:
         doc = dict(engine.benefit(snapshot(conn), key))
@@ -200,10 +200,10 @@ def switch(key: str) -> Any:
 
 
 @bp.get("/benefits/<key>/ledger")
+@admin_only
 def ledger(key: str) -> Any:
     """The benefit's latest redemptions and audit lines, newest first (administrators)."""
-    svc, who = services(), principal()
-    who.require_admin()
+    svc = services()
     limit = int_arg("limit", 50, 1, 500)
     with reading(svc.engine) as conn:
         engine.benefit(snapshot(conn), key)
