@@ -311,7 +311,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_team": ("Unknown team", "未知团队"),
     "not_author": ("Only the report's author or an administrator may change it", "只有报表作者或管理员可以修改"),
     "level_needs_region": ("Grouping by province needs a region field", "按省份分组需要地区字段"),
-    "level_needs_region": ("Grouping by province needs a region field", "按省份分组需要地区字段"),
     # formula and roll-up fields (meta/formulas.py, store/computed.py, store/rollups.py)
     "cycle": ("Computed fields read each other in a cycle", "计算字段之间存在循环引用"),
     "not_row_local": ("A roll-up filter may read only the child record's own fields", "汇总筛选条件只能读取子记录自身的字段"),
