@@ -277,8 +277,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_code": ("No such code for this benefit", "券码无效"),
     "not_a_coupon": ("This benefit takes no codes", "该权益不使用券码"),
     "window_order": ("The end must be after the start", "结束时间必须晚于开始时间"),
-    "unknown_timezone": ("Unknown time zone", "未知时区"),
-    "invalid_datetime": ("Not a valid date and time", "日期时间无效"),
     "unknown_benefit": ("No such benefit", "权益不存在"),
     "redemption_reserved": ("The redemption is still reserved", "该核销仍在预留中"),
     "redemption_consumed": ("The redemption was already used", "该核销已使用"),
