@@ -67,9 +67,14 @@ def export(object_name: str) -> Any:
     except BaseException:
         spool.close()
         raise
+    return spooled_download(spool, fmt, f"{obj.name}.{fmt}")
+
+
+def spooled_download(spool: Any, fmt: str, filename: str) -> Response:
+    """A written spool file as a streamed download (the spool is closed once sent)."""
     spool.seek(0)
     return Response(_stream(spool), mimetype=download_mimetype(fmt),
-                    headers={"Content-Disposition": f'attachment; filename="{obj.name}.{fmt}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def _stream(spool: Any) -> Iterator[bytes]:

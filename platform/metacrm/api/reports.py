@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from ..engines import reports as engine
 from ..errors import MetaCRMError, NotFound, PermissionDenied, Problem, ValidationError
 from ..store.db import reading
 from .context import principal, services, snapshot
+from .exports import MIMETYPES, spooled_download
 from .jsonio import json_body
 
 bp = Blueprint("reports", __name__)
-MIMETYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-             "csv": "text/csv; charset=utf-8"}
 
 
 def _body() -> dict[str, Any]:
@@ -154,17 +152,7 @@ def export_report(name: str) -> Any:
     except BaseException:
         spool.close()
         raise
-    spool.seek(0)
-    return Response(_stream(spool), mimetype=MIMETYPES[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
-
-
-def _stream(spool: Any) -> Iterator[bytes]:
-    try:
-        while chunk := spool.read(1 << 16):
-            yield chunk
-    finally:
-        spool.close()
+    return spooled_download(spool, fmt, f"{name}.{fmt}")
 
 
 # --- dashboards -------------------------------------------------------------------------------
