@@ -130,3 +130,14 @@ def test_a_field_a_rollup_reads_cannot_be_removed(services, apply_docs):
     found = {(p.field, p.code) for p in exc.value.problems}
     assert ("object/account#/properties/won/x-rollup/field", "field_in_use") in found
     assert ("object/account#/properties/won/x-rollup/filter/not/field", "field_in_use") in found
+
+
+def test_a_formula_widens_from_integer_to_decimal(services, apply_docs):
+    apply_docs(services, ("object", ACCOUNT), ("object", obj({"double": f({"mul": [{"field": "qty"}, 2]}, "integer")})))
+    rid = services.records.create("deal", {"name": "x", "qty": 3})["id"]
+    assert services.records.get("deal", rid)["double"] == 6
+    apply_docs(services, ("object", ACCOUNT), ("object", obj({"double": f({"mul": [{"field": "qty"}, 2.5]})})))
+    assert services.records.get("deal", rid)["double"] == "7.50"
+    with pytest.raises(Exception) as exc:  # back to integer narrows: refused without force
+        apply_docs(services, ("object", ACCOUNT), ("object", obj({"double": f({"field": "qty"}, "integer")})))
+    assert "narrowing_change" in str(getattr(exc.value, "problems", exc.value))

@@ -391,9 +391,10 @@ def _dump_computed(value: Any) -> Any:
 def _result_change(old: Schema, new: Schema) -> str | None:
     from .formulas import result_type
 
-    if result_type(old) != result_type(new):
-        return f"result type changes from {result_type(old)} to {result_type(new)}"
-    return _decimal_change(old, new) if result_type(new) == "decimal" else None
+    before, after = result_type(old), result_type(new)
+    if before != after and (before, after) != ("integer", "decimal"):  # a whole number widens to a decimal
+        return f"result type changes from {before} to {after}"
+    return _decimal_change(old, new) if before == after == "decimal" else None
 
 
 # --- the registry -------------------------------------------------------------------------------
