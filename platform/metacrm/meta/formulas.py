@@ -865,13 +865,3 @@ def rollup_usage(conn: Any, defs: Any, obj: str, fields: set[str]) -> list[Any]:
                 if f in fields:
                     found.append(Usage("object", parent, pointer((*at, "filter", *path)), f))
     return found
-
-
-def _register_usage() -> None:
-    from .usage import USAGE_SOURCES
-
-    if rollup_usage not in USAGE_SOURCES:
-        USAGE_SOURCES.append(rollup_usage)
-
-
-_register_usage()

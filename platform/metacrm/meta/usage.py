@@ -178,6 +178,17 @@ USAGE_SOURCES: list[UsageSource] = []
 higher layer appends its own (engines/views.py)."""
 
 
+def _rollups_as_a_source() -> None:
+    """Roll-ups read fields of other objects (meta/formulas.py); imported here, not there, because
+    formulas is imported by meta.objects, which meta.kinds imports while usage is still loading."""
+    from .formulas import rollup_usage
+
+    USAGE_SOURCES.append(rollup_usage)
+
+
+_rollups_as_a_source()
+
+
 def removal_problems(conn: Any, defs: DefinitionSet, obj: str, old_fields: Mapping[str, Any],
                      new_fields: Mapping[str, Any], force: bool) -> list[Problem]:
     """Removing (or renaming) fields or select options that something still uses is refused, one
