@@ -63,7 +63,9 @@ def workers(settings: Settings, count: int) -> list[subprocess.Popen]:
     env = {**os.environ, "METACRM_DATABASE_URL": settings.database_url, "METACRM_REDIS_URL": settings.redis_url or "",
            "METACRM_QUEUE": settings.queue_name, "METACRM_JOB_LEASE_SECONDS": str(settings.job_lease_seconds),
            "METACRM_SECRET_KEY": "bench", "METACRM_INSTANCE_DIR": str(settings.instance_dir)}
-    return [subprocess.Popen([sys.executable, "-m", "metacrm.cli", "worker"], env=env) for _ in range(count)]
+    # each in a process group of its own: a kill reaches the scheduler RQ forks as well
+    return [subprocess.Popen([sys.executable, "-m", "metacrm.cli", "worker"], env=env, start_new_session=True)
+            for _ in range(count)]
 
 
 def stop(procs: list[subprocess.Popen]) -> None:
@@ -73,7 +75,7 @@ def stop(procs: list[subprocess.Popen]) -> None:
         try:
             p.wait(20)
         except subprocess.TimeoutExpired:
-            p.kill()
+            os.killpg(p.pid, signal.SIGKILL)
 
 
 def drained(queue: Queue) -> bool:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -110,3 +114,52 @@ class Receiver:
 def receiver():
     """Make a local webhook receiver: `with receiver(secret, ...) as r:` (see Receiver)."""
     return Receiver
+
+
+class WorkerProcesses:
+    """`metacrm worker` processes on a test's database and queue, each in a process group of its own:
+    RQ forks its scheduler as a child, which a SIGKILL of the worker alone would leave running
+    forever (an orphan holding Redis and database connections after the test run)."""
+
+    def __init__(self, instance_dir: str) -> None:
+        self.instance_dir = instance_dir
+        self.started: list[subprocess.Popen] = []
+
+    def start(self, svc: Services) -> subprocess.Popen:
+        s = svc.settings
+        env = {**os.environ, "METACRM_DATABASE_URL": s.database_url, "METACRM_REDIS_URL": s.redis_url or "",
+               "METACRM_QUEUE": s.queue_name, "METACRM_JOB_LEASE_SECONDS": str(s.job_lease_seconds),
+               "METACRM_SECRET_KEY": s.secret_key, "METACRM_INSTANCE_DIR": self.instance_dir}
+        proc = subprocess.Popen([sys.executable, "-m", "metacrm.cli", "worker"], env=env, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.started.append(proc)
+        return proc
+
+    def crash(self, proc: subprocess.Popen) -> None:
+        """As if the machine died: SIGKILL to the worker and its scheduler at once."""
+        self._kill_group(proc, signal.SIGKILL)
+        proc.wait(10)
+
+    def stop(self, proc: subprocess.Popen) -> None:
+        """A warm shutdown (SIGTERM), then whatever is left of its group is killed."""
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(10)
+        self._kill_group(proc, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.wait(10)
+
+    @staticmethod
+    def _kill_group(proc: subprocess.Popen, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+
+
+@pytest.fixture
+def worker_processes(tmp_path) -> Iterator[WorkerProcesses]:
+    """Start, crash and stop worker processes; every group still alive is killed at teardown."""
+    procs = WorkerProcesses(str(tmp_path))
+    yield procs
+    for proc in procs.started:
+        procs.stop(proc)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -32,15 +28,6 @@ def _workflow(url: str) -> dict:
             ]}
 
 
-def _worker(svc, tmp_path) -> subprocess.Popen:
-    s = svc.settings
-    env = {**os.environ, "METACRM_DATABASE_URL": s.database_url, "METACRM_REDIS_URL": s.redis_url,
-           "METACRM_QUEUE": s.queue_name, "METACRM_JOB_LEASE_SECONDS": str(s.job_lease_seconds),
-           "METACRM_SECRET_KEY": s.secret_key, "METACRM_INSTANCE_DIR": str(tmp_path)}
-    return subprocess.Popen([sys.executable, "-m", "metacrm.cli", "worker"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 def _open_runs(svc) -> int:
     with svc.engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(runs).where(
@@ -48,7 +35,7 @@ def _open_runs(svc) -> int:
 
 
 @pytest.mark.redis
-def test_killed_worker_and_flushed_queue_lose_nothing_and_repeat_nothing(rq_services, tmp_path, receiver):
+def test_killed_worker_and_flushed_queue_lose_nothing_and_repeat_nothing(rq_services, receiver, worker_processes):
     from metacrm.meta.kinds import DefinitionSet
     from metacrm.meta.packs import load_pack
     from metacrm.store.definitions import incoming_from_files
@@ -61,27 +48,20 @@ def test_killed_worker_and_flushed_queue_lose_nothing_and_repeat_nothing(rq_serv
         svc.metadata.apply([("workflow", "crash_flow", _workflow(hook.url))])
         assert kind("workflow")
         svc.records.bulk_create("lead", [{"name": f"lead {i}", "score": 0} for i in range(N)])
-        first = _worker(svc, tmp_path)
+        first = worker_processes.start(svc)
         try:
             assert hook.in_flight.wait(30), "the worker never reached the webhook step"
-            first.send_signal(signal.SIGKILL)  # mid-step: the webhook request is in flight
-            first.wait(10)
         finally:
-            if first.poll() is None:
-                first.kill()
+            worker_processes.crash(first)  # mid-step: the webhook request is in flight
         # Redis loses every queued job of ours (only this test's queue keys; never FLUSHDB)
         assert executor.delete_queue(svc.settings.redis_url, svc.settings.queue_name) > 0
-        second = _worker(svc, tmp_path)
+        second = worker_processes.start(svc)
         try:
             deadline = time.monotonic() + 40
             while _open_runs(svc) and time.monotonic() < deadline:
                 time.sleep(0.25)
         finally:
-            second.send_signal(signal.SIGTERM)
-            try:
-                second.wait(10)
-            except subprocess.TimeoutExpired:
-                second.kill()
+            worker_processes.stop(second)
 
     with svc.engine.connect() as conn:
         statuses = dict(conn.execute(select(runs.c.status, func.count()).group_by(runs.c.status)).all())

@@ -6,9 +6,6 @@ and with real RQ workers, a SIGKILLed worker, a restart and a flushed queue lose
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -134,17 +131,8 @@ def test_ten_thousand_waits_wake_exactly_once_at_wake_at(standard_pack):
     assert statuses == {"completed": len(expected)}
 
 
-def _worker(svc, tmp_path) -> subprocess.Popen:
-    s = svc.settings
-    env = {**os.environ, "METACRM_DATABASE_URL": s.database_url, "METACRM_REDIS_URL": s.redis_url,
-           "METACRM_QUEUE": s.queue_name, "METACRM_JOB_LEASE_SECONDS": str(s.job_lease_seconds),
-           "METACRM_SECRET_KEY": s.secret_key, "METACRM_INSTANCE_DIR": str(tmp_path)}
-    return subprocess.Popen([sys.executable, "-m", "metacrm.cli", "worker"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
 @pytest.mark.redis
-def test_sigkill_restart_and_flush_lose_no_wait_and_repeat_none(rq_services, tmp_path):
+def test_sigkill_restart_and_flush_lose_no_wait_and_repeat_none(rq_services, worker_processes):
     from metacrm.meta.kinds import DefinitionSet
     from metacrm.meta.packs import load_pack
     from metacrm.store.definitions import incoming_from_files
@@ -164,13 +152,12 @@ def test_sigkill_restart_and_flush_lose_no_wait_and_repeat_none(rq_services, tmp
         conn.execute(steps.update().where(steps.c.run_id.in_(ids)).values(
             step="woke", type="merge", due_at=now + timedelta(seconds=2), enqueued_at=None))
         conn.execute(runs.update().where(runs.c.id.in_(ids)).values(status="waiting"))
-    worker = _worker(svc, tmp_path)
+    worker = worker_processes.start(svc)
     try:
         time.sleep(3.0)
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
+        worker_processes.crash(worker)
         executor.delete_queue(svc.settings.redis_url, svc.settings.queue_name)  # Redis loses every queued job
-        worker = _worker(svc, tmp_path)
+        worker = worker_processes.start(svc)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             with svc.engine.connect() as conn:
@@ -180,11 +167,7 @@ def test_sigkill_restart_and_flush_lose_no_wait_and_repeat_none(rq_services, tmp
                 break
             time.sleep(0.5)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        worker_processes.stop(worker)
     with svc.engine.connect() as conn:
         woke = Counter(conn.execute(select(steps.c.run_id).where(steps.c.run_id.in_(ids), steps.c.step == "woke",
                                                                  steps.c.status == "done")).scalars())
