@@ -27,6 +27,9 @@ PUBLIC, USER, ADMIN, SCOPED = "public", "user", "admin", "scoped"
 """public: no login needed; user: any user (outcome depends on grants, never a leak); admin: 403
 for others; scoped: the path names the colleague's record (or an object of someone else): 403/404."""
 
+LINKS = ("accounts", "contacts")
+"""The standard pack's many-to-many relations (customer.accounts <-> account.contacts)."""
+
 MATRIX: dict[str, str] = {
     "GET /assignment": USER, "POST /assignment/{name}/assign": USER, "POST /assignment/{name}/explain": USER,
     "GET /audit": USER,
@@ -96,6 +99,8 @@ MATRIX: dict[str, str] = {
     "POST /benefits/{key}/codes": ADMIN, "PUT /benefits/{key}/enabled": ADMIN, "GET /benefits/{key}/ledger": ADMIN,
     "GET /members/{member_id}/benefits": SCOPED, "GET /members/{member_id}/points": SCOPED,
     "POST /members/{member_id}/points/spend": SCOPED, "POST /members/{member_id}/points/spends/{spend_id}/refund": SCOPED,
+    **{f"{m} /records/{{object}}/{{id}}/links/{name}": SCOPED for m in ("GET", "POST", "PUT") for name in LINKS},
+    **{f"DELETE /records/{{object}}/{{id}}/links/{name}/{{other_id}}": SCOPED for name in LINKS},
 }
 
 BODIES: dict[str, Any] = {
@@ -112,6 +117,7 @@ BODIES: dict[str, Any] = {
     "POST /titles": {"lead": ["{id}", "{mine}"]},
     "POST /forms/{name}/submit": {"name": "Form lead"},
     "POST /workflow-events": {"object": "lead", "record_id": "{id}", "event": "reply"},
+    **{f"{m} /records/{{object}}/{{id}}/links/{name}": {"links": ["{mine}"]} for m in ("POST", "PUT") for name in LINKS},
 }
 
 

@@ -18,6 +18,7 @@ from ..store.definitions import Snapshot
 from .context import API_PREFIX, admin_only_routes, principal, snapshot
 from .openapi_benefits import benefit_paths
 from .openapi_data_factory import data_factory_paths
+from .openapi_links import link_paths
 from .openapi_records import (
     EVENT,
     LIST_PARAMS,
@@ -196,7 +197,7 @@ def build_openapi(snap: Snapshot, who: Principal, hidden: Iterable[tuple[str, st
     `hidden` (the administrators' routes, for anyone else)."""
     schemas: dict[str, Any] = {"Problem": PROBLEM}
     paths = {**fixed_paths(), **workflow_paths(), **data_factory_paths(snap, who), **workspace_paths(snap, who),
-             **sales_paths(), **report_paths(), **benefit_paths()}
+             **sales_paths(), **report_paths(), **benefit_paths(), **link_paths(snap, who)}
     for obj in snap.objects.values():
         perm = who.permission(obj.name)
         if not perm.read:
