@@ -158,8 +158,9 @@ def _dashboards_per_role(world, make_user):
 def test_region_from_phone_and_the_market_map(admin):
     reports.clear_cache()
     made = {}
-    for name, phone, region, kind in (("gz", "+8613902321234", None, "B"), ("bj", "+8613800138000", None, "C"),
-                                      ("typed", "+8613902329999", "310000", "b"), ("abroad", "+12025550123", None, "C")):
+    for name, phone, region, kind in (("gz", "+8613902321234", None, "enterprise"), ("bj", "+8613800138000", None, "consumer"),
+                                      ("typed", "+8613902329999", "310000", "small_business"),
+                                      ("abroad", "+12025550123", None, "consumer")):
         body = {"name": name, "phone": phone, "customer_type": kind, **({"region": region} if region else {})}
         r = admin.post("/records/customer", body)
         assert r.status_code == 201, r.json["errors"]
@@ -177,5 +178,5 @@ def test_region_from_phone_and_the_market_map(admin):
     for key, count in rows.items():
         drilled = admin.post("/reports/market_map/drill", {"cell": {"region": key}}).json
         assert list_total(admin, drilled)[0] == count
-    only_b = admin.post("/reports/market_map/run", {"parameters": {"customer_type": "B"}}).json
+    only_b = admin.post("/reports/market_map/run", {"parameters": {"customer_type": "enterprise"}}).json
     assert only_b["rows"] == [["440000", 1]]
