@@ -194,3 +194,21 @@ def test_submitting_a_form_in_the_engine_starts_form_workflows(crm):
     record = submit_form(crm, "lead_signup", answers)
     [run] = service.list_runs(crm, workflow="after_signup")
     assert run["record_id"] == record["id"] and run["trigger"] == "form_submitted"
+
+
+def test_a_goal_reached_by_the_runs_own_step_exits_it_and_the_next_step_never_runs(crm):
+    """The step's own write reaches the goal in the step's transaction: the run stays exited (the step's
+    completion must not write it back to running), and the step after it is never executed."""
+    doc = {"name": "qualify", "object": "lead", "trigger": {"type": "record_created"},
+           "goal": {"field": "status", "op": "eq", "value": "contacted"},
+           "steps": [{"id": "mark", "type": "update_record", "set": {"status": "contacted"}},
+                     {"id": "tell", "type": "notify", "title": "{name} should not hear this"}]}
+    _apply(crm, ("workflow", doc))
+    crm.records.create("lead", {"name": "Goal Own Step"})
+    assert executor.wait_idle(crm, 20)
+    [run] = service.list_runs(crm, workflow="qualify")
+    assert (run["status"], run["outcome"]) == ("exited", "goal_reached"), run
+    with crm.engine.connect() as conn:
+        executed = [r.step for r in conn.execute(select(steps.c.step).where(steps.c.run_id == run["id"],
+                                                                            steps.c.status == "done"))]
+    assert executed == ["mark"]
