@@ -28,6 +28,7 @@ DEAL = {"$id": "deal", "type": "object", "required": ["name"], "properties": {
     "closed_at": {"x-field": "datetime"},
     "close_on": {"x-field": "date"},
     "secret": {"x-field": "text"},
+    "vip": {"x-field": "boolean"},
 }}
 
 ROWS = [  # (owner, stage, amount, score, closed_at UTC, close_on)
@@ -248,3 +249,13 @@ def test_a_report_whose_field_went_away_answers_422(svc, apply_docs):
     with reading(svc.engine) as conn, pytest.raises(ValidationError) as exc:
         reports.run_report(conn, svc.registry.current(conn), doc, admin(), {}, use_cache=False)
     assert exc.value.problems[0].field == "/dimensions/0/field"
+
+
+def test_a_yes_no_dimension_is_labelled_in_the_readers_language(svc):
+    [first] = svc.records.list("deal", limit=1)
+    svc.records.update("deal", first["id"], {"vip": True})
+    doc = report(dimensions=[{"field": "vip"}], measures=[{"agg": "count"}])
+    out = run(svc, doc, language="zh")
+    assert sorted(out["rows"], key=str) == sorted([[True, 1], [None, 5]], key=str)
+    assert out["labels"]["vip"] == {"": "（空）", "true": "是", "false": "否"}
+    assert run(svc, doc)["labels"]["vip"]["true"] == "Yes"

@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { describe, expect, it } from "vitest";
 import type { ReportResult } from "../api/reports";
-import { chartOption, dropOffs, keyLabel } from "./reportChart";
+import { chartOption, dropOffs, keyLabel, secondAxis } from "./reportChart";
 
 const result: ReportResult = {
   report: "r", object: "opportunity", chart: { type: "bar" }, truncated: false,
@@ -52,5 +52,18 @@ describe("previous period", () => {
     const option = chartOption(one, "bar", { previousText: "before" }) as { series: { name: string; data: ({ value: unknown } | null)[] }[] };
     expect(option.series.map((s) => s.name)).toEqual(["Amount", "Amount (before)"]);
     expect(option.series[1].data.map((d) => d?.value ?? null)).toEqual([null, 2]);
+  });
+  it("puts a measure of another magnitude on a second axis, so a count beside an amount is not flat", () => {
+    expect(secondAxis([[120, 80], [180000, 150000]])).toEqual([false, true]);
+    expect(secondAxis([[10, 20], [15, 30]])).toEqual([false, false]);
+    expect(secondAxis([[0, 0], [5, 9]])).toEqual([false, false]);
+    const bands: ReportResult = { ...result, columns: [result.columns[0],
+      { name: "leads", label: "Leads", role: "measure", agg: "count" }, { name: "budget", label: "Budget", role: "measure", agg: "avg" }],
+      rows: [["< 20", 120, 180000], ["20 – 40", 80, 150000]] };
+    const option = chartOption(bands, "bar", {}) as { yAxis: unknown[]; series: { name: string; yAxisIndex?: number }[] };
+    expect(option.yAxis).toHaveLength(2);
+    expect(option.series.map((x) => [x.name, x.yAxisIndex ?? 0])).toEqual([["Leads", 0], ["Budget", 1]]);
+    const stacked = chartOption(bands, "bar", { stacked: true }) as { yAxis: unknown; series: { yAxisIndex?: number }[] };
+    expect(Array.isArray(stacked.yAxis)).toBe(false);
   });
 });

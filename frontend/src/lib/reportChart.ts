@@ -99,10 +99,11 @@ export function chartOption(result: ReportResult, type: ChartType, opts: { stack
       series.push(base(keyLabel(result, dims[1].name, s), data));
     }
   } else {
+    const second = secondAxis(measures.map((_, j) => rows.map((r) => r[n + j])));
     for (const [j, m] of measures.entries()) {
       const data: (Datum | null)[] = xs.map(() => null);
       for (const r of rows) data[index.get(JSON.stringify(n ? r[0] ?? null : null)) ?? 0] = { value: r[n + j], cell: cellOf(r), measure: m.name };
-      series.push(base(m.label, data));
+      series.push({ ...base(m.label, data), ...(second[j] && !opts.stacked && !opts.horizontal ? { yAxisIndex: 1 } : {}) });
     }
   }
   if (result.previous && n <= 1 && opts.previousText) {
@@ -119,6 +120,16 @@ export function chartOption(result: ReportResult, type: ChartType, opts: { stack
   }
   const category = { type: "category", data: categories, axisLabel: { hideOverlap: true } };
   const value = { type: "value" };
+  const twoAxes = series.some((x) => x.yAxisIndex === 1);
   return { tooltip, legend: { type: "scroll", top: 0 }, grid: { left: 8, right: 16, top: 36, bottom: 8, containLabel: true },
-    xAxis: opts.horizontal ? value : category, yAxis: opts.horizontal ? category : value, series };
+    xAxis: opts.horizontal ? value : category,
+    yAxis: opts.horizontal ? category : twoAxes ? [value, { type: "value", splitLine: { show: false } }] : value, series };
+}
+
+/** Which measures go on a second value axis: those whose largest value is 10x away from the first
+ * measure's (a count beside an amount would otherwise be drawn flat at zero). */
+export function secondAxis(columns: unknown[][]): boolean[] {
+  const top = columns.map((values) => Math.max(0, ...values.map((v) => Math.abs(Number(v) || 0))));
+  const first = top[0] ?? 0;
+  return top.map((t, j) => j > 0 && first > 0 && t > 0 && (t / first >= 10 || first / t >= 10));
 }

@@ -65,6 +65,8 @@ MAX_TOP = 100
 OTHER = "__other__"
 OTHER_LABEL = {"en": "Other", "zh": "其他"}
 EMPTY_LABEL = {"en": "(empty)", "zh": "（空）"}
+BOOLEAN_LABELS = {"true": {"en": "Yes", "zh": "是"}, "false": {"en": "No", "zh": "否"}}
+"""A yes/no dimension's keys as the web app writes them (String(true)) and their labels."""
 NUMERIC = frozenset({"integer", "decimal"})
 ORDERED = NUMERIC | {"date", "datetime"}
 UNGROUPABLE = frozenset({"multi", "json"})
@@ -552,6 +554,8 @@ def _labels(conn: Connection, snap: Snapshot, doc: Mapping[str, Any], plan: _Pla
                 # the province map matches short names (广东); elsewhere the official name in the reader's language
                 labels[str(v)] = (region.short if language.startswith("zh") or dim.get("level") else region.pinyin) \
                     if region is not None and region.is_province else region_label(str(v), language)
+        elif f is not None and f.type.name == "boolean":
+            labels.update({key: label_in(text, language, key) for key, text in BOOLEAN_LABELS.items()})
         elif f is not None and f.options:
             option_labels = f.schema.get("x-option-labels") or {}
             labels.update({str(v): label_in(option_labels.get(v) or {}, language, str(v)) for v in plain})
