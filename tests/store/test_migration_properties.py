@@ -1,6 +1,7 @@
 """Random sequences of definition changes on a populated object (hypothesis, SQLite and PostgreSQL):
 after every apply no stored value changed unless the plan said so with force, the live columns match
-the declaration, and applying the same definition again plans nothing."""
+the declaration, and applying the same definition again plans nothing. A step may also rename the
+`note` field (`x-renamed-from`, back and forth between `note` and `memo`): its values follow it."""
 
 import copy
 import itertools
@@ -36,13 +37,15 @@ DECLS = {
                               for p, s in ((10, 2), (8, 1), (20, 4), (6, 2))] + [{"x-field": "text"}]),
 }
 RUNS = itertools.count(1)
-STEP = st.tuples(st.fixed_dictionaries(DECLS), st.booleans())
+STEP = st.tuples(st.fixed_dictionaries(DECLS), st.booleans(), st.booleans())
+OTHER_NAME = {"note": "memo", "memo": "note"}
 
 
-def snapshot(svc, name: str) -> dict[int, dict[str, str | None]]:
-    """Every stored value, as text, by record id: what must never change silently."""
+def snapshot(svc, name: str, note: str = "note") -> dict[int, dict[str, str | None]]:
+    """Every stored value, as text, by record id: what must never change silently (`note` is read
+    from the column it has now)."""
     with svc.engine.connect() as conn:
-        rows = conn.execute(text(f"SELECT id, label, note, qty, price FROM obj_{name}")).mappings().all()
+        rows = conn.execute(text(f"SELECT id, label, {note} AS note, qty, price FROM obj_{name}")).mappings().all()
     out = {}
     for r in rows:
         out[r["id"]] = {k: None if r[k] is None else _norm(r[k]) for k in ("label", "note", "qty", "price")}
@@ -63,16 +66,22 @@ def test_random_changes_never_lose_data(services, apply_docs, steps):
     base = copy.deepcopy(BASE) | {"$id": name}
     apply_docs(services, ("object", base))
     services.records.bulk_create(name, ROWS)
-    for decls, force in steps:
+    note, note_declared = "note", True  # the column `note` lives in now; whether the last definition has it
+    for decls, force, rename in steps:
         doc = copy.deepcopy(base)
-        doc["properties"] = {k: v for k, v in decls.items() if v is not None}
-        before = snapshot(services, name)
+        doc["properties"] = {k: v for k, v in decls.items() if v is not None and k != "note"}
+        target = note
+        if decls["note"] is not None:
+            target = OTHER_NAME[note] if rename and note_declared else note
+            doc["properties"][target] = dict(decls["note"]) | ({"x-renamed-from": note} if target != note else {})
+        before = snapshot(services, name, note)
         try:
             apply_docs(services, ("object", doc), force=force)
         except DestructiveChange:
-            assert snapshot(services, name) == before  # a refused apply changes nothing
+            assert snapshot(services, name, note) == before  # a refused apply changes nothing
             continue
-        assert snapshot(services, name) == before  # every stored value survived the applied change
+        note, note_declared = target, decls["note"] is not None
+        assert snapshot(services, name, note) == before  # every stored value survived, and followed a rename
         obj = ObjectDef.from_doc(doc)
         table = build_tables([obj])[name]
         with services.engine.connect() as conn:
