@@ -261,8 +261,8 @@ export const api = {
       query: { force: force ? "true" : undefined },
     })).data;
   },
-  async plan(definitions: { kind: string; name: string; body: Record<string, unknown> }[]): Promise<Plan> {
-    return (await call<Plan>("POST", "/definitions/plan", { body: { definitions } })).data;
+  async plan(definitions: { kind: string; name: string; body: Record<string, unknown> }[], force = false): Promise<Plan> {
+    return (await call<Plan>("POST", "/definitions/plan", { body: { definitions }, query: { force: force ? "true" : undefined } })).data;
   },
   async versions(kind: string, name: string): Promise<DefinitionVersion[]> {
     return listOf<DefinitionVersion>((await call("GET", `/definitions/${enc(kind)}/${enc(name)}/versions`)).data);

@@ -64,6 +64,7 @@ function Designer({ initial, isNew, targets }: { initial: ObjectDraft; isNew: bo
   const [plan, setPlan] = useState<Plan | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [applied, setApplied] = useState(false);
+  const [forced, setForced] = useState<Plan | null>(null);  // what force would do, when only force gets it through
   const [dragIndex, setDragIndex] = useState<number | null>(null);
   const problems = draftProblems(draft);
 
@@ -71,22 +72,32 @@ function Designer({ initial, isNew, targets }: { initial: ObjectDraft; isNew: bo
     setDraft(next);
     setPlan(null);
     setApplied(false);
+    setForced(null);
   };
   const setField = (i: number, f: FieldDraft) => change({ ...draft, fields: draft.fields.map((x, j) => (j === i ? f : x)) });
 
   async function checkPlan() {
     setError(null);
+    setForced(null);
     try {
-      setPlan(await api.plan([{ kind: "object", name: draft.name, body: objectDoc(draft) }]));
+      const items = [{ kind: "object", name: draft.name, body: objectDoc(draft) }];
+      const found = await api.plan(items);
+      setPlan(found);
+      // refused: would force get it through? Then show what forcing would do, and offer it
+      if (found.problems.length) {
+        const withForce = await api.plan(items, true).catch(() => null);
+        if (withForce && !withForce.problems.length) setForced(withForce);
+      }
     } catch (e) {
       setError(e);
     }
   }
 
-  async function apply() {
+  async function apply(force = false) {
     setError(null);
+    setForced(null);
     try {
-      setPlan(await api.putDefinition("object", draft.name, objectDoc(draft)));
+      setPlan(await api.putDefinition("object", draft.name, objectDoc(draft), force));
       setApplied(true);
       if (isNew) window.history.replaceState(null, "", `/designer/objects/${draft.name}`);
     } catch (e) {
@@ -174,6 +185,15 @@ function Designer({ initial, isNew, targets }: { initial: ObjectDraft; isNew: bo
       )}
       <ErrorMessage error={error} />
       {plan && <PlanView plan={plan} />}
+      {forced && (
+        <section className="card" aria-label={t("designer.force_title")}>
+          <p>{t("designer.force_help")}</p>
+          <PlanView plan={forced} />
+          <button type="button" className="danger" onClick={() => {
+            if (window.confirm(t("designer.force_confirm"))) void apply(true);
+          }}>{t("designer.force_apply")}</button>
+        </section>
+      )}
       {applied && (
         <p className="alert alert-ok" role="status">
           {t("designer.applied")} <Link to={`/designer/forms/new?object=${draft.name}`}>{t("designer.build_form")}</Link>{" · "}
