@@ -164,6 +164,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unexpected_key": ("Unexpected key", "多余的键"),
     "unexpected_value": ("Unexpected value", "多余的值"),
     "unknown_tag": ("Unknown tag", "未知标签"),
+    "ambiguous_tag": ("Several tags have this label: name one by its key", "多个标签使用此名称：请用标签键指定"),
+    "duplicate_tag_label": ("A tag with this name already exists", "已存在同名标签"),
     "unknown_group": ("Unknown tag group", "未知标签组"),
     "unknown_user": ("Unknown user", "未知用户"),
     "unknown_verb": ("Unknown permission", "未知权限"),

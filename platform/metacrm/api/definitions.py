@@ -14,9 +14,11 @@ from ..errors import BadRequest, NotFound, Problem, ValidationError
 from ..meta.kinds import KINDS
 from ..meta.packs import parse_json as parse_strict
 from ..meta.secrets import masked, secret_pointers
+from ..meta.tag_names import is_key, tag_from_text
 from ..store import system
 from .context import admin_only, principal, services
 from .definition_access import for_reader, require_kind_readable
+from .errors import caller_language
 from .jsonio import bool_arg, json_body
 
 bp = Blueprint("definitions", __name__)
@@ -101,6 +103,10 @@ def put_definition(kind: str, name: str) -> Any:
     who = principal()
     the_kind = _kind(kind)
     doc = _definition_body()
+    if kind == "tag" and not is_key(name) and isinstance(doc, dict) and doc.get("name") == name:
+        # a tag named in the user's words: derive its key, keep the text as its label
+        defs = services().registry.current().definitions
+        name, doc = tag_from_text(defs, doc, name, caller_language())
     if the_kind.id_of(doc) != name:
         raise ValidationError("the document's name does not match the URL",
                               [Problem("/" + the_kind.id_key, "name_mismatch", f"must be '{name[:64]}'")])

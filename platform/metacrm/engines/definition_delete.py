@@ -18,6 +18,7 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from ..errors import Conflict, NotFound, Problem, ValidationError
 from ..meta.kinds import DefinitionSet
+from ..meta.tag_names import normal, tag_keys
 from ..store import system
 from ..store.definitions import read_definitions, read_revision
 
@@ -42,13 +43,19 @@ def _walk(value: Any, path: str, key: str) -> Iterator[tuple[str, str, Any]]:
 def references(defs: DefinitionSet, kind: str, name: str) -> list[dict[str, str]]:
     """Every place another live definition names `kind` `name`: [{kind, name, path}]."""
     hints = KEY_HINTS.get(kind, (kind,))
+    labels: set[str] = set()
+    if kind == "tag":  # rules, steps and the API may name a tag by its label (meta.tag_names)
+        own = (defs.get("tag", name) or {}).get("label") or {}
+        labels = {normal(v) for v in own.values() if isinstance(v, str)}
     found = []
     for other_kind in defs.kinds():
         for other_name, doc in defs.items(other_kind):
             if (other_kind, other_name) == (kind, name):
                 continue
             for path, key, value in _walk(doc, "", ""):
-                if value == name and any(h in key.lower() for h in hints):
+                named = value == name or (labels and isinstance(value, str) and normal(value) in labels
+                                          and name in tag_keys(defs, value))
+                if named and any(h in key.lower() for h in hints):
                     found.append({"kind": other_kind, "name": other_name, "path": path or "/"})
     return found
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import MetaCRMError, Problem
 from ..flows.steps import CheckContext, Doc, StepContext, StepFailed, StepResult, StepType, register_step
+from ..meta.tag_names import ambiguous, tag_keys
 from .tags import add_tags, remove_tags
 
 TAGS = {"type": "array", "minItems": 1, "uniqueItems": True, "items": {"type": "string", "minLength": 1, "maxLength": 64}}
@@ -95,8 +96,11 @@ def _check_by(doc: Doc, ctx: CheckContext) -> Iterator[Problem]:
 def check(doc: Doc, ctx: CheckContext) -> Iterator[Problem]:
     yield from _check_by(doc, ctx)
     for where, name in _named(doc):
-        tag = ctx.snapshot.definitions.get("tag", name)
-        if tag is None:
+        keys = tag_keys(ctx.snapshot.definitions, name)  # the key, or a label in any language
+        tag = ctx.snapshot.definitions.get("tag", keys[0]) if len(keys) == 1 else None
+        if len(keys) > 1:
+            yield Problem(f"{ctx.pointer}/{where}", "ambiguous_tag", ambiguous(name, keys))
+        elif tag is None:
             yield Problem(f"{ctx.pointer}/{where}", "unknown_tag", f"no tag named '{name}'")
         elif "rule" in tag:
             yield Problem(f"{ctx.pointer}/{where}", "automatic_tag",

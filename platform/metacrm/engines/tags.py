@@ -20,6 +20,7 @@ from ..errors import MetaCRMError, NotFound, Problem, ValidationError
 from ..flows.triggers import on_record_events as workflow_triggers
 from ..meta.forms import check_form, option_tags
 from ..meta.kinds import DefinitionSet, Kind, kind, register_kind
+from ..meta.tag_names import ambiguous, tag_keys
 from ..rules import rule_reads, validate_rule
 from ..store.bulk import insert_new, is_in
 from ..store.events import RecordEvent, append_events
@@ -114,10 +115,14 @@ register_kind(Kind("form", kind("form").folder, kind("form").id_key, check=check
 
 def _manual_tags(snap: Any, object_name: str, names: Sequence[str]) -> list[dict[str, Any]]:
     problems, docs = [], []
-    for i, name in enumerate(names):
-        doc = snap.definitions.get("tag", name) if isinstance(name, str) else None
-        if doc is None:
-            problems.append(Problem(f"tags/{i}", "unknown_tag", f"no tag named '{str(name)[:64]}'"))
+    for i, text in enumerate(names):
+        keys = tag_keys(snap.definitions, text)  # the key, or a label in any language
+        name = keys[0] if len(keys) == 1 else text
+        doc = snap.definitions.get("tag", name) if len(keys) == 1 else None
+        if len(keys) > 1:
+            problems.append(Problem(f"tags/{i}", "ambiguous_tag", ambiguous(str(text), keys)))
+        elif doc is None:
+            problems.append(Problem(f"tags/{i}", "unknown_tag", f"no tag named '{str(text)[:64]}'"))
         elif object_name not in doc["objects"]:
             problems.append(Problem(f"tags/{i}", "tag_not_for_object", f"tag '{name}' does not apply to {object_name}"))
         elif "rule" in doc:
@@ -149,7 +154,7 @@ def add_tags(conn: Connection, snap: Any, object_name: str, record_ids: Sequence
     Each new link is a `tag_added` event. Tags of an exclusive group replace the record's other
     manual tags of that group (each a `tag_removed` event).
     """
-    docs = _manual_tags(snap, object_name, list(dict.fromkeys(names)))
+    docs = list({d["name"]: d for d in _manual_tags(snap, object_name, list(dict.fromkeys(names)))}.values())
     ids = _live_ids(conn, snap, object_name, record_ids)
     exclusive = _exclusive_groups(snap, docs)
     now = datetime.now(UTC)
@@ -179,10 +184,10 @@ def add_tags(conn: Connection, snap: Any, object_name: str, record_ids: Sequence
 def remove_tags(conn: Connection, snap: Any, object_name: str, record_ids: Sequence[int], names: Sequence[str],
                 *, actor_id: int | None = None, tz: str = "UTC") -> dict[int, list[str]]:
     """Remove manual tags; returns what was actually removed per record (each a `tag_removed` event)."""
-    _manual_tags(snap, object_name, list(dict.fromkeys(names)))
+    keys = list(dict.fromkeys(d["name"] for d in _manual_tags(snap, object_name, list(dict.fromkeys(names)))))
     ids = _live_ids(conn, snap, object_name, record_ids)
     current = tags_of(conn, object_name, ids)
-    removed = {rid: [t for t in dict.fromkeys(names) if t in current[rid]] for rid in ids}
+    removed = {rid: [t for t in keys if t in current[rid]] for rid in ids}
     removed = {rid: ts for rid, ts in removed.items() if ts}
     _unlink(conn, object_name, removed)
     now = datetime.now(UTC)

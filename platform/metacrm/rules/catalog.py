@@ -13,6 +13,7 @@ from ..meta.fields import FIELD_TYPES
 from ..meta.formulas import Clock, FormulaField, object_formulas, result_type
 from ..meta.kinds import KINDS, DefinitionSet
 from ..meta.objects import ObjectDef
+from ..meta.tag_names import tag_keys
 from .model import TEXT_TYPES, FieldInfo
 
 # System columns a rule may read, as the field type they behave like.
@@ -83,9 +84,11 @@ class Catalog:
     """Objects (as ObjectDef) and tag definitions a rule can name."""
 
     def __init__(self, objects: Mapping[str, ObjectDef] | Callable[[str], ObjectDef | None],
-                 tags: Callable[[str], Mapping[str, Any] | None] | None) -> None:
+                 tags: Callable[[str], Mapping[str, Any] | None] | None,
+                 keys: Callable[[str], tuple[str, ...]] | None = None) -> None:
         self._objects = objects
         self._tags = tags
+        self._keys = keys
 
     def object(self, name: str) -> ObjectDef | None:
         if callable(self._objects):
@@ -103,6 +106,12 @@ class Catalog:
     def tag(self, name: str) -> Mapping[str, Any] | None:
         return None if self._tags is None else self._tags(name)
 
+    def tag_keys(self, text: str) -> tuple[str, ...]:
+        """Keys of the tags a rule's text names: the key, or tags labelled so (meta.tag_names)."""
+        if self._keys is not None:
+            return self._keys(text)
+        return (text,) if self.tag(text) is not None else ()
+
 
 _CATALOGS: dict[int, tuple[Any, Catalog]] = {}
 
@@ -116,6 +125,7 @@ def catalog_of(source: Any) -> Catalog:
         return hit[1]
     defs: DefinitionSet = source if isinstance(source, DefinitionSet) else source.definitions
     tags = (lambda n: defs.get("tag", n)) if "tag" in KINDS else None
+    keys = (lambda t: tag_keys(defs, t)) if "tag" in KINDS else None
     if isinstance(source, DefinitionSet):
         built: dict[str, ObjectDef | None] = {}
 
@@ -125,9 +135,9 @@ def catalog_of(source: Any) -> Catalog:
                 built[name] = ObjectDef.from_doc(doc) if doc is not None else None
             return built[name]
 
-        cat = Catalog(lookup, tags)
+        cat = Catalog(lookup, tags, keys)
     else:
-        cat = Catalog(source.objects, tags)
+        cat = Catalog(source.objects, tags, keys)
     if len(_CATALOGS) > 64:
         _CATALOGS.clear()
     _CATALOGS[id(source)] = (source, cat)

@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import Problem
 from ..meta.fields import BIGINT_MAX, CoercionError, rfc3339
 from ..meta.jsonvalue import TooDeep, json_leaves
+from ..meta.tag_names import ambiguous
 from .catalog import Catalog
 from .model import (
     AggRef,
@@ -146,10 +147,15 @@ class Parser:
             self.fail(f"{at}/value", "invalid_value", "a tag condition names one tag")
             return None
         if self.catalog.knows_tags:
-            doc = self.catalog.tag(tag)
-            if doc is None:
-                self.fail(f"{at}/value", "unknown_tag", f"no tag named '{tag}'")
+            keys = self.catalog.tag_keys(tag)  # the key, or a label in any language
+            if not keys:
+                self.fail(f"{at}/value", "unknown_tag", f"no tag named '{tag[:64]}'")
                 return None
+            if len(keys) > 1:
+                self.fail(f"{at}/value", "ambiguous_tag", ambiguous(tag, keys))
+                return None
+            tag = keys[0]
+            doc = self.catalog.tag(tag) or {}
             objects = doc.get("objects")
             if objects and obj not in objects:
                 self.fail(f"{at}/value", "tag_not_for_object", f"tag '{tag}' does not apply to {obj}")
