@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -47,6 +48,12 @@ class Api:
     def patch(self, path: str, body: Any, version: int | None = None, **kw: Any) -> Any:
         headers = {"If-Match": f'"{version}"'} if version is not None else {}
         return self.send("PATCH", path, body, headers=headers, **kw)
+
+    def upload(self, path: str, content: bytes, filename: str, **form: Any) -> Any:
+        """POST a file as multipart `file` with form fields (`object` defaults to lead): imports, previews."""
+        data = {"object": "lead", **form, "file": (io.BytesIO(content), filename)}
+        return self.client.post("/api/v1" + path, data=data, headers=self._headers(None),
+                                content_type="multipart/form-data")
 
     def delete(self, path: str, version: int | None = None, **kw: Any) -> Any:
         headers = {"If-Match": f'"{version}"'} if version is not None else {}

@@ -161,7 +161,7 @@ function importForm(object: string, file: File, options?: Partial<ImportOptions>
   if (options?.on_duplicate) form.set("on_duplicate", options.on_duplicate);
   if (options?.day_first) form.set("day_first", options.day_first);
   if (options?.timezone) form.set("timezone", options.timezone);
-  if (options?.region) form.set("default_region", options.region);
+  if (options?.region) form.set("phone_region", options.region);
   if (options?.sheet) form.set("sheet", options.sheet);
   if (options?.header_row) form.set("header_row", String(options.header_row));
   return form;

@@ -520,6 +520,7 @@ export const en = {
   "imp.file": "File (.xlsx or .csv)",
   "imp.preview": "Preview",
   "imp.note_time_dropped": "{rows} value(s) in column “{header}” had a time of day: the date field {field} keeps the date only.",
+  "imp.sheet": "Sheet",
   "imp.summary": "{rows} rows in sheet {sheet}; headers taken from row {row}.",
   "imp.header_row": "Header row",
   "imp.reload": "Read again",

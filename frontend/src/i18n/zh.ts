@@ -522,6 +522,7 @@ export const zh: Record<keyof typeof en, string> = {
   "imp.file": "文件（.xlsx 或 .csv）",
   "imp.preview": "预览",
   "imp.note_time_dropped": "“{header}”列有 {rows} 个值带有时间：日期字段 {field} 只保留日期。",
+  "imp.sheet": "工作表",
   "imp.summary": "工作表 {sheet} 共 {rows} 行；表头取自第 {row} 行。",
   "imp.header_row": "表头所在行",
   "imp.reload": "重新读取",

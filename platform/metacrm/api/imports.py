@@ -75,8 +75,16 @@ def _import_options() -> dict[str, Any]:
     value_map = _form_json("value_map")
     return {"header_row": _header_row(), "value_map": value_map,
             "unmapped": request.form.get("unmapped") or "keep", "keep": request.form.get("keep_field") or None,
-            "phone_region": request.form.get("phone_region") or None,
+            "phone_region": request.form.get("phone_region") or None, "sheet_name": _sheet(),
             "reimport": (request.form.get("reimport") or "").strip().lower() in ("true", "1")}
+
+
+def _sheet() -> str | None:
+    """`sheet`: the workbook sheet to read by name (absent: the first sheet with data)."""
+    raw = request.form.get("sheet") or ""
+    if len(raw) > 100:
+        raise ValidationError("sheet is a sheet's name", [Problem("sheet", "too_long", "at most 100 characters")])
+    return raw or None
 
 
 def _mapping_shape(name: str, value: Any) -> dict[str, Any]:
@@ -146,7 +154,7 @@ def import_preview() -> Any:
     try:
         return jsonify(preview(svc, path, filename, object_name, request.form.get("encoding") or None,
                                int_arg("rows", 10, 1, 100), header_row=_header_row(),
-                               value_map=_form_json("value_map")))
+                               value_map=_form_json("value_map"), sheet_name=_sheet()))
     finally:
         path.unlink(missing_ok=True)
 

@@ -48,6 +48,8 @@ PREVIEW = {"type": "object", "required": ["headers", "rows", "total_rows", "sugg
                "headers": {"type": "array", "items": {"type": "string"}},
                "rows": {"type": "array", "items": {"type": "array", "items": CELL}}, "total_rows": COUNT,
                "encoding": {"type": ["string", "null"]}, "sheet": {"type": ["string", "null"]},
+               "sheets": {"type": "array", "items": {"type": "string"},
+                          "description": "every sheet of the workbook (send sheet to read another one)"},
                "suggested_mapping": {"type": "object", "additionalProperties": {"type": "string"}},
                "header_row": {"type": "integer", "minimum": 1, "description": "the header's row number (title "
                               "rows above it are skipped); send header_row to choose another"},
@@ -152,6 +154,8 @@ def _upload(objects: list[str], *extra: str) -> dict[str, Any]:
                          "more-information field (default) or left out"},
             "keep_field": {"type": "string", "description": "the text field keeping unmapped columns"},
             "phone_region": {"type": "string", "description": "region of phones without a country code (CN, US)"},
+            "sheet": {"type": "string", "maxLength": 100,
+                      "description": "the workbook sheet to read, by name (default: the first with data)"},
             "reimport": {"enum": ["true", "false"], "description": "import rows already written by an earlier "
                          "import of the same file again"},
             "day_first": {"enum": ["true", "false", "auto"], "description": "date order of 04/06/2023"},
@@ -170,7 +174,7 @@ def import_paths(importable: list[str]) -> dict[str, Any]:
     return {
         "/imports/preview": {"post": operation(
             "preview_import", "imports", "Headers, first rows, row count and suggested mapping (nothing stored)",
-            ok("Preview", PREVIEW), upload_errors, content=_upload(importable, "header_row", "value_map"),
+            ok("Preview", PREVIEW), upload_errors, content=_upload(importable, "header_row", "value_map", "sheet"),
             params=[_query("rows", {"type": "integer", "minimum": 1, "maximum": 100})])},
         "/imports": {
             "post": operation(
@@ -178,7 +182,7 @@ def import_paths(importable: list[str]) -> dict[str, Any]:
                 ok("Queued", JOB), upload_errors, status="202", more={"200": ok("Done (wait=true)", JOB)},
                 content=_upload(importable, "mapping", "constants", "template", "on_duplicate", "header_row",
                                 "value_map", "unmapped", "keep_field", "phone_region", "reimport", "day_first",
-                                "timezone"), params=[WAIT]),
+                                "timezone", "sheet"), params=[WAIT]),
             "get": operation("list_imports", "imports", "My imports (every import for admins), newest first",
                              ok("Imports", _items(JOB)), (400, 401),
                              params=[_query("object", {"type": "string"}), LIMIT])},

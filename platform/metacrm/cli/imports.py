@@ -54,6 +54,7 @@ def _summary(job: dict[str, Any]) -> str:
               help="Drop columns mapped to no field (default: kept in the more-information/notes field).")
 @click.option("--keep-field", help="The text field that keeps unmapped columns (default: notes).")
 @click.option("--phone-region", help="Region of phones without a country code, e.g. US (default: CN).")
+@click.option("--sheet", "sheet_name", help="The workbook sheet to read, by name (default: the first with data).")
 @click.option("--reimport", is_flag=True, help="Import rows an earlier import of this file already wrote, again.")
 @click.option("--batch-size", default=1000, show_default=True)
 @click.option("--preview", "only_preview", is_flag=True, help="Show headers, first rows and the suggested mapping.")
@@ -64,13 +65,15 @@ def _summary(job: dict[str, Any]) -> str:
 def import_command(file: Path, object_name: str, template: str | None, mapping: str | None, constants: str | None,
                    encoding: str | None, on_duplicate: str | None, day_first: bool | None, timezone: str | None,
                    header_row: int | None, value_map: str | None, ignore_unmapped: bool, keep_field: str | None,
-                   phone_region: str | None, reimport: bool, batch_size: int, only_preview: bool,
+                   phone_region: str | None, sheet_name: str | None, reimport: bool, batch_size: int,
+                   only_preview: bool,
                    errors_to: Path | None, language: str) -> None:
     """Import an .xlsx or .csv file into an object, with a progress bar."""
     with services() as svc:
         if only_preview:
             _echo(preview(svc, file, file.name, object_name, encoding, header_row=header_row,
-                          value_map=json_argument(value_map, "value_map") if value_map else None))
+                          value_map=json_argument(value_map, "value_map") if value_map else None,
+                          sheet_name=sheet_name))
             return
         job = create_import(svc, file, file.name, object_name, template=template,
                             mapping=json_argument(mapping, "mapping") if mapping else None,
@@ -79,7 +82,7 @@ def import_command(file: Path, object_name: str, template: str | None, mapping: 
                             day_first=day_first, timezone=timezone, header_row=header_row,
                             value_map=json_argument(value_map, "value_map") if value_map else None,
                             unmapped="ignore" if ignore_unmapped else "keep", keep=keep_field,
-                            phone_region=phone_region, reimport=reimport)
+                            phone_region=phone_region, reimport=reimport, sheet_name=sheet_name)
         options = job["options"]
         click.echo(f"import {job['id']}: {job['total_rows']} rows, header in row {options['header_row']}; mapping "
                    + json.dumps(job["mapping"], ensure_ascii=False), err=True)

@@ -41,11 +41,12 @@ function ImportBody() {
   const [saved, setSaved] = useState("");
   const templates = useLoad(() => adminApi.templates(object), [object]);
 
-  async function load(f: File, row: number | null = null) {
+  async function load(f: File, row: number | null = null, sheet: string | null = null) {
     setBusy(true); setError(null); setPreview(null);
     try {
-      const p = await adminApi.preview(object, f, { header_row: row });
+      const p = await adminApi.preview(object, f, { header_row: row, sheet: sheet ?? undefined });
       setPreview(p);
+      setOptions((o) => ({ ...o, sheet: sheet ?? undefined }));
       setDecisions(initialDecisions(p));
       setHeaderRow(p.header_row ?? null);
     } catch (e) {
@@ -124,10 +125,18 @@ function ImportBody() {
           <h2>{t("imp.preview")}</h2>
           <p>{t("imp.summary", { rows: preview.total_rows, sheet: preview.sheet ?? "", row: preview.header_row ?? 1 })}</p>
           <ImportNotes notes={preview.notes} />
+          {(preview.sheets?.length ?? 0) > 1 && (
+            <label>{t("imp.sheet")}{" "}
+              <select value={preview.sheet ?? ""} aria-label={t("imp.sheet")}
+                onChange={(e) => file && void load(file, null, e.target.value)}>
+                {preview.sheets!.map((name) => <option key={name} value={name}>{name}</option>)}
+              </select>
+            </label>
+          )}
           <label>{t("imp.header_row")}{" "}
             <input type="number" min={1} max={50} style={{ width: "5rem" }} value={headerRow ?? ""} aria-label={t("imp.header_row")}
               onChange={(e) => setHeaderRow(e.target.value ? Number(e.target.value) : null)} />
-            <button type="button" onClick={() => file && void load(file, headerRow)}>{t("imp.reload")}</button>
+            <button type="button" onClick={() => file && void load(file, headerRow, options.sheet ?? null)}>{t("imp.reload")}</button>
           </label>
           <div style={{ overflowX: "auto" }}>
             <table className="records preview-table">

@@ -40,9 +40,9 @@ def check_required(obj: ObjectDef, mapping: Mapping[str, Any], constants: Mappin
 
 
 def _scan(path: Path, filename: str, limits: Limits, encoding: str | None, rows: int, score: Any,
-          header_row: int | None) -> tuple[Sheet, list[list[Any]], list[dict[str, int]]]:
+          header_row: int | None, sheet_name: str | None = None) -> tuple[Sheet, list[list[Any]], list[dict[str, int]]]:
     """The sheet, its first rows as JSON cells and per column the counts of its values (jailed child)."""
-    sheet = open_sheet(path, filename, limits, encoding, score, header_row)
+    sheet = open_sheet(path, filename, limits, encoding, score, header_row, sheet_name)
     first: list[list[Any]] = []
     counts: list[Counter[str]] = [Counter() for _ in sheet.headers]
     for _, cells in sheet.rows():
@@ -59,10 +59,11 @@ def _scan(path: Path, filename: str, limits: Limits, encoding: str | None, rows:
 
 def preview(services: Services, path: Path, filename: str, object_name: str, encoding: str | None = None,
             rows: int = 10, limits: Limits = DEFAULT_LIMITS, header_row: int | None = None,
-            value_map: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
+            value_map: Mapping[str, Mapping[str, str]] | None = None, sheet_name: str | None = None) -> dict[str, Any]:
     """Headers, the first rows, the row count, the suggested mapping and what still needs a decision."""
     obj = services.registry.current().object(object_name)
-    sheet, first, counts = in_child(_scan, path, filename, limits, encoding, rows, header_score(obj), header_row)
+    sheet, first, counts = in_child(_scan, path, filename, limits, encoding, rows, header_score(obj), header_row,
+                                    sheet_name)
     details = suggest(sheet.headers, obj)
     mapping = {d["header"]: d["field"] for d in details}
     index = {h: i for i, h in enumerate(sheet.headers)}
@@ -73,7 +74,7 @@ def preview(services: Services, path: Path, filename: str, object_name: str, enc
                  "decision": "keep" if keep else "ignore", "keep_field": keep}
                 for h in unmapped_columns(sheet.headers, mapping) if counts[index[h]]]
     return {"headers": sheet.headers, "rows": first, "total_rows": sheet.total_rows, "encoding": sheet.encoding,
-            "sheet": sheet.sheet_name, "header_row": sheet.first_row, "header_guessed": sheet.header_guessed,
+            "sheet": sheet.sheet_name, "sheets": sheet.sheet_names, "header_row": sheet.first_row, "header_guessed": sheet.header_guessed,
             "suggested_mapping": mapping, "mapping_details": details, "unmapped_columns": unmapped,
             "keep_field": keep, "error_columns": [h for h in sheet.headers if is_error_column(h)],
             "missing_required": missing_required(obj, mapping, {}),

@@ -66,6 +66,8 @@ class Sheet:
     warnings: list[str] = field(default_factory=list)
     header_guessed: bool = True
     """True when the header row was found by matching labels, False when the import named it."""
+    sheet_names: list[str] = field(default_factory=list)
+    """Every sheet of the workbook, in order (empty for CSV): the import may pick one by name."""
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         """(row number as the user sees it, cells) of the non-empty data rows, padded to the header."""
@@ -132,11 +134,11 @@ def _filled(cells: Sequence[Any]) -> int:
 
 
 def open_sheet(path: Path, filename: str, limits: Limits = DEFAULT_LIMITS, encoding: str | None = None,
-               score: HeaderScore | None = None, header_row: int | None = None) -> Sheet:
-    """Check a stored upload against the limits and return its first non-empty sheet.
+               score: HeaderScore | None = None, header_row: int | None = None, sheet_name: str | None = None) -> Sheet:
+    """Check a stored upload against the limits and return the named sheet, or its first non-empty one.
 
     `score` rates a header text (1.0: it names a field); `header_row` (1-based) overrides the guess.
-    A sheet with a header and no data rows is refused as `empty`.
+    A sheet with a header and no data rows is refused as `empty`; a name the workbook lacks as `no_sheet`.
     """
     size = path.stat().st_size
     if size > limits.max_file_bytes:
@@ -147,7 +149,7 @@ def open_sheet(path: Path, filename: str, limits: Limits = DEFAULT_LIMITS, encod
     if kind == "csv":
         sheet = _open_csv(path, limits, encoding, score, header_row)
     else:
-        sheet = _open_xlsx(path, limits, kind, score, header_row)
+        sheet = _open_xlsx(path, limits, kind, score, header_row, sheet_name)
     if not any(h for h in sheet.headers):
         raise refuse(f"the header row ({sheet.first_row}) is empty", "no_header")
     if sheet.total_rows == 0:
@@ -156,9 +158,9 @@ def open_sheet(path: Path, filename: str, limits: Limits = DEFAULT_LIMITS, encod
 
 
 def open_upload(path: Path, filename: str, limits: Limits = DEFAULT_LIMITS, encoding: str | None = None,
-                score: HeaderScore | None = None, header_row: int | None = None) -> Sheet:
+                score: HeaderScore | None = None, header_row: int | None = None, sheet_name: str | None = None) -> Sheet:
     """open_sheet in a jailed child (memory and time limits): what every upload goes through."""
-    return in_child(open_sheet, path, filename, limits, encoding, score, header_row)
+    return in_child(open_sheet, path, filename, limits, encoding, score, header_row, sheet_name)
 
 
 def _header(rows: Iterator[list[Any]], score: HeaderScore | None, header_row: int | None) -> tuple[int, list[Any]]:
@@ -209,18 +211,25 @@ def _workbook(path: Path) -> Any:
 
 
 def _open_xlsx(path: Path, limits: Limits, kind: str = "xlsx", score: HeaderScore | None = None,
-               header_row: int | None = None) -> Sheet:
+               header_row: int | None = None, sheet_name: str | None = None) -> Sheet:
     if kind == "xlsx":
         check_zip(path, limits)
         check_xlsx_xml(path, limits.max_rows + limits.title_rows, limits.max_columns, limits.max_cells)
     book = _workbook(path)
     try:
-        for name in book.sheet_names:
+        names = list(book.sheet_names)
+        if sheet_name is not None and sheet_name not in names:
+            raise refuse(f"the workbook has no sheet '{sheet_name[:100]}'; its sheets: " + ", ".join(names)[:500],
+                         "no_sheet", "sheet")
+        fallback: Sheet | None = None
+        for name in [sheet_name] if sheet_name is not None else names:
             try:
                 sheet = book.get_sheet_by_name(name)
             except Exception as exc:  # calamine's XmlError and friends: the file lies about itself
                 raise unreadable(f"{type(exc).__name__}: {exc}"[:300]) from None
             if sheet.height == 0 or sheet.width == 0:
+                if sheet_name is not None:
+                    raise refuse(f"sheet '{name}' is empty", "empty", "sheet")
                 continue
             if sheet.width > limits.max_columns:
                 raise refuse(f"sheet '{name}' has {sheet.width} columns, more than {limits.max_columns}",
@@ -231,10 +240,15 @@ def _open_xlsx(path: Path, limits: Limits, kind: str = "xlsx", score: HeaderScor
             first_row, first = _header(_iter(path, kind, name, None), score, header_row)
             headers = _headers(first, limits)
             total = _scan(path, kind, name, None, limits, first_row)
-            return Sheet(path, kind, headers, total, sheet_name=name, first_row=first_row,
-                         header_guessed=header_row is None)
+            found = Sheet(path, kind, headers, total, sheet_name=name, first_row=first_row,
+                          header_guessed=header_row is None, sheet_names=names)
+            if total or sheet_name is not None:
+                return found
+            fallback = fallback or found  # a notes sheet before the data: try the next one
     finally:
         book.close()
+    if fallback is not None:
+        return fallback  # refused by the caller as `empty`, naming its header row
     raise refuse("the workbook has no sheet with data", "empty_sheet")
 
 

@@ -102,7 +102,7 @@ def create_import(services: Services, path: Path, filename: str, object_name: st
                   timezone: str | None = None, header_row: int | None = None,
                   value_map: Mapping[str, Any] | None = None, unmapped: str = "keep",
                   keep: str | None = None, phone_region: str | None = None,
-                  reimport: bool = False) -> dict[str, Any]:
+                  reimport: bool = False, sheet_name: str | None = None) -> dict[str, Any]:
     """Check the file and the mapping and record a pending job (nothing is imported yet).
 
     Refused before anything is written: a mapping to unknown fields, a required field that no
@@ -119,7 +119,7 @@ def create_import(services: Services, path: Path, filename: str, object_name: st
     region = _phone_region(phone_region or services.records.ctx.default_region)
     stored, digest = store_upload(services, path, filename)
     obj = services.registry.current().object(object_name)
-    sheet = open_upload(stored, filename, limits, encoding, header_score(obj), header_row)
+    sheet = open_upload(stored, filename, limits, encoding, header_score(obj), header_row, sheet_name)
     with services.engine.begin() as conn:
         obj = services.registry.current(conn).object(object_name)
         base_mapping: dict[str, str | None] = {}
