@@ -99,6 +99,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "too_deep": ("Nested too deeply", "嵌套层级过深"),
     "too_large": ("Too large", "内容过大"),
     "empty": ("Must not be empty", "不能为空"),
+    "no_sheet": ("The workbook has no sheet of that name", "工作簿中没有该名称的工作表"),
     "invalid_parameter": ("Invalid parameter", "参数无效"),
     "invalid_cursor": ("The page cursor is invalid; reload the list", "分页游标无效，请重新加载列表"),
     "invalid_encoding": ("The file encoding is invalid", "文件编码无效"),

@@ -83,7 +83,7 @@ def _sheet() -> str | None:
     """`sheet`: the workbook sheet to read by name (absent: the first sheet with data)."""
     raw = request.form.get("sheet") or ""
     if len(raw) > 100:
-        raise ValidationError("sheet is a sheet's name", [Problem("sheet", "too_long", "at most 100 characters")])
+        raise ValidationError("sheet is a sheet's name", [Problem("sheet", "max_length", "at most 100 characters")])
     return raw or None
 
 
