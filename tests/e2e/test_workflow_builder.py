@@ -138,10 +138,41 @@ def test_build_publish_run_debug_and_repoint_without_code(open_page: Any, screen
     assert _api(page, "GET", f"/runs/{run_id}")["version"] == v1
 
 
+def test_trigger_node_is_edited_saved_and_kept(open_page: Any, screenshot: Any) -> None:
+    """The trigger is the first node: select it, make the workflow start on a tag instead of an update
+    (the form comes from the trigger's JSON schema), save the draft, reload: the change is there."""
+    name = "opportunity_stage_notification"
+    page = open_page("admin", width=1400, height=900)
+    page.goto(_base(page) + f"/workflows/{name}")
+    node = page.get_by_test_id("node-__trigger")
+    node.filter(has_text="A record is updated").wait_for()
+    node.click()
+    inspector = page.get_by_test_id("trigger-inspector")
+    inspector.locator("#root_type").select_option(label="A tag is added")
+    inspector.locator("#root_tag").fill("vip")
+    assert page.get_by_role("button", name="Delete", exact=True).is_disabled()  # the trigger is not deletable
+    node.filter(has_text="A tag is added").wait_for()
+    page.get_by_role("button", name="Save draft").click()
+    page.get_by_role("status").filter(has_text="Draft saved").wait_for()
+    screenshot(page, "workflow_trigger", readme=True)
+    draft = _api(page, "GET", f"/workflows/{name}/draft")
+    assert draft["definition"]["trigger"] == {"type": "tag_added", "tag": "vip"}  # `fields` went with the old type
+
+    page.reload()
+    node = page.get_by_test_id("node-__trigger")
+    node.filter(has_text="A tag is added").wait_for()
+    node.click()
+    inspector = page.get_by_test_id("trigger-inspector")
+    assert inspector.locator("#root_tag").input_value() == "vip"
+    assert inspector.locator("#root_type option:checked").inner_text() == "A tag is added"
+    assert page.get_by_test_id("node-__trigger").count() == 1
+
+
 def test_phone_width_shows_the_graph_read_only(open_page: Any, screenshot: Any) -> None:
     page = open_page("admin", width=390, height=844)
     page.goto(_base(page) + "/workflows/new_lead_routing")
     page.get_by_test_id("node-assign").wait_for()
+    assert page.get_by_test_id("node-__trigger").is_visible()  # the trigger is drawn at phone width too
     assert page.get_by_text("Read-only on a phone").is_visible()
     assert page.locator("aside.flow-palette").count() == 0
     assert page.get_by_role("button", name="Save draft").count() == 0

@@ -14,6 +14,18 @@ export interface StepTypeInfo {
   side_effects?: boolean;
 }
 
+/** GET /workflow-triggers: the canvas's trigger node, its types and JSON schema, and the enrollment
+ * and goal settings that go with it. */
+export interface TriggerInfo {
+  node: string;
+  kind: string;
+  types: string[];
+  schema: Record<string, unknown>;
+  enrollment?: Record<string, unknown>;
+  goal?: Record<string, unknown>;
+  exit?: string;
+}
+
 export interface WorkflowSummary {
   name: string;
   label?: Label;
@@ -38,6 +50,8 @@ export interface Draft {
 export interface ServerProblem {
   node?: string;
   field?: string;
+  /** JSON pointer into the definition (draft and validate answers). */
+  pointer?: string;
   code: string;
   message: string;
 }
@@ -123,6 +137,15 @@ function missing(e: unknown): boolean {
 export const workflowsApi = {
   async steps(): Promise<StepTypeInfo[]> {
     return items<StepTypeInfo>(await request("GET", "/workflow-steps"));
+  },
+  /** The trigger node (null from a server without the endpoint: the canvas then shows it without a form). */
+  async triggers(): Promise<TriggerInfo | null> {
+    try {
+      return await request<TriggerInfo>("GET", "/workflow-triggers");
+    } catch (e) {
+      if (missing(e)) return null;
+      throw e;
+    }
   },
   async list(): Promise<WorkflowSummary[]> {
     return items<WorkflowSummary>(await request("GET", "/workflows"));

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
-  History, addStep, argsOf, duplicate, edgesOf, exitsOf, localProblems, moveSteps, placeProblems, reconnect, removeSteps,
-  pruneEmpty, setArgs, setExit, type WorkflowDoc,
+  History, TRIGGER_NODE, addStep, argsOf, duplicate, edgesOf, exitsOf, localProblems, moveSteps, placeProblems, reconnect,
+  removeSteps, pruneEmpty, setArgs, setExit, setSetting, setTrigger, triggerEdge, triggerKeys, triggerPosition, type WorkflowDoc,
 } from "./workflowGraph";
+import { TRIGGER } from "../pages/workflows/fixtures";
 
 // The walkthrough's workflow: new lead -> if score > 50 assign, else wait 2 days -> email.
 function lead(): WorkflowDoc {
@@ -112,8 +113,9 @@ describe("problems", () => {
       { field: "/steps/3/channel", code: "enum", message: "m2" },
       { node: "hot", code: "invalid_rule", message: "m3" },
       { field: "trigger", code: "required", message: "m4" },
+      { field: "/name", code: "pattern", message: "m5" },
     ]);
-    expect(placed.map((p) => p.node)).toEqual(["wait", "email", "hot", ""]);
+    expect(placed.map((p) => p.node)).toEqual(["wait", "email", "hot", TRIGGER_NODE, ""]); // the trigger is a node now
     expect(placed[3].message).toBe("trigger: m4");
   });
 });
@@ -140,5 +142,59 @@ describe("undo", () => {
     expect(h.canRedo).toBe(true);
     h.push(2);
     expect(h.canRedo).toBe(false);
+  });
+});
+
+describe("the trigger node", () => {
+  it("has one edge, to the first step, or to `start` when written", () => {
+    expect(triggerEdge(lead())).toMatchObject({ source: TRIGGER_NODE, sourceHandle: "start", target: "hot", implicit: true });
+    expect(triggerEdge({ ...lead(), start: "wait" })).toMatchObject({ target: "wait", implicit: false });
+    expect(triggerEdge({ name: "x", steps: [] })).toBeNull();
+  });
+  it("is re-pointed through `start` and is never deleted", () => {
+    const moved = setExit(lead(), TRIGGER_NODE, "start", "wait");
+    expect(moved.start).toBe("wait");
+    expect(moved.steps).toEqual(lead().steps);
+    expect("start" in setExit(moved, TRIGGER_NODE, "start", "hot")).toBe(false); // the first step needs no `start`
+    expect(removeSteps(lead(), [TRIGGER_NODE])).toEqual(lead());
+    expect(removeSteps(lead(), [TRIGGER_NODE, "done"]).steps.map((s) => s.id)).toEqual(["hot", "assign", "wait", "email"]);
+  });
+  it("is drawn above the start step", () => {
+    const doc = moveSteps(lead(), { hot: { x: 100, y: 200 } });
+    expect(triggerPosition(doc)).toEqual({ x: 100, y: 70 });
+  });
+  it("reads the fields a trigger type takes from the trigger's JSON schema", () => {
+    expect(triggerKeys(TRIGGER.schema, "schedule")).toEqual({ keys: ["type", "when", "segment", "cron", "timezone", "rule"],
+      required: ["type", "cron"] });
+    expect(triggerKeys(TRIGGER.schema, "segment_entered")).toEqual({ keys: ["type", "when", "segment"], required: ["type", "segment"] });
+    expect(triggerKeys(TRIGGER.schema, "record_updated").keys).toEqual(["type", "when", "fields", "becomes"]);
+    expect(triggerKeys(TRIGGER.schema, "form_submitted").keys).toEqual(["type", "when", "form"]);
+    expect(triggerKeys(TRIGGER.schema, "manual").keys).toEqual(["type", "when"]);
+  });
+  it("keeps only the fields the trigger type takes", () => {
+    const when = { field: "score", op: "gt", value: 1 };
+    let doc = setTrigger(lead(), { type: "tag_added", tag: "vip", when }, triggerKeys(TRIGGER.schema, "tag_added").keys);
+    expect(doc.trigger).toEqual({ type: "tag_added", tag: "vip", when });
+    doc = setTrigger(doc, { ...(doc.trigger as object), type: "schedule", cron: "0 2 * * *" }, triggerKeys(TRIGGER.schema, "schedule").keys);
+    expect(doc.trigger).toEqual({ type: "schedule", cron: "0 2 * * *", when });
+    expect(doc.steps).toEqual(lead().steps);
+  });
+  it("sets and clears enrollment and goal", () => {
+    const doc = setSetting(lead(), "enrollment", { reenroll: "never" });
+    expect(doc.enrollment).toEqual({ reenroll: "never" });
+    expect("enrollment" in setSetting(doc, "enrollment", {})).toBe(false);
+    expect("goal" in setSetting({ ...doc, goal: { field: "status", op: "eq", value: "won" } }, "goal", null)).toBe(false);
+  });
+  it("gets the problems whose pointer starts with /trigger (and node `trigger`)", () => {
+    const placed = placeProblems(lead(), [
+      { field: "/trigger/segment", code: "required", message: "segment is required" },
+      { field: "/trigger", code: "type", message: "bad" },
+      { node: "trigger", code: "unknown_tag", message: "no such tag" },
+      { field: "/triggers", code: "x", message: "not the trigger" },
+      { field: "/steps/1/strategy", code: "enum", message: "bad strategy" },
+      { node: "workflow", pointer: "/enrollment/reenroll", code: "enum", message: "bad" }, // the draft answer's shape
+      { node: "goal", pointer: "/goal", code: "invalid_rule", message: "no field x" },
+    ]);
+    expect(placed.map((p) => p.node)).toEqual([TRIGGER_NODE, TRIGGER_NODE, TRIGGER_NODE, "", "assign", TRIGGER_NODE, TRIGGER_NODE]);
   });
 });

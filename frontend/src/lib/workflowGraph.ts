@@ -120,8 +120,10 @@ function withoutKey(step: StepDoc, key: string): StepDoc {
   return copy;
 }
 
-/** Point one exit of `source` at `target` (null: unlink). Nothing else changes: no node is deleted. */
+/** Point one exit of `source` at `target` (null: unlink). Nothing else changes: no node is deleted.
+ * The trigger node's one exit is the workflow's `start`. */
 export function setExit(doc: WorkflowDoc, source: string, handle: string, target: string | null): WorkflowDoc {
+  if (source === TRIGGER_NODE) return setStart(doc, target);
   return replaceStep(doc, source, (step) => {
     const listLink = /^(case|arm):(\d+)$/.exec(handle);
     if (listLink) {
@@ -175,7 +177,8 @@ export function addStep(doc: WorkflowDoc, type: string, position: { x: number; y
 
 /** Remove steps and every link to them (links elsewhere are kept). */
 export function removeSteps(doc: WorkflowDoc, ids: string[]): WorkflowDoc {
-  const gone = new Set(ids);
+  const gone = new Set(ids.filter((id) => id !== TRIGGER_NODE)); // the trigger is not deletable
+  if (!gone.size) return doc;
   let next = pinLinks(doc);
   next = { ...next, steps: next.steps.filter((s) => !gone.has(s.id)) };
   for (const [i, step] of next.steps.entries()) {
@@ -256,6 +259,94 @@ export function moveSteps(doc: WorkflowDoc, positions: Record<string, { x: numbe
   };
 }
 
+/** The canvas id of the trigger node: not a step id (those match ^[a-z]), so it never collides. */
+export const TRIGGER_NODE = "__trigger";
+export const TRIGGER_HANDLE = "start";
+
+export type TriggerDoc = Record<string, unknown> & { type?: string };
+
+/** The step a run begins with: `start`, else the first step. */
+export function startOf(doc: WorkflowDoc): string | null {
+  return text(doc.start) ?? doc.steps[0]?.id ?? null;
+}
+
+/** The trigger's one edge, to the start step (implicit when `start` is not written). */
+export function triggerEdge(doc: WorkflowDoc): GraphEdge | null {
+  const target = startOf(doc);
+  if (!target || !doc.steps.some((s) => s.id === target)) return null;
+  return { id: `${TRIGGER_NODE}:${TRIGGER_HANDLE}`, source: TRIGGER_NODE, sourceHandle: TRIGGER_HANDLE, target,
+    implicit: !text(doc.start) };
+}
+
+/** Re-point the trigger: `start` names the step (the first step needs no `start`; null: the first step). */
+export function setStart(doc: WorkflowDoc, target: string | null): WorkflowDoc {
+  const next = { ...doc };
+  if (target && target !== doc.steps[0]?.id) next.start = target;
+  else delete next.start;
+  return next;
+}
+
+/** Where the trigger node is drawn: one row above the start step, so it is always the first node. */
+export function triggerPosition(doc: WorkflowDoc, placed: Record<string, { x: number; y: number }> = {}): { x: number; y: number } {
+  const start = startOf(doc);
+  const step = doc.steps.find((s) => s.id === start);
+  const at = (step && (positionOf(step) ?? placed[step.id])) ?? { x: 0, y: 0 };
+  return { x: at.x, y: at.y - 130 };
+}
+
+type Json = Record<string, unknown>;
+
+function requiredOf(schema: unknown): string[] {
+  const r = (schema as Json | undefined)?.required;
+  return Array.isArray(r) ? r.map(String) : [];
+}
+
+/** Whether an `if` of the trigger schema (`{properties: {type: {const | enum}}}`) holds for a type. */
+function typeMatches(cond: unknown, type: string | undefined): boolean {
+  const t = (((cond as Json | undefined)?.properties as Json | undefined)?.type ?? {}) as Json;
+  if ("const" in t) return t.const === type;
+  return Array.isArray(t.enum) && t.enum.includes(type);
+}
+
+/**
+ * The trigger's fields for a type, read from its JSON schema: the properties minus those its
+ * if/then/else clauses forbid for that type (`not: {required}` / `not: {anyOf: [{required}]}`), and
+ * the ones they require. So cron shows on schedules only, tag on tag triggers, fields on updates.
+ */
+export function triggerKeys(schema: Json | undefined, type: string | undefined): { keys: string[]; required: string[] } {
+  const props = Object.keys((schema?.properties as Json | undefined) ?? {});
+  const forbidden = new Set<string>();
+  const required = new Set(requiredOf(schema));
+  for (const clause of (Array.isArray(schema?.allOf) ? schema.allOf : []) as Json[]) {
+    const branch = (typeMatches(clause.if, type) ? clause.then : clause.else) as Json | undefined;
+    if (!branch) continue;
+    for (const k of requiredOf(branch)) required.add(k);
+    const not = branch.not as Json | undefined;
+    if (!not) continue;
+    for (const k of [...requiredOf(not), ...((Array.isArray(not.anyOf) ? not.anyOf : []) as unknown[]).flatMap(requiredOf)]) {
+      forbidden.add(k);
+    }
+  }
+  const keys = props.filter((k) => !forbidden.has(k));
+  return { keys, required: [...required].filter((k) => keys.includes(k)) };
+}
+
+/** Replace the trigger; with `keys` (those its type takes), fields of another type are dropped. */
+export function setTrigger(doc: WorkflowDoc, trigger: TriggerDoc, keys?: string[]): WorkflowDoc {
+  const kept = keys ? Object.fromEntries(Object.entries(trigger).filter(([k]) => k === "type" || keys.includes(k))) : trigger;
+  return { ...doc, trigger: kept };
+}
+
+/** Set (or with undefined/null/empty, remove) top-level settings edited beside the trigger: enrollment, goal. */
+export function setSetting(doc: WorkflowDoc, key: "enrollment" | "goal", value: unknown): WorkflowDoc {
+  const next = { ...doc };
+  const empty = value === undefined || value === null || (typeof value === "object" && !Array.isArray(value)
+    && Object.keys(value as object).length === 0);
+  if (empty) delete next[key];
+  else next[key] = value;
+  return next;
+}
+
 export function positionOf(step: StepDoc): { x: number; y: number } | null {
   const ui = step.ui as { x?: unknown; y?: unknown } | undefined;
   return ui && typeof ui.x === "number" && typeof ui.y === "number" ? { x: ui.x, y: ui.y } : null;
@@ -303,13 +394,21 @@ export function localProblems(doc: WorkflowDoc): NodeProblem[] {
 
 /**
  * Problems from the server placed on nodes: `{node}` items, `{field: "steps.<id>"}` (publish 422) and
- * JSON pointers `/steps/<index>/...` (definition checks). Others go to the workflow itself (node "").
+ * JSON pointers `/steps/<index>/...` (definition checks); `/trigger...` (and `/enrollment`, `/goal`,
+ * edited in the trigger's inspector) and node `trigger` go to the trigger node. Others go to the
+ * workflow itself (node "").
  */
 export function placeProblems(doc: WorkflowDoc,
-  items: { node?: string; field?: string; code: string; message: string }[]): NodeProblem[] {
+  items: { node?: string; field?: string; pointer?: string; code: string; message: string }[]): NodeProblem[] {
   return items.map((p) => {
+    const field = p.field ?? p.pointer ?? "";
+    if (/^\/?(trigger|enrollment|goal)([/.]|$)/.test(field)) {
+      return { node: TRIGGER_NODE, code: p.code, message: `${field}: ${p.message}` };
+    }
+    if ((p.node === "trigger" || p.node === "goal") && !doc.steps.some((s) => s.id === p.node)) {
+      return { node: TRIGGER_NODE, code: p.code, message: p.message };
+    }
     if (p.node) return { node: p.node, code: p.code, message: p.message };
-    const field = p.field ?? "";
     const byId = /^steps\.([^.]+)/.exec(field);
     if (byId && doc.steps.some((s) => s.id === byId[1])) return { node: byId[1], code: p.code, message: p.message };
     const byIndex = /^\/?steps[/.](\d+)/.exec(field);

@@ -11,7 +11,8 @@ import "@xyflow/react/dist/style.css";
 import "./flow.css";
 import { useI18n } from "../../i18n";
 import {
-  edgesOf, exitsOf, kindOf, positionOf, problemsByNode, type NodeProblem, type WorkflowDoc,
+  TRIGGER_HANDLE, TRIGGER_NODE, edgesOf, exitsOf, kindOf, positionOf, problemsByNode, triggerEdge, triggerPosition,
+  type NodeProblem, type WorkflowDoc,
 } from "../../lib/workflowGraph";
 import { layoutSteps } from "./layout";
 import { nodeTypes } from "./nodeTypes";
@@ -19,6 +20,11 @@ import type { StepFlowNode } from "./StepNode";
 
 interface Props {
   doc: WorkflowDoc;
+  /** Draw the workflow's trigger as the first node (the builder; the run debugger leaves it out). */
+  showTrigger?: boolean;
+  /** The trigger node's title and caption (its type, in the user's language). */
+  triggerTitle?: string;
+  triggerCaption?: string;
   problems?: NodeProblem[];
   statuses?: Record<string, string>;
   titles?: Record<string, string>;
@@ -32,11 +38,25 @@ interface Props {
   onLayout?: (positions: Record<string, { x: number; y: number }>) => void;
 }
 
-function buildNodes(doc: WorkflowDoc, problems: NodeProblem[], statuses: Record<string, string>, titles: Record<string, string>,
-  previous: StepFlowNode[], layout: Record<string, { x: number; y: number }>): StepFlowNode[] {
+/** The trigger node: first, above the start step, one exit (`start`); not deletable, not dragged
+ * (its place follows the start step, so the definition needs no position for it). */
+export function triggerNode(doc: WorkflowDoc, problems: NodeProblem[], title: string, caption: string,
+  layout: Record<string, { x: number; y: number }>, selected = false): StepFlowNode {
+  return {
+    id: TRIGGER_NODE, type: "step", position: triggerPosition(doc, layout), selected, deletable: false, draggable: false,
+    data: { id: TRIGGER_NODE, kind: "trigger", title, caption, problems,
+      exits: doc.steps.length ? [{ handle: TRIGGER_HANDLE, label: TRIGGER_HANDLE }] : [] },
+  };
+}
+
+export function buildNodes(doc: WorkflowDoc, problems: NodeProblem[], statuses: Record<string, string>, titles: Record<string, string>,
+  previous: StepFlowNode[], layout: Record<string, { x: number; y: number }>,
+  trigger?: { title: string; caption: string }): StepFlowNode[] {
   const byNode = problemsByNode(problems);
   const old = new Map(previous.map((n) => [n.id, n]));
-  return doc.steps.map((step, i) => {
+  const head = trigger ? [triggerNode(doc, byNode.get(TRIGGER_NODE) ?? [], trigger.title, trigger.caption, layout,
+    old.get(TRIGGER_NODE)?.selected ?? false)] : [];
+  return [...head, ...doc.steps.map((step, i): StepFlowNode => {
     const kind = kindOf(step);
     const before = old.get(step.id);
     const data = {
@@ -46,23 +66,24 @@ function buildNodes(doc: WorkflowDoc, problems: NodeProblem[], statuses: Record<
     };
     const position = positionOf(step) ?? layout[step.id] ?? before?.position ?? { x: 0, y: i * 120 };
     return { id: step.id, type: "step", position, data, selected: before?.selected ?? false };
-  });
+  })];
 }
 
 const NO_PROBLEMS: NodeProblem[] = [];
 const NOTHING: Record<string, string> = {};
 
-export function FlowCanvas({ doc, problems = NO_PROBLEMS, statuses = NOTHING, titles = NOTHING, readOnly = false, onConnect, onReconnect, onMoved,
+export function FlowCanvas({ doc, showTrigger = false, triggerTitle = "", triggerCaption = "", problems = NO_PROBLEMS, statuses = NOTHING, titles = NOTHING, readOnly = false, onConnect, onReconnect, onMoved,
   onSelect, onDelete, onLayout }: Props) {
   const { t } = useI18n();
   const [layout, setLayout] = useState<Record<string, { x: number; y: number }>>({});
   const [nodes, setNodes] = useState<StepFlowNode[]>([]);
   const laidOut = useRef("");
-  const edges = useMemo<Edge[]>(() => edgesOf(doc).map((e) => ({
+  const edges = useMemo<Edge[]>(() => [...(showTrigger ? [triggerEdge(doc)].filter((e) => e !== null) : []), ...edgesOf(doc)].map((e) => ({
     id: e.id, source: e.source, sourceHandle: e.sourceHandle, target: e.target,
-    label: e.sourceHandle === "next" ? undefined : e.sourceHandle,
-    className: e.implicit ? "flow-edge-implicit" : undefined,
-  })), [doc]);
+    label: e.sourceHandle === "next" || e.source === TRIGGER_NODE ? undefined : e.sourceHandle,
+    className: e.implicit && e.source !== TRIGGER_NODE ? "flow-edge-implicit" : undefined,
+    deletable: e.source !== TRIGGER_NODE,
+  })), [doc, showTrigger]);
 
   const unplaced = doc.steps.filter((s) => !positionOf(s) && !layout[s.id]).map((s) => s.id).join(",");
   useEffect(() => {
@@ -79,8 +100,9 @@ export function FlowCanvas({ doc, problems = NO_PROBLEMS, statuses = NOTHING, ti
   }, [unplaced, doc, onLayout]);
 
   useEffect(() => {
-    setNodes((prev) => buildNodes(doc, problems, statuses, titles, prev, layout));
-  }, [doc, problems, statuses, titles, layout]);
+    setNodes((prev) => buildNodes(doc, problems, statuses, titles, prev, layout,
+      showTrigger ? { title: triggerTitle, caption: triggerCaption } : undefined));
+  }, [doc, problems, statuses, titles, layout, showTrigger, triggerTitle, triggerCaption]);
 
   const onNodesChange = useCallback((changes: NodeChange<StepFlowNode>[]) => {
     setNodes((ns) => applyNodeChanges(changes, ns));
@@ -101,7 +123,8 @@ export function FlowCanvas({ doc, problems = NO_PROBLEMS, statuses = NOTHING, ti
     }
   }, [onReconnect]);
   const select = useCallback((p: OnSelectionChangeParams) => onSelect?.(p.nodes.map((n) => n.id)), [onSelect]);
-  const remove = useCallback((gone: StepFlowNode[]) => onDelete?.(gone.map((n) => n.id)), [onDelete]);
+  const remove = useCallback((gone: StepFlowNode[]) => onDelete?.(gone.map((n) => n.id).filter((id) => id !== TRIGGER_NODE)),
+    [onDelete]);
 
   return (
     <div className="flow-canvas" aria-label={t("wf.canvas")}>

@@ -36,7 +36,23 @@ interface Props {
   onTest: (recordId: number) => Promise<TestNodeResult>;
 }
 
-function BranchRule({ object, rule, onChange, readOnly }: {
+/** A JSON-schema form (RJSF) as the builder uses it: no submit button, untouched parts pruned from
+ * the output. Shared by the step and the trigger inspectors. */
+export function SchemaForm({ formKey, schema, value, readOnly, uiSchema, onChange }: {
+  formKey: string; schema: RJSFSchema; value: Record<string, unknown>; readOnly: boolean;
+  uiSchema?: Record<string, unknown>; onChange: (data: Record<string, unknown>) => void;
+}) {
+  return (
+    <Form key={formKey} schema={schema} formData={value} validator={validator} disabled={readOnly}
+      liveValidate={false} showErrorList={false}
+      experimental_defaultFormStateBehavior={{ arrayMinItems: { populate: "never" }, emptyObjectFields: "skipDefaults" }}
+      onChange={(e) => onChange(pruneEmpty(e.formData ?? {}) as Record<string, unknown>)}
+      uiSchema={{ ...uiSchema, "ui:submitButtonOptions": { norender: true } }} />
+  );
+}
+
+/** A rule edited with the rule builder against the workflow's object (branch rules, trigger conditions, goals). */
+export function RuleField({ object, rule, onChange, readOnly }: {
   object: string; rule: Rule | undefined; onChange: (rule: Rule | null) => void; readOnly: boolean;
 }) {
   const detail = useLoad(() => api.object(object), [object]);
@@ -91,19 +107,13 @@ export function StepInspector({ doc, stepId, info, problems, readOnly, onExit, o
       {isBranch && (
         <div className="flow-rule">
           <h4>{t("wf.rule")}</h4>
-          <BranchRule key={stepId} object={String(doc.object ?? "")} rule={rule as Rule | undefined} readOnly={readOnly}
+          <RuleField key={stepId} object={String(doc.object ?? "")} rule={rule as Rule | undefined} readOnly={readOnly}
             onChange={(next) => onArgs({ ...args, rule: next ?? {} })} />
         </div>
       )}
       {Object.keys(schema.properties ?? {}).length > 0 && (
-        <Form key={stepId} schema={schema} formData={formArgs} validator={validator} disabled={readOnly}
-          liveValidate={false} showErrorList={false}
-          experimental_defaultFormStateBehavior={{ arrayMinItems: { populate: "never" }, emptyObjectFields: "skipDefaults" }}
-          onChange={(e) => {
-            const data = pruneEmpty(e.formData ?? {}) as Record<string, unknown>;
-            onArgs(rule === undefined ? data : { ...data, rule });
-          }}
-          uiSchema={{ "ui:submitButtonOptions": { norender: true } }} />
+        <SchemaForm formKey={stepId} schema={schema} value={formArgs} readOnly={readOnly}
+          onChange={(data) => onArgs(rule === undefined ? data : { ...data, rule })} />
       )}
       {kind !== "end" && (
         <div className="flow-test">

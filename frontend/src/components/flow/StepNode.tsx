@@ -9,6 +9,8 @@ export interface StepNodeData extends Record<string, unknown> {
   id: string;
   kind: string;
   title: string;
+  /** Shown under the title instead of the id (the trigger node: its type). */
+  caption?: string;
   exits: { handle: string; label: string }[];
   problems: NodeProblem[];
   status?: string;
@@ -24,7 +26,7 @@ function StepNodeView({ data, selected }: NodeProps<StepFlowNode>) {
     <div className={classes} data-testid={`node-${data.id}`} data-node={data.id}>
       {data.kind !== "trigger" && <Handle type="target" position={Position.Top} />}
       <div className="flow-node-kind">{data.title}</div>
-      <div className="flow-node-id">{data.id}</div>
+      <div className="flow-node-id">{data.caption ?? data.id}</div>
       {data.status && <div className="flow-node-status">{data.status}</div>}
       {bad && (
         <ul className="flow-node-problems" role="alert">

@@ -14,7 +14,7 @@ vi.mock("../../api/client", async (orig) => {
 });
 vi.mock("../../api/workflows", () => ({
   workflowsApi: { steps: vi.fn(), draft: vi.fn(), saveDraft: vi.fn(), validate: vi.fn(), publish: vi.fn(), start: vi.fn(),
-    testNode: vi.fn() },
+    testNode: vi.fn(), triggers: vi.fn() },
 }));
 
 const wf = vi.mocked(workflowsApi);
@@ -29,6 +29,9 @@ beforeEach(() => {
   vi.clearAllMocks();
   vi.mocked(api.object).mockResolvedValue(leadDetail());
   wf.steps.mockResolvedValue(STEPS);
+  wf.triggers.mockResolvedValue({ node: "trigger", kind: "trigger", types: ["record_created", "tag_added"], exit: "start",
+    schema: { type: "object", required: ["type"], properties: { type: { enum: ["record_created", "tag_added"] },
+      tag: { type: "string", minLength: 1 } } } });
   wf.draft.mockResolvedValue({ name: "lead_flow", definition: leadFlow(), draft: true });
   wf.saveDraft.mockResolvedValue({ problems: [] });
 });
@@ -85,6 +88,33 @@ describe("WorkflowEditor", () => {
     expect(await screen.findByTestId("publish-result")).toHaveProperty("textContent",
       "Version 2: 3 runs continue, 0 moved, 0 stayed (step gone), 0 cancelled.");
     expect(within(screen.getByTestId("node-wait")).queryByRole("alert")).toBeNull();
+  });
+
+  it("draws the trigger first, edits it in its inspector, saves it in the draft, and never deletes it", async () => {
+    renderEditor();
+    const node = await screen.findByTestId("node-__trigger");
+    expect(node.textContent).toContain("A record is created");
+    const ids = [...document.querySelectorAll("[data-node]")].map((n) => n.getAttribute("data-node"));
+    expect(ids[0]).toBe("__trigger");
+    fireEvent.click(node);
+    const inspector = await screen.findByTestId("trigger-inspector");
+    expect(screen.getByRole("button", { name: "Delete" })).toHaveProperty("disabled", true);
+    fireEvent.change(within(inspector).getByLabelText(/Starts when/), { target: { value: "1" } });
+    fireEvent.change(await within(inspector).findByRole("textbox", { name: /Tag/ }), { target: { value: "vip" } });
+    await waitFor(() => expect(screen.getByTestId("node-__trigger").textContent).toContain("A tag is added"));
+    fireEvent.click(screen.getByRole("button", { name: "Save draft" }));
+    await waitFor(() => expect(wf.saveDraft).toHaveBeenCalled());
+    const saved = wf.saveDraft.mock.calls[0][1];
+    expect(saved.trigger).toEqual({ type: "tag_added", tag: "vip" });
+    expect(saved.steps.map((s) => s.id)).toEqual(["hot", "wait", "email"]);
+  });
+
+  it("puts problems of /trigger on the trigger node", async () => {
+    wf.validate.mockResolvedValue([{ field: "/trigger/tag", code: "required", message: "tag is required" }]);
+    renderEditor();
+    await screen.findByTestId("node-__trigger");
+    fireEvent.click(screen.getByRole("button", { name: "Check" }));
+    expect(await within(screen.getByTestId("node-__trigger")).findByText("/trigger/tag: tag is required")).toBeTruthy();
   });
 
   it("speaks Chinese", async () => {

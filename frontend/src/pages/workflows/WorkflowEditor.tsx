@@ -4,15 +4,17 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { ReactFlowProvider, useReactFlow } from "@xyflow/react";
 import { ApiError } from "../../api/client";
-import { workflowsApi, type PublishPolicy, type PublishResult, type StepTypeInfo } from "../../api/workflows";
+import { workflowsApi, type PublishPolicy, type PublishResult, type StepTypeInfo, type TriggerInfo } from "../../api/workflows";
 import { ErrorMessage, Loading, PageHeader, useLoad } from "../../components/common";
 import { FlowCanvas } from "../../components/flow/FlowCanvas";
 import { StepInspector } from "../../components/flow/StepInspector";
-import { useI18n } from "../../i18n";
+import { TriggerInspector } from "../../components/flow/TriggerInspector";
+import { useI18n, type MessageKey } from "../../i18n";
+import { en } from "../../i18n/en";
 import { Link, useRouter } from "../../lib/router";
 import {
-  History, addStep, duplicate, localProblems, moveSteps, pinLinks, placeProblems, positionOf, reconnect, removeSteps,
-  setArgs, setExit, type NodeProblem, type WorkflowDoc,
+  History, TRIGGER_NODE, addStep, duplicate, localProblems, moveSteps, pinLinks, placeProblems, positionOf, reconnect,
+  removeSteps, setArgs, setExit, setSetting, setTrigger, type NodeProblem, type WorkflowDoc,
 } from "../../lib/workflowGraph";
 import { useNarrow } from "./useNarrow";
 
@@ -28,7 +30,9 @@ export function nextPosition(doc: WorkflowDoc): { x: number; y: number } {
   return { x: placed.reduce((a, p) => Math.min(a, p.x), Infinity), y: Math.max(...placed.map((p) => p.y)) + 110 };
 }
 
-function Editor({ name, steps, initial }: { name: string; steps: StepTypeInfo[]; initial: WorkflowDoc }) {
+function Editor({ name, steps, trigger, initial }: {
+  name: string; steps: StepTypeInfo[]; trigger: TriggerInfo | null; initial: WorkflowDoc;
+}) {
   const { t, label } = useI18n();
   const flow = useReactFlow();
   const { navigate } = useRouter();
@@ -142,7 +146,12 @@ function Editor({ name, steps, initial }: { name: string; steps: StepTypeInfo[];
   }
 
   const selectedStep = selected.length === 1 ? doc.steps.find((s) => s.id === selected[0]) : undefined;
-  const unplaced = problems.filter((p) => !p.node || !doc.steps.some((s) => s.id === p.node));
+  const triggerSelected = selected.length === 1 && selected[0] === TRIGGER_NODE;
+  const steplike = selected.filter((id) => id !== TRIGGER_NODE); // the trigger is neither duplicated nor deleted
+  const unplaced = problems.filter((p) => !p.node || (p.node !== TRIGGER_NODE && !doc.steps.some((s) => s.id === p.node)));
+  const triggerType = (doc.trigger as { type?: string } | undefined)?.type;
+  const triggerCaption = triggerType ? (`wf.trigger_${triggerType}` in en ? t(`wf.trigger_${triggerType}` as MessageKey) : triggerType)
+    : t("wf.trigger_none");
 
   return (
     <div className={`flow-editor${readOnly ? " flow-readonly" : ""}`}>
@@ -157,11 +166,11 @@ function Editor({ name, steps, initial }: { name: string; steps: StepTypeInfo[];
         <div className="flow-toolbar" role="toolbar" aria-label={t("wf.toolbar")}>
           <button type="button" onClick={undo} disabled={!history.current.canUndo}>{t("wf.undo")}</button>
           <button type="button" onClick={redo} disabled={!history.current.canRedo}>{t("wf.redo")}</button>
-          <button type="button" disabled={!selected.length} onClick={() => change((d) => {
-            const copy = duplicate(d, selected);
+          <button type="button" disabled={!steplike.length} onClick={() => change((d) => {
+            const copy = duplicate(d, steplike);
             return copy.doc;
           })}>{t("wf.duplicate")}</button>
-          <button type="button" disabled={!selected.length} onClick={() => { onDelete(selected); setSelected([]); }}>
+          <button type="button" disabled={!steplike.length} onClick={() => { onDelete(steplike); setSelected([]); }}>
             {t("common.delete")}
           </button>
           <button type="button" onClick={() => void save()}>{t("wf.save_draft")}</button>
@@ -218,14 +227,19 @@ function Editor({ name, steps, initial }: { name: string; steps: StepTypeInfo[];
             ))}
           </aside>
         )}
-        <FlowCanvas doc={doc} problems={problems} titles={titles} readOnly={readOnly} onConnect={onConnect}
-          onReconnect={onReconnect} onMoved={onMoved} onSelect={setSelected} onDelete={onDelete} onLayout={onLayout} />
+        <FlowCanvas doc={doc} showTrigger triggerTitle={t("wf.trigger")} triggerCaption={triggerCaption} problems={problems}
+          titles={titles} readOnly={readOnly} onConnect={onConnect} onReconnect={onReconnect} onMoved={onMoved} onSelect={setSelected} onDelete={onDelete} onLayout={onLayout} />
         {selectedStep && (
           <StepInspector key={selectedStep.id} doc={doc} stepId={selectedStep.id} readOnly={readOnly}
             info={infoOf.get(selectedStep.type ?? "")} problems={problems.filter((p) => p.node === selectedStep.id)}
             onExit={(handle, target) => change((d) => setExit(d, selectedStep.id, handle, target))}
             onArgs={(args) => change((d) => setArgs(d, selectedStep.id, args))}
             onTest={(recordId) => workflowsApi.testNode(name, selectedStep.id, recordId, doc)} />
+        )}
+        {triggerSelected && (
+          <TriggerInspector doc={doc} info={trigger} readOnly={readOnly} problems={problems.filter((p) => p.node === TRIGGER_NODE)}
+            onTrigger={(next, keys) => change((d) => setTrigger(d, next, keys))}
+            onSetting={(key, value) => change((d) => setSetting(d, key, value))} />
         )}
       </div>
     </div>
@@ -234,15 +248,16 @@ function Editor({ name, steps, initial }: { name: string; steps: StepTypeInfo[];
 
 export default function WorkflowEditor({ name }: { name: string }) {
   const loaded = useLoad(async () => {
-    const [steps, draft] = await Promise.all([workflowsApi.steps().catch(() => [] as StepTypeInfo[]), workflowsApi.draft(name)]);
-    return { steps, draft };
+    const [steps, trigger, draft] = await Promise.all([workflowsApi.steps().catch(() => [] as StepTypeInfo[]),
+      workflowsApi.triggers().catch(() => null), workflowsApi.draft(name)]);
+    return { steps, trigger, draft };
   }, [name]);
   if (loaded.error) return <ErrorMessage error={loaded.error} />;
   if (!loaded.data) return <Loading />;
   const definition = loaded.data.draft.definition;
   return (
     <ReactFlowProvider>
-      <Editor name={name} steps={loaded.data.steps} initial={{ ...definition, steps: definition.steps ?? [] }} />
+      <Editor name={name} steps={loaded.data.steps} trigger={loaded.data.trigger} initial={{ ...definition, steps: definition.steps ?? [] }} />
     </ReactFlowProvider>
   );
 }
