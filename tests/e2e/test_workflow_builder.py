@@ -178,3 +178,9 @@ def test_phone_width_shows_the_graph_read_only(open_page: Any, screenshot: Any) 
     assert page.get_by_role("button", name="Save draft").count() == 0
     assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
     screenshot(page, "workflow_phone")
+    # the trigger's settings can be read there (not edited), and fit the width
+    page.get_by_test_id("node-__trigger").click()
+    inspector = page.get_by_test_id("trigger-inspector")
+    inspector.scroll_into_view_if_needed()
+    assert inspector.locator("#root_type").is_disabled()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1

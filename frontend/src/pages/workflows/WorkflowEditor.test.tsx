@@ -122,5 +122,6 @@ describe("WorkflowEditor", () => {
     await screen.findByTestId("node-hot");
     expect(screen.getByRole("button", { name: "保存草稿" })).toBeTruthy();
     expect(screen.getByRole("button", { name: "+ 等待" })).toBeTruthy();
+    expect(screen.getByTestId("node-__trigger").textContent).toBe("触发条件记录创建时");
   });
 });
