@@ -4,7 +4,7 @@
 import type { RJSFSchema } from "@rjsf/utils";
 import type { Rule } from "../../api/types";
 import type { TriggerInfo } from "../../api/workflows";
-import { useI18n, type MessageKey } from "../../i18n";
+import { useI18n, type MessageKey, type Translate } from "../../i18n";
 import { en } from "../../i18n/en";
 import { stableJson } from "../../lib/diff";
 import { pruneEmpty, triggerKeys, type NodeProblem, type TriggerDoc, type WorkflowDoc } from "../../lib/workflowGraph";
@@ -45,6 +45,11 @@ export function triggerRules(info: TriggerInfo | null | undefined, type: string 
   return triggerKeys(schema, type).keys.filter((k) => isRule(all[k]));
 }
 
+/** A trigger type in the user's language (a type without a catalog entry is shown as it is). */
+export function triggerTypeLabel(t: Translate, type: string): string {
+  return `wf.trigger_${type}` in en ? t(`wf.trigger_${type}` as MessageKey) : type;
+}
+
 interface Props {
   doc: WorkflowDoc;
   info: TriggerInfo | null | undefined;
@@ -63,10 +68,9 @@ export function TriggerInspector({ doc, info, problems, readOnly, onTrigger, onS
   const schema = triggerSchema(info, type);
   const rules = triggerRules(info, type);
   const types = ((schema.properties?.type as { enum?: string[] } | undefined)?.enum) ?? info?.types ?? [];
-  const typeName = (v: string) => (known(`wf.trigger_${v}`) ? t(`wf.trigger_${v}` as MessageKey) : v);
   const title = (key: string) => (known(`wf.tf_${key}`) ? t(`wf.tf_${key}` as MessageKey) : key);
   const uiSchema: Record<string, unknown> = {
-    type: { "ui:title": t("wf.trigger_type"), "ui:enumNames": types.map(typeName) },
+    type: { "ui:title": t("wf.trigger_type"), "ui:enumNames": types.map((v) => triggerTypeLabel(t, v)) },
     ...Object.fromEntries(Object.keys(schema.properties ?? {}).filter((k) => k !== "type")
       .map((k) => [k, { "ui:title": title(k) }])),
   };

@@ -8,9 +8,8 @@ import { workflowsApi, type PublishPolicy, type PublishResult, type StepTypeInfo
 import { ErrorMessage, Loading, PageHeader, useLoad } from "../../components/common";
 import { FlowCanvas } from "../../components/flow/FlowCanvas";
 import { StepInspector } from "../../components/flow/StepInspector";
-import { TriggerInspector } from "../../components/flow/TriggerInspector";
-import { useI18n, type MessageKey } from "../../i18n";
-import { en } from "../../i18n/en";
+import { TriggerInspector, triggerTypeLabel } from "../../components/flow/TriggerInspector";
+import { useI18n } from "../../i18n";
 import { Link, useRouter } from "../../lib/router";
 import {
   History, TRIGGER_NODE, addStep, duplicate, localProblems, moveSteps, pinLinks, placeProblems, positionOf, reconnect,
@@ -150,8 +149,7 @@ function Editor({ name, steps, trigger, initial }: {
   const steplike = selected.filter((id) => id !== TRIGGER_NODE); // the trigger is neither duplicated nor deleted
   const unplaced = problems.filter((p) => !p.node || (p.node !== TRIGGER_NODE && !doc.steps.some((s) => s.id === p.node)));
   const triggerType = (doc.trigger as { type?: string } | undefined)?.type;
-  const triggerCaption = triggerType ? (`wf.trigger_${triggerType}` in en ? t(`wf.trigger_${triggerType}` as MessageKey) : triggerType)
-    : t("wf.trigger_none");
+  const triggerCaption = triggerType ? triggerTypeLabel(t, triggerType) : t("wf.trigger_none");
 
   return (
     <div className={`flow-editor${readOnly ? " flow-readonly" : ""}`}>
