@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from metacrm.errors import NotFound, ValidationError
-from metacrm.meta.formulas import Clock, FormulaField, finish_sql, parse, to_sql
+from metacrm.meta.formula_sql import finish_sql, to_sql
+from metacrm.meta.formulas import Clock, FormulaField, parse
 from metacrm.store import rollups
 
 ACCOUNT = {"$id": "account", "type": "object", "properties": {

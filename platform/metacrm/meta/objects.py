@@ -21,7 +21,7 @@ from .fields import (
     keyword_allowed,
     options_of,
 )
-from .formulas import check_computed, rule_validator
+from .formula_checks import check_computed, rule_validator
 from .jsonvalue import unstorable
 from .links import check_links
 from .names import field_name_problem, identifier_problem, table_name

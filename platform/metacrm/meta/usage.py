@@ -181,7 +181,7 @@ higher layer appends its own (engines/views.py)."""
 def _rollups_as_a_source() -> None:
     """Roll-ups read fields of other objects (meta/formulas.py); imported here, not there, because
     formulas is imported by meta.objects, which meta.kinds imports while usage is still loading."""
-    from .formulas import rollup_usage
+    from .formula_checks import rollup_usage
 
     USAGE_SOURCES.append(rollup_usage)
 

@@ -35,7 +35,7 @@ from sqlalchemy import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import Problem, ValidationError
-from ..meta import formulas as _formulas
+from ..meta import formula_checks as _formula_checks
 from .analysis import Reads, RelatedRead, reads
 from .catalog import Catalog, catalog_of
 from .evaluate import EvalContext, Matcher, build
@@ -177,4 +177,4 @@ def _rollup_filter_problems(rule: Any, obj_name: str, source: Any) -> list[Probl
     return []
 
 
-_formulas.set_rule_validator(_rollup_filter_problems)  # roll-up filters are rules over the child object
+_formula_checks.set_rule_validator(_rollup_filter_problems)  # roll-up filters are rules over the child object
