@@ -32,76 +32,24 @@ import hashlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
     Connection,
-    Index,
-    String,
-    Table,
     and_,
     func,
     or_,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import Conflict, Problem, ValidationError
-from ..meta.sqltypes import JSONType, UTCDateTime
-from .system import ID, metadata
-
-KINDS = ("grant", "reserve", "consume", "release", "expire", "reverse")
-NO_PERIOD = ""
-
-counters = Table(
-    "limit_counter", metadata,
-    Column("key", String(200), primary_key=True),
-    Column("period_key", String(32), primary_key=True),
-    Column("used", BigInteger, nullable=False, default=0),
-    Column("reserved", BigInteger, nullable=False, default=0),
-    Column("cap", BigInteger, nullable=True),  # NULL: no cap (cursors, load counters)
-    Column("enabled", Boolean, nullable=False, default=True),
-    # a validity window (benefits): outside it nothing moves; NULL: open on that side
-    Column("valid_from", UTCDateTime(), nullable=True),
-    Column("valid_to", UTCDateTime(), nullable=True),
-)
-
-ledger = Table(
-    "limit_ledger", metadata,
-    Column("id", ID, primary_key=True, autoincrement=True),
-    Column("key", String(200), nullable=False),
-    Column("period_key", String(32), nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("qty", BigInteger, nullable=False),
-    Column("idempotency_key", String(200), nullable=True, unique=True),
-    Column("payload", String(64), nullable=True),  # sha256 of what the keyed call asked for
-    Column("result", JSONType, nullable=True),  # what the keyed call answered (replays get it)
-    Column("reservation_id", BigInteger, nullable=True),
-    Column("ref", String(200), nullable=True),
-    Column("at", UTCDateTime(), nullable=False),
-    Index("ix_limit_ledger_counter", "key", "period_key"),
-)
-
-reservations = Table(
-    "limit_reservation", metadata,
-    Column("id", ID, primary_key=True, autoincrement=True),
-    Column("key", String(200), nullable=False),
-    Column("period_key", String(32), nullable=False),
-    Column("qty", BigInteger, nullable=False),
-    Column("status", String(16), nullable=False),  # held | consumed | released | expired
-    Column("expires_at", UTCDateTime(), nullable=False),
-    Column("ref", String(200), nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Index("ix_limit_reservation_due", "status", "expires_at"),
-)
+from .limit_periods import period_key, utcnow
+from .limit_reads import counter, counters_of, fold, held, usage, verify
+from .limit_tables import KINDS, NO_PERIOD, counters, ledger, reservations
 
 
 class LimitReached(Conflict):
@@ -141,36 +89,6 @@ class Move:
     hot: bool = False
     label: str | None = None
     resets_at: datetime | None = None
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def period_key(period: str, now: datetime | None = None, tz: str = "UTC") -> tuple[str, datetime | None]:
-    """The key of the calendar period (day | week | month | year | lifetime) holding `now` in `tz`,
-    and when it ends. Weeks are ISO weeks (Monday to Sunday, key "2026-W49")."""
-    now = now or utcnow()
-    local = now.astimezone(ZoneInfo(tz))
-    if period == "day":
-        start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        end = (start + timedelta(days=1, hours=2)).replace(hour=0)  # DST-safe next midnight
-        return local.strftime("%Y-%m-%d"), end.astimezone(UTC)
-    if period == "week":
-        monday = (local - timedelta(days=local.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-        end = (monday + timedelta(days=7, hours=2)).replace(hour=0)
-        year, week, _ = local.isocalendar()
-        return f"{year}-W{week:02d}", end.astimezone(UTC)
-    if period == "year":
-        end = local.replace(year=local.year + 1, month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-        return local.strftime("%Y"), end.astimezone(UTC)
-    if period == "month":
-        start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        end = (start + timedelta(days=32)).replace(day=1)
-        return local.strftime("%Y-%m"), end.astimezone(UTC)
-    if period == "lifetime":
-        return NO_PERIOD, None
-    raise ValueError(f"unknown period {period!r}")
 
 
 def _insert(conn: Connection) -> Any:
@@ -659,98 +577,7 @@ def window_sum(conn: Connection, key: str, first_period: str, last_period: str) 
     return int(total)
 
 
-# --- reading and checking ---------------------------------------------------------------------
-
-def counter(conn: Connection, key: str, period_key: str = NO_PERIOD) -> dict[str, Any] | None:
-    c = counters.c
-    row = conn.execute(select(counters).where(c.key == key, c.period_key == period_key)).first()
-    return None if row is None else dict(row._mapping)
-
-
-def counters_of(conn: Connection, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Many counters read at once, by (key, period_key); missing ones are absent."""
-    c = counters.c
-    wanted = sorted(set(pairs))
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for start in range(0, len(wanted), 500):
-        rows = conn.execute(select(counters).where(tuple_(c.key, c.period_key).in_(wanted[start:start + 500])))
-        out.update({(row.key, row.period_key): dict(row._mapping) for row in rows})
-    return out
-
-
-def usage(conn: Connection, keys: Sequence[str], period_key: str = NO_PERIOD) -> dict[str, int]:
-    """`used` of many counters of one period at once (missing counters are 0)."""
-    c = counters.c
-    found: dict[str, int] = {k: 0 for k in keys}
-    for start in range(0, len(keys), 500):
-        rows = conn.execute(select(c.key, c.used).where(c.key.in_(list(keys[start:start + 500])),
-                                                        c.period_key == period_key))
-        found.update({k: int(u) for k, u in rows})
-    return found
-
-
-def fold(conn: Connection, prefix: str | None = None) -> dict[tuple[str, str], tuple[int, int]]:
-    """(used, reserved) per counter as the ledger says: Σ consume − Σ reverse; Σ reserve − settled."""
-    lg = ledger.c
-    query = select(lg.key, lg.period_key, lg.kind, lg.reservation_id.is_not(None), func.sum(lg.qty)).group_by(
-        lg.key, lg.period_key, lg.kind, lg.reservation_id.is_not(None))
-    if prefix:
-        query = query.where(lg.key.startswith(prefix, autoescape=True))
-    out: dict[tuple[str, str], list[int]] = {}
-    for key, period, kind, reserved_first, qty in conn.execute(query):
-        used_reserved = out.setdefault((key, period), [0, 0])
-        qty = int(qty)
-        if kind == "consume":
-            used_reserved[0] += qty
-            if reserved_first:
-                used_reserved[1] -= qty
-        elif kind == "reverse":
-            used_reserved[0] -= qty
-        elif kind == "reserve":
-            used_reserved[1] += qty
-        elif kind == "expire" and not reserved_first:  # points left in a lot that lapsed
-            used_reserved[0] += qty
-        elif kind in ("release", "expire"):
-            used_reserved[1] -= qty
-    return {k: (v[0], v[1]) for k, v in out.items()}
-
-
-def verify(conn: Connection, prefix: str | None = None, fix: bool = False) -> list[dict[str, Any]]:
-    """Counters whose used/reserved differ from the ledger's fold (with fix: set to the fold)."""
-    folded = fold(conn, prefix)
-    c = counters.c
-    query = select(c.key, c.period_key, c.used, c.reserved)
-    if prefix:
-        query = query.where(c.key.startswith(prefix, autoescape=True))
-    drift = []
-    seen = set()
-    for key, period, used, reserved in conn.execute(query).all():
-        seen.add((key, period))
-        want = folded.get((key, period), (0, 0))
-        if (int(used), int(reserved)) != want:
-            drift.append({"key": key, "period_key": period, "used": int(used), "reserved": int(reserved),
-                          "ledger_used": want[0], "ledger_reserved": want[1]})
-    for (key, period), want in folded.items():
-        if (key, period) not in seen and want != (0, 0):
-            drift.append({"key": key, "period_key": period, "used": None, "reserved": None,
-                          "ledger_used": want[0], "ledger_reserved": want[1]})
-    if fix:
-        for d in drift:
-            if d["used"] is not None:
-                conn.execute(update(counters).where(c.key == d["key"], c.period_key == d["period_key"])
-                             .values(used=d["ledger_used"], reserved=d["ledger_reserved"]))
-    return drift
-
-
-def held(conn: Connection, prefix: str | None = None) -> int:
-    r = reservations.c
-    query = select(func.count()).select_from(reservations).where(r.status == "held")
-    if prefix:
-        query = query.where(r.key.startswith(prefix, autoescape=True))
-    return int(conn.execute(query).scalar_one())
-
-
 __all__ = ["KINDS", "IdempotencyKeyReused", "LimitReached", "Move", "ReservationExpired", "consume", "consume_many",
-           "counter", "counters", "fold", "force", "grant", "held", "ledger", "lock_counter", "next_positions",
+           "counter", "counters", "counters_of", "fold", "force", "grant", "held", "ledger", "lock_counter", "next_positions",
            "period_key", "release", "release_many", "reservations", "reserve", "reserve_many", "reverse",
            "reverse_many", "set_limit", "sweep", "take", "take_many", "usage", "verify", "window_sum"]
