@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "platform"))
 
-from leadgen import drop_schema, pg_schema
+from leadgen import on_each_backend
 from metacrm.config import Settings
 from metacrm.engines.wiring import build_services
 from metacrm.store.users import ensure_user
@@ -78,17 +77,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        results.append(run(f"sqlite:///{tmp}/bench.db", args.n, args.batch, "sqlite"))
-    pg = pg_schema(args.pg_url)
-    if pg:
-        try:
-            results.append(run(pg[0], args.n, args.batch, "postgresql"))
-        finally:
-            drop_schema(args.pg_url, pg[1])
-    else:
-        print("postgresql: not reachable, skipped", flush=True)
+    results = on_each_backend(args.pg_url, lambda url, backend: run(url, args.n, args.batch, backend))
     print(json.dumps({"bench": "assignment", "results": results, "ratio": min(r["ratio"] for r in results)}))
 
 

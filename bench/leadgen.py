@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import random
 import sys
+import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +96,20 @@ def drop_schema(admin_url: str, schema: str) -> None:
     with engine.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     engine.dispose()
+
+
+def on_each_backend(pg_url: str, run: Callable[[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
+    """`run(url, backend)` on a fresh SQLite file and, when PostgreSQL answers, on a fresh schema
+    there (dropped after): every bench measures both back ends the same way."""
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        results.append(run(f"sqlite:///{tmp}/bench.db", "sqlite"))
+    pg = pg_schema(pg_url)
+    if pg:
+        try:
+            results.append(run(pg[0], "postgresql"))
+        finally:
+            drop_schema(pg_url, pg[1])
+    else:
+        print("postgresql: not reachable, skipped", flush=True)
+    return results

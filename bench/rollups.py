@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "platform"))
 
-from leadgen import drop_schema, pg_schema
+from leadgen import on_each_backend
 from metacrm.config import Settings
 from metacrm.store import rollups
 from metacrm.store.services import Services
@@ -103,17 +103,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        results.append(run(f"sqlite:///{tmp}/bench.db", args.n, args.batch, "sqlite"))
-    pg = pg_schema(args.pg_url)
-    if pg:
-        try:
-            results.append(run(pg[0], args.n, args.batch, "postgresql"))
-        finally:
-            drop_schema(args.pg_url, pg[1])
-    else:
-        print("postgresql: not reachable, skipped", flush=True)
+    results = on_each_backend(args.pg_url, lambda url, backend: run(url, args.n, args.batch, backend))
     print(json.dumps({"bench": "rollups", "results": results, "ratio": min(r["ratio"] for r in results),
                       "rebuild_s": max(r["rebuild_s"] for r in results)}))
 
