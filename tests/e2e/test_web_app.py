@@ -308,7 +308,12 @@ def test_5_designer_tags_segments_live_counts_and_history(open_page: Any, screen
     interest.get_by_role("button", name="Remove option 3").click()
     plan = _plan(page)
     assert "Refused" in plan.inner_text() and "cold" in plan.inner_text()
-    assert page.get_by_role("button", name="Apply").is_disabled()
+    assert page.get_by_role("button", name="Apply", exact=True).is_disabled()
+    # force would get it through (no stored value is lost): the designer shows what it would do and offers it
+    forced = page.get_by_role("region", name="What forcing would do")
+    forced.wait_for()
+    assert "Refused" not in forced.inner_text()
+    assert page.get_by_role("button", name="Apply anyway").is_visible()
     screenshot(page, "designer-refused")
 
 

@@ -232,6 +232,7 @@ export const en = {
   "admin.new_object": "New record type",
   "admin.new_form": "New form",
   "admin.form_for": "Form for",
+  "designer.force_plan": "What forcing would do",
   "designer.force_title": "Apply anyway",
   "designer.force_help": "Refused as it stands, but an administrator may apply it anyway. Forcing would do this:",
   "designer.force_apply": "Apply anyway",

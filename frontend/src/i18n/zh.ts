@@ -234,6 +234,7 @@ export const zh: Record<keyof typeof en, string> = {
   "admin.new_object": "新建对象类型",
   "admin.new_form": "新建表单",
   "admin.form_for": "表单所属对象",
+  "designer.force_plan": "强制应用将会",
   "designer.force_title": "强制应用",
   "designer.force_help": "按现状会被拒绝，但管理员可以强制应用。强制应用将会：",
   "designer.force_apply": "强制应用",

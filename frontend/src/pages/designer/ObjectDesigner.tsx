@@ -25,7 +25,7 @@ export function ObjectDesigner({ name }: { name: string }) {
   return <Designer initial={loaded.data.draft} isNew={isNew} targets={loaded.data.objects} />;
 }
 
-export function PlanView({ plan }: { plan: Plan }) {
+export function PlanView({ plan, label }: { plan: Plan; label?: string }) {
   const { t, tx } = useI18n();
   const ref = useRef<HTMLElement>(null);
   useEffect(() => {
@@ -33,8 +33,8 @@ export function PlanView({ plan }: { plan: Plan }) {
     void ref.current?.scrollIntoView?.({ block: "nearest" });
   }, [plan]);
   return (
-    <section ref={ref} className="card plan" aria-label={t("designer.plan")} aria-live="polite">
-      <h2>{t("designer.plan")}</h2>
+    <section ref={ref} className="card plan" aria-label={label ?? t("designer.plan")} aria-live="polite">
+      <h2>{label ?? t("designer.plan")}</h2>
       {!plan.changed && !plan.problems.length && <p>{t("designer.no_changes")}</p>}
       {plan.changes.filter((c) => c.action !== "unchanged").map((c) => (
         <div key={c.kind + c.name}>
@@ -188,7 +188,7 @@ function Designer({ initial, isNew, targets }: { initial: ObjectDraft; isNew: bo
       {forced && (
         <section className="card" aria-label={t("designer.force_title")}>
           <p>{t("designer.force_help")}</p>
-          <PlanView plan={forced} />
+          <PlanView plan={forced} label={t("designer.force_plan")} />
           <button type="button" className="danger" onClick={() => {
             if (window.confirm(t("designer.force_confirm"))) void apply(true);
           }}>{t("designer.force_apply")}</button>
