@@ -270,3 +270,15 @@ def test_zoho_leads_and_forced_reimport(admin):
     assert (again["created"], again["already_imported"]) == (0, 2)
     forced = _import(admin, content, "Leads_2023.xlsx", reimport="true")
     assert forced["already_imported"] == 0 and forced["skipped"] == 2  # the dedupe definition still holds
+
+
+def test_wukong_xlsx_export_reads_like_its_csv(admin):
+    """悟空CRM exports .xlsx as well as GBK CSV: the same rows read the same (numbers typed as text, a
+    date-time in a date field, a score written 九十), with no mapping file."""
+    rows = [line.split(",") for line in WUKONG.strip().splitlines()]
+    job = _import(admin, _book(rows), "线索.xlsx")
+    assert (job["created"], job["failed"]) == (1, 1)
+    qian = _leads(admin)["钱七"]
+    assert qian["next_follow_up"] == "2023-11-20" and qian["score"] == 80
+    assert "地址: 北京市海淀区" in qian["notes"] and "负责人: 张三" in qian["notes"]
+    assert "九十" in str(_errors(admin, job)[1])
