@@ -49,7 +49,7 @@ MATRIX: dict[str, str] = {
     "GET /imports": USER, "POST /imports": USER, "POST /imports/preview": USER, "GET /imports/{job_id}": SCOPED,
     "GET /imports/{job_id}/errors": SCOPED, "GET /imports/{job_id}/outcomes": SCOPED,
     "POST /imports/{job_id}/resume": SCOPED,
-    "GET /lookup/{object}": USER, "GET /me": USER,
+    "GET /lookup/{object}": USER, "GET /me": USER, "GET /region-labels": USER,
     "GET /notifications": USER, "POST /notifications/read": USER, "POST /notifications/{notification_id}/read": USER,
     "GET /objects": USER, "GET /objects/{object}": USER, "GET /openapi.json": USER,
     "GET /pipelines": USER, "GET /pipelines/{name}/board": USER, "PUT /pipelines/{name}/board/order": USER,

@@ -43,6 +43,13 @@ export async function fetchTitles(wanted: Record<string, number[]>): Promise<Rec
   return request("POST", "/titles", { body: wanted });
 }
 
+/** Names of region values (GB/T 2260 codes) in the user's language; free text comes back as it is. */
+export async function fetchRegionLabels(codes: string[]): Promise<Record<string, string>> {
+  if (!codes.length) return {};
+  const data = await request<{ labels: Record<string, string> }>("GET", "/region-labels", { query: { codes: codes.join(",") } });
+  return data.labels ?? {};
+}
+
 export async function lookup(object: string, q: string, limit = 8): Promise<LookupItem[]> {
   const data = await request<{ items: LookupItem[] }>("GET", `/lookup/${enc(object)}`, { query: { q, limit } });
   return data.items ?? [];

@@ -14,6 +14,8 @@ export interface FormatOptions {
   currency?: string;
   /** The title of a relation's target record, when looked up (lib/titles.ts). */
   title?: (target: string, id: number) => string | undefined;
+  /** The name of a region value (GB/T 2260 code), when looked up (lib/titles.ts useRegionLabels). */
+  region?: (code: string) => string | undefined;
 }
 
 export function localeOf(lang: string | undefined): string {
@@ -229,6 +231,7 @@ export function formatValue(field: FieldInfo | undefined, value: unknown, label:
   if ((type === "decimal" || type === "integer" || type === "number") && (typeof value === "string" || typeof value === "number")) {
     return formatDecimal(value, options.lang);
   }
+  if (type === "region" && typeof value === "string") return options.region?.(value) ?? value;
   if (type === "relation") {
     const target = field?.target ?? "";
     return options.title?.(target, Number(value)) ?? "#" + String(value);

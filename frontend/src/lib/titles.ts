@@ -1,7 +1,7 @@
 // Names, not ids: the relation values (and owners) of the records on a page, looked up in one
 // batched POST /titles, then shown as the target's title.
 import { useEffect, useState } from "react";
-import { fetchTitles, type Title } from "../api/recordTools";
+import { fetchRegionLabels, fetchTitles, type Title } from "../api/recordTools";
 import type { FieldInfo, RecordData } from "../api/types";
 
 export type Titles = Record<string, Record<string, Title>>;
@@ -57,4 +57,27 @@ export function mergeWanted(...maps: Record<string, number[]>[]): Record<string,
   for (const m of maps) for (const [k, ids] of Object.entries(m)) for (const id of ids) (out[k] ??= new Set()).add(id);
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b))
     .map(([k, s]) => [k, [...s].sort((a, b) => a - b)]));
+}
+
+/** The region values (GB/T 2260 codes) of the region fields of `records`, sorted, unique. */
+export function wantedRegions(fields: FieldInfo[], records: RecordData[]): string[] {
+  const out = new Set<string>();
+  for (const r of records) for (const f of fields) {
+    const v = r[f.name];
+    if (f.type === "region" && typeof v === "string" && v) out.add(v);
+  }
+  return [...out].sort();
+}
+
+/** Names of the region values on a page (one GET /region-labels per change of the values); {} until answered. */
+export function useRegionLabels(fields: FieldInfo[] | undefined, records: RecordData[] | undefined): Record<string, string> {
+  const [labels, setLabels] = useState<Record<string, string>>({});
+  const key = fields && records ? wantedRegions(fields, records).join(",") : "";
+  useEffect(() => {
+    if (!key) return;
+    let live = true;
+    fetchRegionLabels(key.split(",")).then((l) => { if (live) setLabels(l); }, () => { if (live) setLabels({}); });
+    return () => { live = false; };
+  }, [key]);
+  return labels;
 }

@@ -8,7 +8,7 @@ import { ErrorMessage, Loading, PageHeader, TagChips, useLoad, useUsers } from "
 import { RuleBuilder } from "../components/RuleBuilder";
 import { useI18n } from "../i18n";
 import { formatValue } from "../lib/format";
-import { titleIn, useTitles } from "../lib/titles";
+import { titleIn, useRegionLabels, useTitles } from "../lib/titles";
 import { Link, useRouter } from "../lib/router";
 import { fromRule, toRule, type GroupNode } from "../lib/rules";
 import type { SavedView } from "../lib/views";
@@ -122,8 +122,9 @@ function ListView({ detail }: { detail: ObjectDetail }) {
   const tagsOf = (r: RecordData): string[] => (Array.isArray(r.tags) ? r.tags : rowTags[r.id] ?? []);
   const columnFields: FieldInfo[] = columns.map((c) => byName.get(c)).filter((f): f is FieldInfo => !!f);
   const titles = useTitles(columnFields, page.data?.items);
+  const regions = useRegionLabels(columnFields, page.data?.items);
   const show = (f: FieldInfo, r: RecordData) =>
-    formatValue(f, r[f.name], label, { lang, title: (target, id) => titleIn(titles, target, id),
+    formatValue(f, r[f.name], label, { lang, title: (target, id) => titleIn(titles, target, id), region: (code) => regions[code],
       currency: byName.has("currency") && typeof r.currency === "string" ? r.currency : undefined });
 
   function applyFilter() {

@@ -17,7 +17,7 @@ import { chooseForm, layoutOf } from "../lib/formSchema";
 import { rememberRecent } from "../lib/recent";
 import { Link, useRouter } from "../lib/router";
 import { timelineTitleIds } from "../lib/timeline";
-import { mergeWanted, titleIn, useTitleMap, wantedTitles } from "../lib/titles";
+import { mergeWanted, titleIn, useRegionLabels, useTitleMap, wantedTitles } from "../lib/titles";
 import { useSession } from "../session";
 
 interface Older {
@@ -90,6 +90,8 @@ export function RecordPage({ object, id }: { object: string; id: number }) {
     timelineTitleIds(events, activities, targets),
   ) : {});
 
+  const regions = useRegionLabels(detail?.fields, record ? [record] : undefined);
+
   if (loaded.error) return <ErrorMessage error={loaded.error} />;
   if (!loaded.data || !detail || !record) return <Loading />;
   const { current } = loaded.data;
@@ -97,7 +99,7 @@ export function RecordPage({ object, id }: { object: string; id: number }) {
   const title = String(record[detail.title_field ?? "id"] ?? "#" + record.id);
   const tags = Array.isArray(record.tags) ? record.tags : [];
   const owner = titleIn(titles, "user", record.owner_id);
-  const opts = { lang, title: (target: string, rid: number) => titleIn(titles, target, rid),
+  const opts = { lang, title: (target: string, rid: number) => titleIn(titles, target, rid), region: (code: string) => regions[code],
     currency: byName.get("currency") && typeof record.currency === "string" ? record.currency : undefined };
   const conversion = extras.data?.conversion;
   const converted = conversion?.targets.some((tg) => record[`converted_${tg.key}`]) || record.status === "converted";

@@ -79,6 +79,14 @@ def workspace_paths(snap: Snapshot, who: Principal) -> dict[str, Any]:
                 "type": "object", "additionalProperties": {"type": "object", "additionalProperties": TITLE}}),
             (400, 401, 404, 415, 422), {"type": "object", "additionalProperties": {
                 "type": "array", "maxItems": 500, "items": {"type": "integer", "minimum": 1}}})},
+        "/region-labels": {"get": operation(
+            "region_labels", "workspace", "Names of region values (GB/T 2260 codes) in my language",
+            ok("Labels by value (a value that is no known code comes back as it is)", {
+                "type": "object", "required": ["labels"], "properties": {"labels": {
+                    "type": "object", "additionalProperties": {"type": "string"}}}}), (400, 401, 422),
+            params=[{"name": "codes", "in": "query", "required": True, "description": "comma-separated, at most 500",
+                     "schema": {"type": "string", "maxLength": 10000}},
+                    {"name": "language", "in": "query", "schema": {"enum": ["en", "zh"]}}])},
         "/lookup/{object}": {"get": operation(
             "lookup", "workspace", "Picker: records (or active users) whose title, phone or company contains q",
             ok("Matches", HITS), (400, 401, 403, 404), params=[_object_param(), Q, _limit(100)])},

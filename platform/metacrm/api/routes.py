@@ -26,6 +26,7 @@ from . import (
     pipelines,
     pools,
     records,
+    regions,
     reports,
     segments,
     suppressions,
@@ -67,3 +68,4 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(definition_delete.bp, url_prefix=API_PREFIX)  # DELETE /definitions/<kind>/<name>
     app.register_blueprint(reports.bp, url_prefix=API_PREFIX)  # reports, drill-down, export, dashboards
     app.register_blueprint(benefits.bp, url_prefix=API_PREFIX)  # member benefits and coupons on the ledger
+    app.register_blueprint(regions.bp, url_prefix=API_PREFIX)  # names of region codes in the caller's language
