@@ -113,3 +113,22 @@ def on_each_backend(pg_url: str, run: Callable[[str, str], dict[str, Any]]) -> l
     else:
         print("postgresql: not reachable, skipped", flush=True)
     return results
+
+
+# --- set-based loading: SQL that makes N rows from a series g = 1..N in one statement -----------
+
+def sql_hash(column: int, modulus: int) -> str:
+    """A well-mixed pseudo-random 0..modulus-1 from the series number g, different per column."""
+    a = [2654435761, 40503, 2246822519, 3266489917, 668265263, 374761393, 1103515245, 12345][column]
+    return f"((g * {a % 2147483647} + {column * 7919}) % 2147483647) % {modulus}"
+
+
+def sql_case(expr: str, values: list[str]) -> str:
+    return "CASE " + expr + " " + " ".join(f"WHEN {i} THEN '{v}'" for i, v in enumerate(values)) + " END"
+
+
+def sql_series(dialect: str, n: int) -> str:
+    if dialect == "postgresql":
+        return f"(SELECT g FROM generate_series(1::bigint, {n}) AS g) AS s"
+    return (f"(WITH RECURSIVE r(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM r WHERE g < {n}) "
+            f"SELECT g FROM r) AS s")

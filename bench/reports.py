@@ -32,7 +32,7 @@ from sqlalchemy import Connection, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "platform"))
 
-from leadgen import drop_schema, pg_schema
+from leadgen import drop_schema, pg_schema, sql_case, sql_hash, sql_series
 from metacrm.auth.permissions import Permission
 from metacrm.auth.principal import Principal
 from metacrm.config import Settings
@@ -68,33 +68,18 @@ REPORTS = {
 }
 
 
-def _hash(column: int, modulus: int) -> str:
-    a = [2654435761, 40503, 2246822519, 3266489917, 668265263, 374761393][column]
-    return f"((g * {a % 2147483647} + {column * 7919}) % 2147483647) % {modulus}"
-
-
-def _case(expr: str, values: list[str]) -> str:
-    return "CASE " + expr + " " + " ".join(f"WHEN {i} THEN '{v}'" for i, v in enumerate(values)) + " END"
-
-
-def _series(dialect: str, n: int) -> str:
-    if dialect == "postgresql":
-        return f"(SELECT g FROM generate_series(1::bigint, {n}) AS g) AS s"
-    return f"(WITH RECURSIVE r(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM r WHERE g < {n}) SELECT g FROM r) AS s"
-
-
 def load(conn: Connection, n: int) -> None:
     d = conn.dialect.name
-    day = f"{_hash(3, 730)}"
+    day = f"{sql_hash(3, 730)}"
     close = (f"(date '2025-01-01' + CAST({day} AS integer))" if d == "postgresql"
              else f"date('2025-01-01', '+' || ({day}) || ' days')")
     now = "now()" if d == "postgresql" else "strftime('%Y-%m-%d %H:%M:%f', 'now')"
     conn.execute(text(
         f"INSERT INTO obj_deal (id, name, stage, region, amount, expected_close, source, note, code, score, owner_id, "
         f"created_at, updated_at, version) "
-        f"SELECT g, 'deal ' || g, {_case(_hash(0, 6), STAGES)}, {_case(_hash(1, 10), REGIONS)}, "
-        f"({_hash(2, 1000000)}) / 100.0, {close}, '=cmd ' || g, 'note ' || g, 'C' || g, {_hash(4, 101)}, "
-        f"{_hash(5, OWNERS)} + 1, {now}, {now}, 1 FROM {_series(d, n)}"))
+        f"SELECT g, 'deal ' || g, {sql_case(sql_hash(0, 6), STAGES)}, {sql_case(sql_hash(1, 10), REGIONS)}, "
+        f"({sql_hash(2, 1000000)}) / 100.0, {close}, '=cmd ' || g, 'note ' || g, 'C' || g, {sql_hash(4, 101)}, "
+        f"{sql_hash(5, OWNERS)} + 1, {now}, {now}, 1 FROM {sql_series(d, n)}"))
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_bench_deal_owner ON obj_deal (owner_id)"))
     if d == "postgresql":
         conn.execute(text("SELECT setval(pg_get_serial_sequence('obj_deal', 'id'), (SELECT max(id) FROM obj_deal))"))

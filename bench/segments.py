@@ -27,7 +27,7 @@ from sqlalchemy import Connection, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "platform"))
 
-from leadgen import drop_schema, pg_schema
+from leadgen import drop_schema, pg_schema, sql_case, sql_hash, sql_series
 from metacrm.config import Settings
 from metacrm.engines.wiring import build_services
 from metacrm.rules import EvalContext, matcher, matches, to_sql
@@ -38,7 +38,7 @@ CITIES = ["shanghai", "beijing", "shenzhen", "guangzhou", "hangzhou", "chengdu",
           "san_francisco", "other", "qingdao"]
 STATUSES = ["new", "contacted", "qualified", "unqualified", "converted"]
 TYPES = ["call", "visit", "meeting", "email", "task", "note"]
-# tag -> (hash column, modulus): lead g has the tag when _hash(column, modulus) = 0
+# tag -> (hash column, modulus): lead g has the tag when sql_hash(column, modulus) = 0
 TAGS = {"vip": (3, 10), "b2b": (4, 4), "newsletter": (5, 3), "wechat": (6, 2), "event": (7, 4)}
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DAY = 86400
@@ -60,16 +60,6 @@ TIER1 = ["shanghai", "beijing", "shenzhen"]
 TEN = CITIES[:10]
 
 
-def _hash(column: int, modulus: int) -> str:
-    """A well-mixed pseudo-random 0..modulus-1 from the series number g, different per column."""
-    a = [2654435761, 40503, 2246822519, 3266489917, 668265263, 374761393, 1103515245, 12345][column]
-    return f"((g * {a % 2147483647} + {column * 7919}) % 2147483647) % {modulus}"
-
-
-def _case(expr: str, values: list[str]) -> str:
-    return "CASE " + expr + " " + " ".join(f"WHEN {i} THEN '{v}'" for i, v in enumerate(values)) + " END"
-
-
 def _instant(dialect: str, seconds_ago: str) -> str:
     """NOW minus an integer number of seconds, in the column format of the back end."""
     if dialect == "postgresql":
@@ -77,31 +67,24 @@ def _instant(dialect: str, seconds_ago: str) -> str:
     return f"(strftime('%Y-%m-%d %H:%M:%S', '{NOW.strftime('%Y-%m-%d %H:%M:%S')}', '-' || ({seconds_ago}) || ' seconds') || '.000000')"
 
 
-def _series(dialect: str, n: int) -> str:
-    if dialect == "postgresql":
-        return f"(SELECT g FROM generate_series(1::bigint, {n}) AS g) AS s"
-    return (f"(WITH RECURSIVE r(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM r WHERE g < {n}) "
-            f"SELECT g FROM r) AS s")
-
-
 def load(conn: Connection, n: int) -> None:
     """Leads, tag links and activities, set-based; then ANALYZE."""
     d = conn.dialect.name
-    created = _instant(d, _hash(0, 400 * DAY))
+    created = _instant(d, sql_hash(0, 400 * DAY))
     conn.execute(text(
         f"INSERT INTO obj_lead (id, name, city, status, score, created_at, updated_at, version) "
-        f"SELECT g, 'lead ' || g, {_case(_hash(1, len(CITIES)), CITIES)}, "
-        f"{_case(_hash(2, 5), STATUSES)}, {_hash(3, 101)}, {created}, {created}, 1 FROM {_series(d, n)}"))
+        f"SELECT g, 'lead ' || g, {sql_case(sql_hash(1, len(CITIES)), CITIES)}, "
+        f"{sql_case(sql_hash(2, 5), STATUSES)}, {sql_hash(3, 101)}, {created}, {created}, 1 FROM {sql_series(d, n)}"))
     for tag, (column, mod) in TAGS.items():
         conn.execute(text(
             f"INSERT INTO sys_tag_link (object, record_id, tag, source, created_at) "
-            f"SELECT 'lead', g, '{tag}', 'manual', {_instant(d, '0')} FROM {_series(d, n)} "
-            f"WHERE {_hash(column, mod)} = 0"))
-    due = _instant(d, _hash(4, 120 * DAY))
+            f"SELECT 'lead', g, '{tag}', 'manual', {_instant(d, '0')} FROM {sql_series(d, n)} "
+            f"WHERE {sql_hash(column, mod)} = 0"))
+    due = _instant(d, sql_hash(4, 120 * DAY))
     conn.execute(text(
         f"INSERT INTO obj_activity (id, subject, type, lead, due_at, created_at, updated_at, version) "
-        f"SELECT g, 'activity ' || g, {_case(_hash(5, 6), TYPES)}, {_hash(6, n)} + 1, {due}, {due}, {due}, 1 "
-        f"FROM {_series(d, n // 2)}"))
+        f"SELECT g, 'activity ' || g, {sql_case(sql_hash(5, 6), TYPES)}, {sql_hash(6, n)} + 1, {due}, {due}, {due}, 1 "
+        f"FROM {sql_series(d, n // 2)}"))
     if d == "postgresql":
         for table in ("obj_lead", "obj_activity"):
             conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
