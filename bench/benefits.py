@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "platform"))
 
 from sqlalchemy import update
 
-from leadgen import drop_schema, pg_schema
+from leadgen import on_each_backend
 from metacrm.config import Settings
 from metacrm.engines import benefits
 from metacrm.engines.wiring import build_services
@@ -101,17 +100,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        results.append(run(f"sqlite:///{tmp}/bench.db", args.n, args.threads, "sqlite"))
-    pg = pg_schema(args.pg_url)
-    if pg:
-        try:
-            results.append(run(pg[0], args.n, args.threads, "postgresql"))
-        finally:
-            drop_schema(args.pg_url, pg[1])
-    else:
-        print("postgresql: not reachable, skipped", flush=True)
+    results = on_each_backend(args.pg_url, lambda url, backend: run(url, args.n, args.threads, backend))
     print(json.dumps({"bench": "benefits", "results": results, "ratio": min(r["ratio"] for r in results)}))
 
 
